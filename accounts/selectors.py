@@ -1,0 +1,54 @@
+"""Who may do what: the one place that reads roles and organisation memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.choices import PROVIDER_ROLES, Role
+from accounts.models import ApiToken, Membership, User
+
+
+def _memberships(user: Any) -> list[Membership]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_dids_memberships", None)
+    if cached is None:
+        cached = list(Membership.objects.filter(user=user).select_related("organisation"))
+        user._dids_memberships = cached
+    return cached
+
+
+def user_roles(user: Any) -> set[str]:
+    return {m.role for m in _memberships(user)}
+
+
+def is_national(user: Any) -> bool:
+    """National analysts (and superusers) see every organisation's submissions."""
+    if getattr(user, "is_superuser", False):
+        return True
+    return Role.NATIONAL_ANALYST in user_roles(user)
+
+
+def is_reference_admin(user: Any) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    return Role.REFERENCE_ADMIN in user_roles(user)
+
+
+def provider_organisation_codes(user: Any, *, roles: tuple[str, ...] = PROVIDER_ROLES,
+                                token: ApiToken | None = None) -> set[str]:
+    """The organisations whose own data this user (or token) may see or, with the right role, send."""
+    if token is not None:
+        return {token.organisation_id} if token.is_active else set()
+    return {m.organisation_id for m in _memberships(user) if m.role in roles and m.organisation_id}
+
+
+def can_submit_for(user: Any, organisation_code: str, *, token: ApiToken | None = None) -> bool:
+    codes = provider_organisation_codes(user, roles=(Role.PROVIDER_SUBMITTER,), token=token)
+    return organisation_code in codes
+
+
+def user_list_for_organisation(organisation_code: str) -> list[User]:
+    return list(
+        User.objects.filter(memberships__organisation_id=organisation_code, is_active=True).distinct()
+    )
