@@ -14,3 +14,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tasks run in-process in tests; the worker tests (marked ``worker``) switch the Celery app to
+# the real broker themselves and run a real worker process.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,103 @@
+"""Shared fixtures: the sample reference release and the fixed personas of the access tests.
+
+Personas: a provider submitter and a provider colleague (viewer) of RR8, a user of another
+provider (RCD), a national analyst and a reference admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.choices import Role
+from accounts.models import User
+from reference.loaders import SAMPLE_DIR, read_portal_directory
+from reference.models import Organisation
+from reference.services import reference_release_load
+from tests.accounts.factories import MembershipFactory, UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def sample_reference(db: None) -> None:
+    """The shipped SAMPLE release, loaded as load_reference loads it."""
+    reference_release_load(release=read_portal_directory(SAMPLE_DIR))
+
+
+@pytest.fixture
+def rr8(sample_reference: None) -> Organisation:
+    return Organisation.objects.get(code="RR8")
+
+
+@pytest.fixture
+def other_org(sample_reference: None) -> Organisation:
+    return Organisation.objects.get(code="RCD")
+
+
+def _persona(email: str, role: str, organisation: Organisation | None, *, staff: bool = False) -> User:
+    user = UserFactory(email=email, is_staff=staff)
+    MembershipFactory(user=user, role=role, organisation=organisation)
+    return user
+
+
+@pytest.fixture
+def submitter(rr8: Organisation) -> User:
+    return _persona("submitter@rr8.example.nhs.uk", Role.PROVIDER_SUBMITTER, rr8)
+
+
+@pytest.fixture
+def colleague(rr8: Organisation) -> User:
+    return _persona("viewer@rr8.example.nhs.uk", Role.PROVIDER_VIEWER, rr8)
+
+
+@pytest.fixture
+def other_provider_user(other_org: Organisation) -> User:
+    return _persona("submitter@rcd.example.nhs.uk", Role.PROVIDER_SUBMITTER, other_org)
+
+
+@pytest.fixture
+def analyst(sample_reference: None) -> User:
+    return _persona("analyst@england.example.nhs.uk", Role.NATIONAL_ANALYST, None, staff=True)
+
+
+@pytest.fixture
+def reference_admin(sample_reference: None) -> User:
+    return _persona("refadmin@england.example.nhs.uk", Role.REFERENCE_ADMIN, None, staff=True)
+
+
+@pytest.fixture
+def api_client_for() -> Callable[[User | None], APIClient]:
+    def make(user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` or ``worker`` need those services.
+
+    Without them they are skipped locally; with DIDS_REQUIRE_SERVICES=1 (CI) they must run, so
+    a missing service fails the run instead of hiding behind a skip.
+    """
+    import os
+
+    from django.conf import settings
+
+    required = os.environ.get("DIDS_REQUIRE_SERVICES") == "1"
+    have_postgres = settings.IS_POSTGRES
+    have_broker = bool(settings.CELERY_BROKER_URL)
+    if required and not (have_postgres and have_broker):
+        raise pytest.UsageError(
+            "DIDS_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL or CELERY_BROKER_URL is unset."
+        )
+    for item in items:
+        if "postgres" in item.keywords and not have_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        if "worker" in item.keywords and not (have_broker and have_postgres):
+            item.add_marker(pytest.mark.skip(reason="needs Redis and PostgreSQL (set CELERY_BROKER_URL)"))
