@@ -31,10 +31,12 @@ def membership_grant(*, actor: User | None, user: User, role: str, organisation_
                      reason: str) -> Membership:
     if role in NATIONAL_ROLES:
         organisation_code = None
-    membership, created = Membership.objects.get_or_create(
+    membership = Membership.objects.filter(
         user=user, role=role, organisation_id=organisation_code
-    )
-    if created:
+    ).first()
+    if membership is None:
+        # Validate and save once, so the one history row of the grant carries who and why.
+        membership = Membership(user=user, role=role, organisation_id=organisation_code)
         membership.full_clean()
         _set_history(membership, actor=actor, reason=reason)
         membership.save()
