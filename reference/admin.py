@@ -144,7 +144,17 @@ class ReferenceReleaseAdmin(admin.ModelAdmin):
     readonly_fields = ["label", "source", "is_sample", "checksum", "summary", "loaded_at",
                        "loaded_by"]
 
+    # Releases are recorded by load_reference only; those who may look at reference data see them.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return ReferenceAdmin.has_view_permission(self, request, obj)  # type: ignore[arg-type]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
