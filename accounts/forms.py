@@ -1,0 +1,74 @@
+"""Forms of the accounts pages, styled with the NHS design system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+
+from dids_portal.lib.pages import NhsFormMixin
+from reference.models import Organisation
+
+
+class SignInForm(NhsFormMixin, AuthenticationForm):
+    error_messages = {
+        "invalid_login": "Enter a correct email address and password.",
+        "inactive": "This account is inactive. Ask your organisation's DIDS lead to reactivate it.",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.label = "Email address"
+        username.widget = forms.EmailInput(
+            attrs={"autocomplete": "email", "autofocus": True, "spellcheck": "false",
+                   "class": "nhsuk-input"}
+        )
+        username.error_messages["required"] = "Enter your email address"
+        self.fields["password"].error_messages["required"] = "Enter your password"
+        self.fields["password"].widget.attrs["class"] = "nhsuk-input"
+        self._describe_fields()
+
+
+class PortalPasswordChangeForm(NhsFormMixin, PasswordChangeForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Current password"
+        self.fields["old_password"].error_messages["required"] = "Enter your current password"
+        self.fields["new_password1"].error_messages["required"] = "Enter a new password"
+        self.fields["new_password2"].label = "Confirm new password"
+        self.fields["new_password2"].error_messages["required"] = "Confirm your new password"
+        # Django's help text is an HTML list; the hint shows a plain sentence instead.
+        self.fields["new_password1"].help_text = (
+            "At least 12 characters, not a common password, not only numbers and not like your "
+            "email address."
+        )
+        self._describe_fields()
+
+
+class OrganisationChoiceForm(NhsFormMixin, forms.Form):
+    organisation = forms.ChoiceField(
+        label="Which organisation are you working for?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the organisation you are working for"},
+    )
+
+    def __init__(self, *args: Any, organisations: list[Organisation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].choices = [
+            (o.code, f"{o.name} ({o.code})") for o in organisations
+        ]
+
+
+class ApiTokenCreateForm(NhsFormMixin, forms.Form):
+    name = forms.CharField(
+        label="Token name",
+        max_length=100,
+        help_text="Say which system uses it, for example: Radiology information system (live).",
+        error_messages={
+            "required": "Enter a name for the token",
+            "max_length": "Token name must be 100 characters or fewer",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("sign-in/", views.SignInView.as_view(), name="sign-in"),
+    path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
+    path("account/password/", views.PasswordChangeView.as_view(), name="password-change"),
+    path("organisation/", views.ChooseOrganisationView.as_view(), name="choose-organisation"),
+    path("provider/", views.ProviderHomeView.as_view(), name="provider-home"),
+    path("provider/api-tokens/", views.ApiTokenListView.as_view(), name="token-list"),
+    path("provider/api-tokens/new/", views.ApiTokenCreateView.as_view(), name="token-create"),
+    path("provider/api-tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(),
+         name="token-revoke"),
+    path("national/", views.NationalHomeView.as_view(), name="national-home"),
+]

@@ -1,0 +1,296 @@
+"""Accounts pages: sign in and out, password, the active organisation, home pages, API tokens.
+
+The active organisation of a provider user lives in the session. Pages read it with
+``session_organisation_code(request)`` (or ``session_organisation(request)`` for the row) and
+provider pages get it, checked, from ``ProviderPageMixin``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from accounts.forms import (
+    ApiTokenCreateForm,
+    OrganisationChoiceForm,
+    PortalPasswordChangeForm,
+    SignInForm,
+)
+from accounts.models import ApiToken
+from accounts.selectors import (
+    can_submit_for,
+    is_national,
+    is_reference_admin,
+    provider_organisation_codes,
+)
+from accounts.services import api_token_create, api_token_revoke
+from dids_portal.lib.errors import DomainError
+from dids_portal.lib.pages import BreadcrumbsMixin
+from reference.models import Organisation
+
+SESSION_ORGANISATION_KEY = "dids_active_organisation"
+SIGN_IN_URL = reverse_lazy("accounts:sign-in")
+
+
+# The active organisation ---------------------------------------------------------------------
+
+def session_organisation_code(request: HttpRequest) -> str | None:
+    """The provider organisation the signed-in user is working for, or None.
+
+    It is the one chosen and kept in the session, while the user still belongs to it; a user
+    with a single provider organisation always works for that one.
+    """
+    codes = provider_organisation_codes(request.user)
+    chosen = request.session.get(SESSION_ORGANISATION_KEY)
+    if chosen in codes:
+        return chosen
+    if len(codes) == 1:
+        return next(iter(codes))
+    return None
+
+
+def session_organisation_set(request: HttpRequest, code: str) -> None:
+    """Make ``code`` the active organisation; the user must hold a provider role there."""
+    if code not in provider_organisation_codes(request.user):
+        raise PermissionDenied("You do not belong to this organisation.")
+    request.session[SESSION_ORGANISATION_KEY] = code
+    request._dids_organisation = None  # type: ignore[attr-defined]
+
+
+def session_organisation(request: HttpRequest) -> Organisation | None:
+    """The active organisation's row (cached for the request)."""
+    cached = getattr(request, "_dids_organisation", None)
+    code = session_organisation_code(request)
+    if code is None:
+        return None
+    if cached is None or cached.code != code:
+        cached = Organisation.objects.get(code=code)
+        request._dids_organisation = cached  # type: ignore[attr-defined]
+    return cached
+
+
+class SignedInMixin(AccessMixin):
+    """Send anonymous users to the sign-in page, coming back here afterwards."""
+
+    login_url = SIGN_IN_URL
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class ProviderPageMixin(SignedInMixin):
+    """A page about the active provider organisation.
+
+    Users with no provider role get 404; users with several organisations and none chosen are
+    sent to choose one first. The view then has ``organisation`` and ``can_submit`` (whether
+    the user is a provider submitter of it), and so has its template.
+    """
+
+    organisation: Organisation
+    can_submit: bool
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not provider_organisation_codes(request.user):
+            raise Http404("No provider organisation.")
+        organisation = session_organisation(request)
+        if organisation is None:
+            choose = reverse("accounts:choose-organisation")
+            return redirect(f"{choose}?{urlencode({'next': request.get_full_path()})}")
+        self.organisation = organisation
+        self.can_submit = can_submit_for(request.user, organisation.code)
+        return super().dispatch(request, *args, **kwargs)
+
+    def require_submitter(self) -> None:
+        if not self.can_submit:
+            raise PermissionDenied("Only provider submitters of this organisation can do this.")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)  # type: ignore[misc]
+        context.update(organisation=self.organisation, can_submit=self.can_submit)
+        return context
+
+
+# Signing in and out --------------------------------------------------------------------------
+
+class SignInView(auth_views.LoginView):
+    template_name = "accounts/sign_in.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("accounts:home")
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign out (POST only, as Django requires) and come back to the sign-in page."""
+
+    next_page = SIGN_IN_URL
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You have signed out.")
+        return response
+
+
+class PasswordChangeView(SignedInMixin, BreadcrumbsMixin, auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    form_class = PortalPasswordChangeForm
+    success_url = reverse_lazy("accounts:home")
+    breadcrumbs = (("Home", "accounts:home"),)
+
+    def form_valid(self, form: PortalPasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password has been changed.")
+        return response
+
+
+class ChooseOrganisationView(SignedInMixin, FormView):
+    template_name = "accounts/choose_organisation.html"
+    form_class = OrganisationChoiceForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not provider_organisation_codes(request.user):
+            raise Http404("No provider organisation.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        codes = provider_organisation_codes(self.request.user)
+        kwargs["organisations"] = list(Organisation.objects.filter(code__in=codes).order_by("name"))
+        return kwargs
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"organisation": self.request.session.get(SESSION_ORGANISATION_KEY)}
+
+    def form_valid(self, form: OrganisationChoiceForm) -> HttpResponse:
+        session_organisation_set(self.request, form.cleaned_data["organisation"])
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_success_url(self) -> str:
+        target = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        if url_has_allowed_host_and_scheme(
+            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        ):
+            return target
+        return reverse("accounts:provider-home")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["next"] = self.request.GET.get("next", "")
+        return context
+
+
+# Home pages ----------------------------------------------------------------------------------
+
+class HomeView(SignedInMixin, View):
+    """Send each user to the home page of their role."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if provider_organisation_codes(request.user):
+            return redirect("accounts:provider-home")
+        if is_national(request.user):
+            return redirect("accounts:national-home")
+        if is_reference_admin(request.user) and request.user.is_staff:
+            return redirect("admin:index")
+        return render(request, "accounts/no_role.html")
+
+
+class ProviderHomeView(ProviderPageMixin, TemplateView):
+    template_name = "accounts/provider_home.html"
+
+
+class NationalHomeView(SignedInMixin, TemplateView):
+    template_name = "accounts/national_home.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not is_national(request.user):
+            raise Http404("National pages are for the national team.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+# API tokens ----------------------------------------------------------------------------------
+
+TOKEN_BREADCRUMBS = (("Home", "accounts:provider-home"), ("API tokens", "accounts:token-list"))
+
+
+class ApiTokenListView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
+    template_name = "accounts/api_token_list.html"
+    breadcrumbs = TOKEN_BREADCRUMBS[:1]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["tokens"] = list(
+            ApiToken.objects.filter(organisation=self.organisation).select_related("user")
+        )
+        return context
+
+
+class ApiTokenCreateView(ProviderPageMixin, BreadcrumbsMixin, FormView):
+    template_name = "accounts/api_token_create.html"
+    form_class = ApiTokenCreateForm
+    breadcrumbs = TOKEN_BREADCRUMBS
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.require_submitter()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.require_submitter()
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: ApiTokenCreateForm) -> HttpResponse:
+        try:
+            token, plaintext = api_token_create(
+                actor=self.request.user, organisation_code=self.organisation.code,
+                name=form.cleaned_data["name"],
+            )
+        except DomainError as exc:
+            form.add_error("name", str(exc))
+            return self.form_invalid(form)
+        # The plaintext is in this response only: it is never stored, so it cannot be shown again.
+        response = render(self.request, "accounts/api_token_created.html",
+                          self.get_context_data(token=token, plaintext=plaintext))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ApiTokenRevokeView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
+    template_name = "accounts/api_token_revoke.html"
+    breadcrumbs = TOKEN_BREADCRUMBS
+
+    def get_token(self) -> ApiToken:
+        return get_object_or_404(
+            ApiToken.objects.select_related("user"),
+            pk=self.kwargs["pk"], organisation=self.organisation,
+        )
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = self.get_token()
+        self.require_submitter()
+        if token.revoked_at is not None:
+            messages.info(request, f"The token “{token.name}” was already revoked.")
+            return redirect("accounts:token-list")
+        return self.render_to_response(self.get_context_data(token=token))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = self.get_token()
+        self.require_submitter()
+        try:
+            api_token_revoke(actor=request.user, token=token)
+        except DomainError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        messages.success(request, f"The token “{token.name}” has been revoked. "
+                                  "Requests that use it are now refused.")
+        return redirect("accounts:token-list")
