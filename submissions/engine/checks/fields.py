@@ -1,0 +1,130 @@
+"""Format, code list and mandatory checks on single items."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from ..identifiers import modulus11_ok
+from ..rules import Rule
+from . import Check, kind
+from .env import Env
+
+
+def _given(column: str) -> pl.Expr:
+    return pl.col(column).is_not_null()
+
+
+@kind("nhs_number_format")
+def nhs_number_format(rule: Rule, env: Env) -> list[Check]:
+    return [Check(rule, "nhs_number", _given("nhs_number") & ~pl.col("_nhs10"))]
+
+
+@kind("nhs_number_modulus11")
+def nhs_number_modulus11(rule: Rule, env: Env) -> list[Check]:
+    return [Check(rule, "nhs_number", pl.col("_nhs10") & ~modulus11_ok(pl.col("_nhs_int")))]
+
+
+@kind("nhs_test_range")
+def nhs_test_range(rule: Rule, env: Env) -> list[Check]:
+    nhs = pl.col("_nhs")
+    hit = nhs.is_in(list(rule.params.get("sentinels", [])))
+    for prefix in rule.params.get("prefixes", []):
+        hit = hit | nhs.str.starts_with(prefix)
+    return [Check(rule, "nhs_number", pl.col("_nhs10") & hit)]
+
+
+@kind("date_format")
+def date_format(rule: Rule, env: Env) -> list[Check]:
+    out = []
+    for item in rule.items:
+        col = env.col(item)
+        out.append(Check(rule, col, _given(col) & pl.col(f"_d_{col}").is_null()))
+    return out
+
+
+@kind("timestamp_format")
+def timestamp_format(rule: Rule, env: Env) -> list[Check]:
+    return [Check(rule, c, _given(c) & pl.col(f"_t_{c}").is_null()) for c in map(env.col, rule.items)]
+
+
+@kind("postcode_format")
+def postcode_format(rule: Rule, env: Env) -> list[Check]:
+    ok = pl.col("_pc").str.contains(rule.params["pattern"])
+    return [Check(rule, "postcode", _given("postcode") & ~ok)]
+
+
+@kind("length")
+def length(rule: Rule, env: Env) -> list[Check]:
+    out = []
+    for item in rule.items:
+        col = env.col(item)
+        n = pl.col(col).str.len_chars()
+        bad = (n < rule.params.get("min", 0)) | (n > rule.params["max"])
+        out.append(Check(rule, col, _given(col) & bad, extras={"length": n}, params=rule.params))
+    return out
+
+
+def code_valid(column: str, codes: dict[str, list[tuple[date | None, date | None]]], on: pl.Expr) -> pl.Expr:
+    """True where the code is in the list and valid on the date (any interval when no date)."""
+    always = [c for c, spans in codes.items() if any(f is None and t is None for f, t in spans)]
+    ok = pl.col(column).is_in(always)
+    for code, spans in codes.items():
+        if code in always:
+            continue
+        for start, end in spans:
+            inside = pl.lit(True)
+            if start is not None:
+                inside = inside & (on >= pl.lit(start))
+            if end is not None:
+                inside = inside & (on <= pl.lit(end))
+            ok = ok | ((pl.col(column) == code) & (inside.fill_null(True)))
+    return ok
+
+
+@kind("code_list")
+def code_list(rule: Rule, env: Env) -> list[Check]:
+    out = []
+    for item in rule.items:
+        col = env.col(item)
+        list_name = env.layout.item(col).code_list
+        assert list_name, f"{rule.id}: {col} has no code list"
+        codes = env.ref.codes(list_name)
+        ok = code_valid(col, codes, pl.col("_test"))
+        out.append(Check(rule, col, _given(col) & ~ok, params={"codes": ", ".join(codes)}))
+    return out
+
+
+@kind("snomed_format")
+def snomed_format(rule: Rule, env: Env) -> list[Check]:
+    return [Check(rule, "snomed_code", _given("snomed_code") & ~pl.col("_sct_ok"))]
+
+
+@kind("mandatory")
+def mandatory(rule: Rule, env: Env) -> list[Check]:
+    return [Check(rule, c, pl.col(c).is_null()) for c in map(env.col, rule.items)]
+
+
+@kind("one_of")
+def one_of(rule: Rule, env: Env) -> list[Check]:
+    cols = [env.col(i) for i in rule.items]
+    none = pl.all_horizontal(pl.col(c).is_null() for c in cols)
+    return [Check(rule, cols[0], none, params={"items": ", ".join(cols)})]
+
+
+@kind("pseudo_postcode_only")
+def pseudo_postcode_only(rule: Rule, env: Env) -> list[Check]:
+    pseudo = pl.col("_pc").str.starts_with(rule.params["prefix"])
+    others = pl.all_horizontal(pl.col(env.col(c)).is_null() for c in rule.params["others"])
+    return [Check(rule, "postcode", pseudo.fill_null(False) & others)]
+
+
+@kind("referrer_pattern")
+def referrer_pattern(rule: Rule, env: Env) -> list[Check]:
+    col = env.col(rule.items[0])
+    pattern = "|".join(f"(?:{p})" for p in rule.params["patterns"])
+    upper = pl.col(col).str.to_uppercase()
+    defaults = list(env.ref.codes(rule.params.get("defaults_list", "")))
+    ok = upper.str.contains(pattern) | upper.is_in(defaults)
+    return [Check(rule, col, _given(col) & ~ok, params=rule.params)]

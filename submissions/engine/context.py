@@ -1,0 +1,54 @@
+"""What a file is checked against: who submits, for which month, at what time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    submitting_org: str | None = None
+    month: date | None = None  # the activity month (any day in it); None = not fixed
+    as_of: datetime | None = None  # the time of submission (aware); None = now
+    dataset_version: str | None = None  # "1.0" / "2.0"; None = from the month or the file
+
+    def __post_init__(self) -> None:
+        if self.as_of is not None and self.as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        if self.month is not None:
+            object.__setattr__(self, "month", self.month.replace(day=1))
+
+    @property
+    def as_of_utc(self) -> datetime:
+        return (self.as_of or datetime.now(UTC)).astimezone(UTC)
+
+    @property
+    def as_of_local_date(self) -> date:
+        return self.as_of_utc.astimezone(LONDON).date()
+
+    @property
+    def submission_month_start(self) -> date:
+        return self.as_of_local_date.replace(day=1)
+
+    @property
+    def month_end(self) -> date | None:
+        if self.month is None:
+            return None
+        return add_months(self.month, 1) - timedelta(days=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar month arithmetic, clamping the day to the end of the target month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(d, 31))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")

@@ -1,0 +1,145 @@
+"""The DIDS record layouts, read from data/layouts.toml.
+
+One declarative description of each data item drives parsing, validation, messages, the
+rules documentation and the storage columns.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+VERSIONS = ("1.0", "2.0")
+
+
+@dataclass(frozen=True)
+class Item:
+    column: str
+    nhs_dd: str
+    group: str
+    mr: str
+    format: str
+    kind: str
+    storage: str
+    positions: dict[str, int]
+    code_list: str | None = None
+    nhs_dd_v2: str | None = None
+
+    def nhs_dd_name(self, version: str) -> str:
+        if version == "2.0" and self.nhs_dd_v2:
+            return self.nhs_dd_v2
+        return self.nhs_dd
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(v for v in VERSIONS if v in self.positions)
+
+
+@dataclass(frozen=True)
+class Layout:
+    version: str
+    label: str
+    activity_from: date
+    activity_to: date | None
+    items: tuple[Item, ...]  # in TOS order
+    activity_item: str
+    report_item: str
+    reads: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(i.column for i in self.items)
+
+    def item(self, column: str) -> Item:
+        for it in self.items:
+            if it.column == column:
+                return it
+        raise KeyError(column)
+
+    def resolve(self, column: str) -> str:
+        """The column this layout reads for a rule that names `column` (v1.0 names)."""
+        return self.reads.get(column, column)
+
+    def has(self, column: str) -> bool:
+        return any(i.column == column for i in self.items)
+
+
+@dataclass(frozen=True)
+class Layouts:
+    items: tuple[Item, ...]  # union, v1.0 order then v2.0 additions
+    versions: dict[str, Layout]
+
+    def __getitem__(self, version: str) -> Layout:
+        return self.versions[version]
+
+    def by_column_count(self, count: int) -> Layout | None:
+        for layout in self.versions.values():
+            if len(layout.items) == count:
+                return layout
+        return None
+
+    def version_for(self, day: date) -> str:
+        for v, layout in self.versions.items():
+            if layout.activity_from <= day and (layout.activity_to is None or day <= layout.activity_to):
+                return v
+        return VERSIONS[0]
+
+
+@cache
+def load_layouts(path: str | Path | None = None) -> Layouts:
+    """Read the layouts file (default: the shipped data/layouts.toml)."""
+    with open(Path(path) if path else DATA_DIR / "layouts.toml", "rb") as fh:
+        raw = tomllib.load(fh)
+    items = tuple(
+        Item(
+            column=i["column"],
+            nhs_dd=i["nhs_dd"],
+            group=i["group"],
+            mr=i["mr"],
+            format=i["format"],
+            kind=i["kind"],
+            storage=i["storage"],
+            positions=dict(i["positions"]),
+            code_list=i.get("code_list"),
+            nhs_dd_v2=i.get("nhs_dd_v2"),
+        )
+        for i in raw["item"]
+    )
+    versions = {}
+    for v, spec in raw["versions"].items():
+        mine = sorted((i for i in items if v in i.positions), key=lambda i: i.positions[v])
+        if [i.positions[v] for i in mine] != list(range(1, len(mine) + 1)):
+            raise ValueError(f"layout {v}: positions are not 1..n")
+        if len(mine) != spec["columns"]:
+            raise ValueError(f"layout {v}: {len(mine)} items but columns = {spec['columns']}")
+        versions[v] = Layout(
+            version=v,
+            label=spec["label"],
+            activity_from=spec["activity_from"],
+            activity_to=spec.get("activity_to"),
+            items=tuple(mine),
+            activity_item=spec["activity_item"],
+            report_item=spec["report_item"],
+            reads=dict(spec.get("reads", {})),
+        )
+    return Layouts(items=items, versions=versions)
+
+
+def _storage_columns() -> tuple[tuple[str, str], ...]:
+    cols: list[tuple[str, str]] = [("line", "int")]
+    cols += [(i.column, i.storage) for i in load_layouts().items]
+    cols += [
+        ("activity_date", "date"),
+        ("report_day", "date"),
+        ("modality", "text"),
+        ("dataset_version", "text"),
+        ("warnings", "text"),
+    ]
+    return tuple(cols)
+
+
+STORAGE_COLUMNS: tuple[tuple[str, str], ...] = _storage_columns()

@@ -1,0 +1,474 @@
+"""Planting one known error in a generated record, rule by rule.
+
+Each planter mutates a record (a dict of text values) so that its rule fires, and returns the
+other rules the same mutation unavoidably fires too (or None when it cannot be planted with
+this reference data and month).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from .context import LONDON, add_months
+from .identifiers import nhs_check_digit
+from .layout import Layouts, load_layouts
+from .reference import ReferenceSnapshot
+
+
+@dataclass(frozen=True)
+class PlantedError:
+    line: int
+    rule: str
+    also: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Setting:
+    version: str
+    org: str
+    month: date
+    month_end: date
+    as_of: date
+    reference: ReferenceSnapshot
+    layouts: Layouts
+
+    @classmethod
+    def build(cls, *, version: str, org: str, month: date, reference: ReferenceSnapshot) -> Setting:
+        start = month.replace(day=1)
+        nxt = add_months(start, 1)
+        return cls(version, org, start, nxt - timedelta(days=1), nxt, reference, load_layouts())
+
+    @property
+    def v2(self) -> bool:
+        return self.version == "2.0"
+
+    @property
+    def test(self) -> str:
+        return "procedure_start" if self.v2 else "test_date"
+
+    @property
+    def report(self) -> str:
+        return "report_issued" if self.v2 else "report_date"
+
+    def same_version(self, day: date) -> bool:
+        return self.layouts.version_for(day) == self.version
+
+
+Record = dict[str, str | None]
+Planter = Callable[[Record, Setting, Record | None], tuple[str, ...] | None]
+PLANTERS: dict[str, Planter] = {}
+
+
+def planter(*rule_ids: str) -> Callable[[Planter], Planter]:
+    def register(fn: Planter) -> Planter:
+        for rid in rule_ids:
+            PLANTERS[rid] = fn
+        return fn
+    return register
+
+
+def _offset(day: date) -> str:
+    return "+01:00" if datetime(day.year, day.month, day.day, 12, tzinfo=LONDON).utcoffset() == timedelta(hours=1) else "Z"
+
+
+def test_day(rec: Record, s: Setting) -> date:
+    return date.fromisoformat((rec[s.test] or "")[:10])
+
+
+def set_day(rec: Record, s: Setting, item: str, day: date | None) -> None:
+    """Set a date item (or the date of a timestamp item, keeping its time)."""
+    if day is None:
+        rec[item] = None
+    elif s.layouts[s.version].item(item).kind == "timestamp":
+        time = (rec.get(item) or "T12:00:00")[10:19] if rec.get(item) else "T12:00:00"
+        rec[item] = f"{day.isoformat()}{time}{_offset(day)}"
+    else:
+        rec[item] = day.isoformat()
+
+
+def _clear(rec: Record, *items: str) -> None:
+    for item in items:
+        rec[item] = None
+
+
+def _move_test(rec: Record, s: Setting, day: date) -> bool:
+    if not s.same_version(day):
+        return False
+    if s.v2:
+        rec[s.test] = f"{day.isoformat()}T08:00:00{_offset(day)}"
+    set_day(rec, s, s.test, day)
+    if s.v2:
+        rec["procedure_end"] = None
+    _clear(rec, "request_date", "request_received_date", "birth_date", s.report)
+    if s.v2:
+        rec["waiting_list_clock_start"] = None
+        rec["activity_category"] = "03"
+    return True
+
+
+def _simple(item: str, value: str) -> Planter:
+    def fn(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+        rec[item] = value or None
+        return ()
+    return fn
+
+
+for _rid, _item, _value in [
+    ("DIDS002", "nhs_number", "48573026"), ("DIDS005", "birth_date", "1987-02-30"),
+    ("DIDS026", "request_date", "12/05/2025"), ("DIDS036", "request_received_date", "2025-13-01"),
+    ("DIDS017", "postcode", "LS1 3E"), ("DIDS072", "accession_number", "ACC-2026-0000000000000001"),
+    ("DIDS003", "nhs_number_status", "1"), ("DIDS012", "ethnic_category", "W"), ("DIDS014", "gender", "M"),
+    ("DIDS021", "patient_source_setting", "4"), ("P012", "evaluation_indicator", "yes"),
+    ("DIDS020", "patient_source_setting", ""), ("DIDS067", "site_code", ""),
+    ("DIDS070", "accession_number", ""), ("DIDS018", "gp_practice", "B99999"),
+    ("DIDS024", "referring_org", "ZZZ"), ("DIDS068", "site_code", "RR899"),
+    ("DIDS023", "referrer_code", "DR SMITH"), ("DIDS009", "birth_date", "1900-01-01"),
+]:
+    PLANTERS[_rid] = _simple(_item, _value)
+
+
+@planter("DIDS001")
+def _mod11(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    nhs = rec.get("nhs_number") or "4010232137"
+    rec["nhs_number"] = nhs[:9] + str((int(nhs[9]) + 1) % 10)
+    return ()
+
+
+@planter("P020")
+def _test_range(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    for tail in range(10_000_000, 99_999_999):
+        nine = f"9{tail}"
+        check = nhs_check_digit(nine)
+        if check is not None:
+            rec["nhs_number"] = f"{nine}{check}"
+            return ()
+    return ()
+
+
+@planter("DIDS045", "P010")
+def _bad_test(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    day = test_day(rec, s)
+    rec[s.test] = f"{day.isoformat()}T09:15:00+02:00" if s.v2 else f"{day.year}-{day.month}-{day.day}0"
+    return ()
+
+
+@planter("DIDS061")
+def _bad_report(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    rec["report_date"] = test_day(rec, s).strftime("%Y%m%d")
+    return ()
+
+
+@planter("P017")
+def _bad_clock(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    rec["activity_category"], rec["waiting_list_clock_start"] = "01", "2026-02-30"
+    return ()
+
+
+@planter("DIDS069")
+def _short_site(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    rec["site_code"] = s.org[:3] if len(s.org) < 5 else "RR8"
+    return ("DIDS068",)
+
+
+@planter("P013")
+def _category(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    rec["activity_category"], rec["waiting_list_clock_start"] = "04", None
+    return ()
+
+
+@planter("P018")
+def _clock_without_list(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    rec["activity_category"] = "03"
+    rec["waiting_list_clock_start"] = rec.get("request_date") or test_day(rec, s).isoformat()
+    return ()
+
+
+@planter("P014")
+def _snomed_check(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    sct = rec.get("snomed_code") or "399208008"
+    rec["snomed_code"] = sct[:-1] + str((int(sct[-1]) + 1) % 10)
+    return ()
+
+
+@planter("DIDS050")
+def _no_test(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    rec[s.test] = None
+    return ()
+
+
+@planter("DIDS056")
+def _no_codes(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    _clear(rec, "nicip_code", "snomed_code")
+    return ()
+
+
+@planter("DIDS073")
+def _no_patient(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    _clear(rec, "nhs_number", "birth_date", "ethnic_category", "gender", "postcode", "gp_practice")
+    return ()
+
+
+@planter("DIDS074")
+def _pseudo_only(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    _clear(rec, "nhs_number", "birth_date", "ethnic_category", "gender", "gp_practice")
+    rec["postcode"] = "ZZ99 3VZ"
+    return ()
+
+
+def _order(fn: Callable[[Record, Setting, date], tuple[str, ...]]) -> Planter:
+    def wrapped(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+        return fn(rec, s, test_day(rec, s))
+    return wrapped
+
+
+def _d(day: date, days: int) -> str:
+    return (day + timedelta(days=days)).isoformat()
+
+
+PLANTERS["DIDS027"] = _order(lambda r, s, t: (r.update(request_received_date=_d(date.fromisoformat(r["request_date"] or t.isoformat()), -1)), ())[1])
+PLANTERS["DIDS034"] = _order(lambda r, s, t: (r.update(request_date=_d(t, 1), request_received_date=None, **{s.report: None}), ())[1])
+PLANTERS["DIDS043"] = _order(lambda r, s, t: (r.update(request_received_date=_d(t, 1), request_date=_d(t, 0), **{s.report: None}), ())[1])
+PLANTERS["DIDS006"] = _order(lambda r, s, t: (r.update(birth_date=_d(t, 1), **{s.report: None}), ())[1])
+PLANTERS["DIDS009"] = _simple("birth_date", "1900-01-01")
+
+
+def _report_before_test(rec: Record, s: Setting, t: date, **extra: str | None) -> None:
+    _clear(rec, "request_date", "request_received_date", "birth_date")
+    rec.update(extra)
+    if s.v2:
+        start = rec["procedure_start"] or ""
+        rec["report_issued"] = f"{_d(t, -1)}{start[10:19]}{_offset(t - timedelta(days=1))}"
+        rec["procedure_end"] = None
+    else:
+        rec["report_date"] = _d(t, -1)
+
+
+PLANTERS["DIDS048"] = _order(lambda r, s, t: (_report_before_test(r, s, t), ())[1])
+PLANTERS["DIDS035"] = _order(lambda r, s, t: (_report_before_test(r, s, t, request_date=_d(t, 0)), ("DIDS048",))[1])
+PLANTERS["DIDS044"] = _order(lambda r, s, t: (_report_before_test(r, s, t, request_received_date=_d(t, 0)), ("DIDS048",))[1])
+PLANTERS["DIDS008"] = _order(lambda r, s, t: (_report_before_test(r, s, t, birth_date=_d(t, 0)), ("DIDS048",))[1])
+
+
+@planter("DIDS010", "DIDS040")
+def _fetal(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    t = test_day(rec, s)
+    early = add_months(t, -8).isoformat()
+    if rec.get("_rule") == "DIDS010":
+        rec.update(request_date=early, request_received_date=None)
+    else:
+        rec.update(request_received_date=early, request_date=None)
+    rec["birth_date"] = _d(t, -10)
+    if s.v2:
+        rec["waiting_list_clock_start"], rec["activity_category"] = None, "03"
+    return ()
+
+
+@planter("DIDS031")
+def _old_request(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    rec.update(request_date="1969-12-31", birth_date=None, referring_org="X99998")
+    if s.v2:
+        rec["waiting_list_clock_start"], rec["activity_category"] = None, "03"
+    return ("DIDS028",)
+
+
+@planter("DIDS041")
+def _old_received(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    rec.update(request_received_date="1969-12-31", request_date=None, birth_date=None, referring_org="X99998")
+    return ("DIDS038",)
+
+
+@planter("DIDS028", "DIDS038")
+def _long_wait(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    old = _d(test_day(rec, s), -400)
+    if rec.get("_rule") == "DIDS028":
+        rec.update(request_date=old, request_received_date=None, birth_date=None)
+        if s.v2:
+            rec["waiting_list_clock_start"], rec["activity_category"] = None, "03"
+    else:
+        rec.update(request_received_date=old, request_date=None, birth_date=None)
+    return ()
+
+
+@planter("P015")
+def _end_before_start(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...]:
+    start = rec["procedure_start"] or ""
+    local = datetime.fromisoformat(start[:19]) - timedelta(minutes=30)
+    rec["procedure_end"] = local.strftime("%Y-%m-%dT%H:%M:%S") + start[19:]
+    return ()
+
+
+@planter("DIDS051")
+def _future_test(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    return ("P016",) if _move_test(rec, s, s.as_of + timedelta(days=1)) else None
+
+
+@planter("DIDS066")
+def _future_report(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    set_day(rec, s, s.test, s.month_end)
+    if s.v2:
+        rec["procedure_end"] = None
+    set_day(rec, s, s.report, s.as_of + timedelta(days=1))
+    return ()
+
+
+@planter("P016")
+def _outside_month(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    before = s.month - timedelta(days=1)
+    return () if _move_test(rec, s, before) or _move_test(rec, s, s.as_of) else None
+
+
+@planter("DIDS062")
+def _late_report(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    if not _move_test(rec, s, s.month - timedelta(days=5)):
+        return None
+    set_day(rec, s, s.report, s.month_end)
+    return ("P016",)
+
+
+@planter("DIDS055", "DIDS049")
+def _old_activity(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    months = 6 if rec.get("_rule") == "DIDS055" else 3
+    day = add_months(s.as_of, -months) - timedelta(days=1)
+    return ("P016",) if _move_test(rec, s, day) else None
+
+
+def _imaging_choice(s: Setting, *, retired: bool, kind: str) -> str | None:
+    grace = timedelta(days=183)
+    table = s.reference.nicip if kind == "nicip" else s.reference.snomed
+    for code, ref in table.items():
+        ok_from = ref.valid_from is None or ref.valid_from <= s.month
+        if retired and ok_from and ref.valid_to and ref.valid_to < s.as_of and ref.valid_to + grace >= s.month_end:
+            return code
+        if not retired and ok_from and ref.valid_to is None:
+            return code
+    return None
+
+
+@planter("DIDS057", "DIDS00300302", "DIDS059", "DIDS00300402", "DIDS082", "DIDSREJ012", "DIDS077", "DIDS078")
+def _imaging(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    rule = rec.get("_rule")
+    active_n = _imaging_choice(s, retired=False, kind="nicip")
+    nicip_ref = s.reference.nicip.get(active_n or "")
+    if nicip_ref is None:
+        return None
+    mapped = nicip_ref.snomed_code
+    unmapped = next((c for c, ref in s.reference.snomed.items() if ref.valid_to is None and c != mapped
+                     and (ref.valid_from is None or ref.valid_from <= s.month)), None)
+    if rule == "DIDS057":
+        rec.update(nicip_code="ZZZZZ", snomed_code=None)
+    elif rule == "DIDS00300302":
+        rec.update(nicip_code="ZZZZZ", snomed_code=mapped)
+    elif rule == "DIDS059":
+        rec.update(snomed_code="404684003", nicip_code="ZZZZZ" if s.v2 else None)
+        return ("DIDS057",) if s.v2 else ()
+    elif rule == "DIDS00300402":
+        rec.update(snomed_code="404684003", nicip_code=active_n)
+    elif rule in ("DIDS082", "DIDSREJ012"):
+        rec.update(nicip_code=active_n, snomed_code=unmapped)
+    elif rule in ("DIDS077", "DIDS078"):
+        code = _imaging_choice(s, retired=True, kind="nicip" if rule == "DIDS077" else "snomed")
+        if code is None:
+            return None
+        rec.update(nicip_code=code, snomed_code=None) if rule == "DIDS077" else rec.update(snomed_code=code, nicip_code=None)
+    return ()
+
+
+def _closed_on(opened: date | None, closed: date | None, day: date) -> bool:
+    return (opened is not None and opened > day) or (closed is not None and closed < day)
+
+
+@planter("DIDS079")
+def _closed_gp(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    gp = next((o.code for o in s.reference.organisations.values()
+               if o.type == "gp_practice" and o.closed and o.closed < s.month), None)
+    if gp is None:
+        return None
+    rec["gp_practice"] = gp
+    if rec.get("referring_org") == gp:
+        rec["referring_org"] = s.org
+    return ()
+
+
+@planter("DIDS080")
+def _closed_referrer(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    org = next((o.code for o in s.reference.organisations.values()
+                if o.type != "gp_practice" and o.closed and o.closed < s.month - timedelta(days=400)), None)
+    if org is None:
+        return None
+    rec["referring_org"] = org
+    return ()
+
+
+@planter("DIDS081")
+def _closed_site(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    site = next((x.code for x in s.reference.sites.values() if x.organisation == s.org and x.closed
+                 and x.closed < s.month), None)
+    if site is None:
+        return None
+    rec["site_code"] = site
+    return ()
+
+
+@planter("P011")
+def _other_site(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    for x in s.reference.sites.values():
+        if not s.reference.may_submit_for(s.org, x.organisation, s.as_of) and not _closed_on(x.opened, x.closed, s.month_end) \
+                and not _closed_on(x.opened, x.closed, s.month):
+            rec["site_code"] = x.code
+            return ()
+    return None
+
+
+@planter("DIDS071")
+def _duplicate(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ...] | None:
+    if prev is None or not prev.get("site_code") or not prev.get("accession_number"):
+        return None
+    rec["site_code"], rec["accession_number"] = prev["site_code"], prev["accession_number"]
+    return ()
+
+
+def applicable(rule_id: str, version: str) -> bool:
+    from .rules import load_rules
+
+    try:
+        load_rules().get(rule_id, version)
+    except KeyError:
+        return False
+    return rule_id in PLANTERS
+
+
+def plant_one(rec: Record, s: Setting, rule_id: str, prev: Record | None) -> tuple[str, ...] | None:
+    """Mutate one record so rule_id fires; the other rule ids that fire too, or None."""
+    if not applicable(rule_id, s.version):
+        return None
+    rec["_rule"] = rule_id
+    try:
+        also = PLANTERS[rule_id](rec, s, prev)
+    finally:
+        rec.pop("_rule", None)
+    return also
+
+
+def plant(df: pl.DataFrame, s: Setting, rate: float, rng: random.Random, rule_ids: list[str],
+          header: bool = True) -> tuple[pl.DataFrame, list[PlantedError]]:
+    """Plant about rate * rows errors on distinct, non-adjacent rows, cycling through rule_ids."""
+    rules = [r for r in rule_ids if applicable(r, s.version)]
+    count = min(max(1, round(df.height * rate)), df.height // 2)
+    rows = sorted(rng.sample(range(1, df.height, 2), min(count, len(range(1, df.height, 2)))))
+    records = df[rows].to_dicts()
+    prevs = df[[i - 1 for i in rows]].to_dicts()
+    planted: list[PlantedError] = []
+    for n, (i, rec, prev) in enumerate(zip(rows, records, prevs, strict=True)):
+        rule = rules[(n + rng.randrange(len(rules))) % len(rules)]
+        also = plant_one(rec, s, rule, prev)
+        if also is None:
+            continue
+        planted.append(PlantedError(line=i + (2 if header else 1), rule=rule, also=also))
+    patched = pl.DataFrame(records, schema=df.schema).with_columns(pl.Series("_i", rows, dtype=pl.UInt32))
+    df = df.with_row_index("_i").update(patched, on="_i", include_nulls=True).drop("_i")
+    return df, planted

@@ -1,0 +1,123 @@
+"""The validation rules, read from data/rules.toml, and the documentation built from them."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .layout import DATA_DIR, load_layouts
+
+SEVERITIES = ("file", "reject", "warn")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: str
+    severity: str
+    versions: tuple[str, ...]
+    items: tuple[str, ...]
+    message: str
+    expected: str
+    explanation: str
+    example: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def applies_to(self, version: str) -> bool:
+        return version in self.versions
+
+
+@dataclass(frozen=True)
+class Rules:
+    version: str
+    rules: tuple[Rule, ...]
+
+    def for_version(self, version: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.applies_to(version))
+
+    def get(self, rule_id: str, version: str | None = None) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id and (version is None or r.applies_to(version)):
+                return r
+        raise KeyError(rule_id)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.id for r in self.rules))
+
+
+@cache
+def load_rules(path: str | Path | None = None) -> Rules:
+    """Read the rules file (default: the shipped data/rules.toml) and check it is coherent."""
+    with open(Path(path) if path else DATA_DIR / "rules.toml", "rb") as fh:
+        raw = tomllib.load(fh)
+    columns = {i.column for i in load_layouts().items}
+    rules = []
+    seen: dict[str, set[str]] = {}
+    for r in raw["rule"]:
+        rule = Rule(
+            id=r["id"],
+            kind=r["kind"],
+            severity=r["severity"],
+            versions=tuple(r["versions"]),
+            items=tuple(r["items"]),
+            message=r["message"],
+            expected=r["expected"],
+            explanation=r["explanation"],
+            example=r["example"],
+            params=dict(r.get("params", {})),
+        )
+        if rule.severity not in SEVERITIES:
+            raise ValueError(f"{rule.id}: unknown severity {rule.severity!r}")
+        unknown = set(rule.items) - columns
+        if unknown:
+            raise ValueError(f"{rule.id}: unknown items {sorted(unknown)}")
+        overlap = seen.setdefault(rule.id, set()) & set(rule.versions)
+        if overlap:
+            raise ValueError(f"{rule.id}: defined twice for {sorted(overlap)}")
+        seen[rule.id] |= set(rule.versions)
+        rules.append(rule)
+    return Rules(version=raw["ruleset_version"], rules=tuple(rules))
+
+
+RULESET_VERSION: str = load_rules().version
+
+
+def rules_documentation() -> dict[str, Any]:
+    """Plain data describing every item and every rule, for the rules documentation page."""
+    layouts = load_layouts()
+    items = [
+        {
+            "column": it.column,
+            "nhs_dd_name": it.nhs_dd,
+            "nhs_dd_name_v2": it.nhs_dd_v2 or it.nhs_dd,
+            "group": it.group,
+            "mandatory": it.mr,
+            "format": it.format,
+            "code_list": it.code_list,
+            "versions": list(it.versions),
+            "positions": dict(it.positions),
+            "storage": it.storage,
+        }
+        for it in layouts.items
+    ]
+    rules = []
+    for r in load_rules().rules:
+        v2_items = [layouts["2.0"].resolve(c) for c in r.items] if "2.0" in r.versions else []
+        rules.append(
+            {
+                "id": r.id,
+                "severity": r.severity,
+                "versions": list(r.versions),
+                "items": list(r.items),
+                "items_v2": v2_items,
+                "explanation": r.explanation,
+                "expected": r.expected,
+                "example": r.example,
+                "check": r.kind,
+            }
+        )
+    return {"ruleset_version": RULESET_VERSION, "items": items, "rules": rules}

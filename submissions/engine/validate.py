@@ -1,0 +1,266 @@
+"""validate(): the one entry point the portal, the CLI, the API and the benchmarks call."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Callable
+from datetime import date
+from typing import Any, BinaryIO
+
+import polars as pl
+import pyarrow as pa
+
+from .checks import Check, build_checks
+from .checks.duplicates import DuplicateKeys
+from .checks.env import Env
+from .checks.prepare import prepare
+from .context import CheckContext
+from .layout import Layouts, load_layouts
+from .masking import mask_nhs_number
+from .reader import FileProblem, FileRejected, Plan, Source, StreamState, diagnose, plan_columns, read_head, stream_batches
+from .reference import ReferenceSnapshot
+from .report import Finding, Report, make_finding
+from .rules import Rule, Rules, load_rules
+from .storage import storage_frame
+
+CleanBatch = Callable[[pl.DataFrame], Any]
+FindingsBatch = Callable[[list[Finding]], Any]
+
+
+def validate(
+    source: str | os.PathLike[str] | BinaryIO,
+    context: CheckContext,
+    reference: ReferenceSnapshot,
+    on_clean_batch: CleanBatch | None = None,
+    on_findings: FindingsBatch | None = None,
+    max_findings: int | None = None,
+    *,
+    use_threads: bool = False,
+) -> Report:
+    """Check a DIDS file against every rule and report; hand accepted rows to on_clean_batch.
+
+    Never raises for a bad file (a missing path raises FileNotFoundError). When the report
+    says file_rejected, rows already passed to on_clean_batch must be discarded: some
+    file-level problems (P005, P006, a ragged row) are only known at the end.
+    """
+    run = _Run(context, reference, on_clean_batch, on_findings, max_findings)
+    try:
+        src = Source(source, max_ratio=run.rules.get("P004").params["max_ratio"],
+                     max_bytes=run.rules.get("P004").params["max_bytes"])
+    except FileRejected as exc:
+        return run.finish_with(exc.problem)
+    try:
+        run.run(src, use_threads=use_threads)
+    finally:
+        src.close()
+    return run.report
+
+
+class _Run:
+    def __init__(self, ctx: CheckContext, ref: ReferenceSnapshot, on_clean: CleanBatch | None,
+                 on_findings: FindingsBatch | None, max_findings: int | None):
+        self.ctx, self.ref = ctx, ref
+        self.on_clean, self.on_findings, self.max_findings = on_clean, on_findings, max_findings
+        self.layouts: Layouts = load_layouts()
+        self.rules: Rules = load_rules()
+        self.report = Report(reference_release=ref.release, ruleset_version=self.rules.version)
+        self.expected = ctx.dataset_version or (self.layouts.version_for(ctx.month) if ctx.month else None)
+        self.report.dataset_version = self.expected
+        self.min_day: date | None = None
+        self.max_day: date | None = None
+
+    # -- file-level outcomes
+    def file_finding(self, problem: FileProblem) -> None:
+        version = self.report.dataset_version or "1.0"
+        try:
+            rule = self.rules.get(problem.rule, version)
+        except KeyError:
+            rule = self.rules.get(problem.rule)
+        expected = problem.expected or _fmt(rule.expected, {"expected": "", **rule.params})
+        message = _fmt(rule.message, {"detail": problem.detail, **rule.params})
+        self.report.file_rejected = True
+        self.report.counts_by_rule[rule.id] = self.report.counts_by_rule.get(rule.id, 0) + 1
+        self.emit([make_finding(line=problem.line, item=None, rule=rule.id, severity="file",
+                                message=message, value=None, expected=expected)])
+
+    def finish_with(self, problem: FileProblem) -> Report:
+        self.file_finding(problem)
+        return self.report
+
+    def emit(self, findings: list[Finding]) -> None:
+        if not findings:
+            return
+        if self.on_findings is not None:
+            self.on_findings(findings)
+        room = None if self.max_findings is None else self.max_findings - len(self.report.findings)
+        if room is None:
+            self.report.findings.extend(findings)
+        else:
+            self.report.findings.extend(findings[: max(room, 0)])
+            if len(findings) > room:
+                self.report.findings_truncated = True
+
+    def want_findings(self) -> bool:
+        if self.on_findings is not None or self.max_findings is None:
+            return True
+        if len(self.report.findings) >= self.max_findings:
+            self.report.findings_truncated = True
+            return False
+        return True
+
+    # -- the main loop
+    def run(self, src: Source, *, use_threads: bool) -> None:
+        plan: Plan | None = None
+        try:
+            _, first, lines = read_head(src)
+            plan = plan_columns(first, lines, self.layouts, self.expected)
+        except FileRejected as exc:
+            self.file_finding(exc.problem)
+            return
+        layout = plan.layout
+        self.report.dataset_version = layout.version
+        env = Env(layout, self.ctx, self.ref)
+        rules = self.rules.for_version(layout.version)
+        checks = build_checks(rules, env)
+        dup_rule = next((r for r in rules if r.kind == "duplicate_key"), None)
+        dups = DuplicateKeys(tuple(env.col(i) for i in dup_rule.items)) if dup_rule else None
+        state = StreamState()
+        try:
+            for batch in stream_batches(src, plan, state, use_threads=use_threads):
+                self.batch(batch, env, checks, dup_rule, dups)
+        except FileRejected:
+            self.file_finding(diagnose(src, plan))
+            return
+        except (pa.ArrowException, OSError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as exc:
+            problem = diagnose(src, plan)
+            if src.is_zip and isinstance(exc, zipfile.BadZipFile | EOFError):
+                problem = FileProblem("P004", f"the zip member cannot be read ({exc})")
+            self.file_finding(problem)
+            return
+        if state.invalid_rows:
+            self.file_finding(diagnose(src, plan))
+            return
+        self.after(layout.version)
+
+    def after(self, version: str) -> None:
+        r = self.report
+        if r.rows == 0:
+            self.file_finding(FileProblem("P002", "there are no records after the header"))
+            return
+        if self.min_day and self.max_day:
+            low, high = self.layouts.version_for(self.min_day), self.layouts.version_for(self.max_day)
+            if low != high:
+                self.file_finding(FileProblem(
+                    "P005", f"activity dates from {self.min_day} to {self.max_day}: v{low} and v{high}"))
+            elif low != version and self.expected is None:
+                want = self.layouts[low]
+                self.file_finding(FileProblem(
+                    "DIDS075",
+                    f"the file has the v{version} layout but its activity dates "
+                    f"({self.min_day} to {self.max_day}) need v{low}",
+                    None, f"the {len(want.items)} columns of v{low}"))
+        if r.accepted_rows == 0 and not r.file_rejected:
+            self.file_finding(FileProblem("P006", f"{r.rejected_rows:,} of {r.rows:,} records rejected"))
+
+    def batch(self, batch: pl.DataFrame, env: Env, checks: list[Check], dup_rule: Rule | None,
+              dups: DuplicateKeys | None) -> None:
+        if batch.height == 0:
+            return
+        df = prepare(batch, env)
+        names = [f"_m{i}" for i in range(len(checks))]
+        df = df.with_columns(c.mask.fill_null(False).alias(n) for c, n in zip(checks, names, strict=True))
+        all_checks, all_names = list(checks), list(names)
+        firsts: dict[int, int] = {}
+        if dups is not None and dup_rule is not None:
+            dup_mask, firsts = dups.check(df)
+            df = df.with_columns(dup_mask.alias("_mdup"))
+            all_checks.append(Check(dup_rule, dup_rule.items[0], pl.col("_mdup")))
+            all_names.append("_mdup")
+        rejects = [n for c, n in zip(all_checks, all_names, strict=True) if c.rule.severity == "reject"]
+        reject_any = pl.any_horizontal(pl.col(n) for n in rejects) if rejects else pl.lit(False)
+        day = df.select(pl.col("_test").min().alias("lo"), pl.col("_test").max().alias("hi")).row(0)
+        stats = df.select(
+            reject_any.sum().alias("_rejected"),
+            *(pl.col(n).sum() for n in all_names),
+        ).row(0, named=True)
+        self.track_days(*day)
+        r = self.report
+        r.rows += df.height
+        r.rejected_rows += int(stats["_rejected"])
+        r.accepted_rows += df.height - int(stats["_rejected"])
+        failing = []
+        for c, n in zip(all_checks, all_names, strict=True):
+            count = int(stats[n])
+            if count:
+                r.counts_by_rule[c.rule.id] = r.counts_by_rule.get(c.rule.id, 0) + count
+                failing.append((c, n))
+        if failing and self.want_findings():
+            self.findings(df, failing, env, firsts)
+        if self.on_clean is not None:
+            warn_masks = {}
+            for c, n in zip(all_checks, all_names, strict=True):
+                if c.rule.severity == "warn":
+                    warn_masks[c.rule.id] = warn_masks[c.rule.id] | pl.col(n) if c.rule.id in warn_masks else pl.col(n)
+            fallback = next(((c.rule.id, str(c.rule.params["stored_as"])) for c in checks
+                             if c.rule.kind == "referrer_pattern" and "stored_as" in c.rule.params), None)
+            clean = storage_frame(df.filter(~reject_any), env.layout, warn_masks, fallback)
+            if clean.height:
+                self.on_clean(clean)
+
+    def track_days(self, lo: date | None, hi: date | None) -> None:
+        if lo is not None:
+            self.min_day = lo if self.min_day is None else min(self.min_day, lo)
+        if hi is not None:
+            self.max_day = hi if self.max_day is None else max(self.max_day, hi)
+
+    def findings(self, df: pl.DataFrame, failing: list[tuple[Check, str]], env: Env,
+                 firsts: dict[int, int]) -> None:
+        any_fail = pl.any_horizontal(pl.col(n) for _, n in failing)
+        bad = df.filter(any_fail)
+        layout = env.layout
+        out: list[tuple[int, int, Finding]] = []
+        for order, (check, name) in enumerate(failing):
+            cols: dict[str, pl.Expr] = {"line": pl.col("line")}
+            if check.item:
+                cols["value"] = pl.col(check.item)
+            if check.rule.kind == "duplicate_key":
+                cols["value"] = pl.concat_str([pl.col(env.col(i)) for i in check.rule.items], separator=", ")
+            cols.update(check.extras)
+            rows = bad.filter(pl.col(name)).select(**cols).rows(named=True)
+            rule = check.rule
+            item_name = layout.item(check.item).nhs_dd_name(layout.version) if check.item else ""
+            other_name = layout.item(check.other_item).nhs_dd_name(layout.version) if check.other_item else ""
+            for row in rows:
+                value = row.get("value")
+                shown = mask_nhs_number(value) if check.item == "nhs_number" else value
+                values = {**rule.params, **check.params, **{k: _show(v) for k, v in row.items()},
+                          "item": item_name, "column": check.item, "value": _show(shown),
+                          "other_item": other_name}
+                if rule.kind == "duplicate_key":
+                    values["first_line"] = firsts.get(row["line"], "?")
+                finding = make_finding(
+                    line=row["line"], item=check.item, rule=rule.id, severity=rule.severity,
+                    message=_fmt(rule.message, values), value=value,
+                    expected=_fmt(rule.expected, values),
+                )
+                out.append((row["line"], order, finding))
+        out.sort(key=lambda t: (t[0], t[1]))
+        self.emit([f for _, _, f in out])
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fmt(template: str, values: dict[str, Any]) -> str:
+    return template.format_map(_Blank(values))
+
+
+def _show(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
