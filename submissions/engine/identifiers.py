@@ -62,10 +62,10 @@ def nhs_number_valid(value: str) -> bool:
 
 def modulus11_ok(as_int: pl.Expr) -> pl.Expr:
     """Vectorised modulus 11 over a 10-digit NHS number held as an integer."""
-    total = pl.lit(0, dtype=pl.Int64)
+    n = as_int.cast(pl.UInt64)  # unsigned division is several times faster than signed
+    total = pl.lit(0, dtype=pl.UInt64)
     for i in range(9):
-        digit = (as_int // (10 ** (9 - i))) % 10
-        total = total + digit * (10 - i)
-    check = 11 - total % 11
-    check = pl.when(check == 11).then(0).otherwise(check)
-    return (check != 10) & (check == as_int % 10)
+        total = total + ((n // (10 ** (9 - i))) % 10) * (10 - i)
+    remainder = total % 11  # check digit = 11 - remainder; 11 -> 0; 10 -> no valid number
+    check = pl.when(remainder == 0).then(0).otherwise(11 - remainder)
+    return (remainder != 1) & (check == n % 10)

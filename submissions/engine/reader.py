@@ -25,7 +25,8 @@ import pyarrow.csv as pacsv
 
 from .layout import Layout, Layouts
 
-BLOCK_SIZE = 16 << 20
+BLOCK_SIZE = 1 << 20  # pyarrow reads up to 32 blocks ahead: this bounds that buffer
+BATCH_ROWS = 100_000  # rows per polars batch handed to the checks
 HEAD_BYTES = 1 << 20
 MAX_FIELD = 10_000
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -39,7 +40,7 @@ class FileProblem:
     expected: str | None = None
 
 
-class FileRejected(Exception):  # noqa: N818 - a control-flow signal, not an error
+class FileRejected(Exception):
     def __init__(self, problem: FileProblem):
         super().__init__(problem.detail)
         self.problem = problem
@@ -75,7 +76,7 @@ class Source:
 
     def _open_raw(self) -> BinaryIO:
         if self._path is not None:
-            return open(self._path, "rb")  # noqa: SIM115 - returned to the caller
+            return open(self._path, "rb")
         assert self._obj is not None
         self._obj.seek(self._start)
         return _NoClose(self._obj)  # type: ignore[return-value]
@@ -110,8 +111,10 @@ class Source:
             return _ZipGuard(self._zip.open(self._member), self._member.file_size)  # type: ignore[return-value]
         return self._open_raw()
 
-    def arrow_input(self) -> str | BinaryIO:
-        return self._path if (self._path is not None and self._zip is None) else self.open()
+    def arrow_input(self) -> pa.NativeFile | BinaryIO:
+        if self._path is not None and self._zip is None:
+            return pa.OSFile(self._path, "rb")  # read, not memory-mapped: RSS stays flat
+        return self.open()
 
     def close(self) -> None:
         if self._zip is not None:
@@ -264,40 +267,64 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
     )
     header_rows = 1 if plan.header else 0
     base_line_extra = max(plan.header_lines - 1, 0)
+    pending: list[pa.RecordBatch] = []
+    flags = {"newline": False, "trim": set()}
+    rows = 0
     for batch in reader:
-        n = batch.num_rows
-        if n == 0:
+        if batch.num_rows == 0:
             continue
-        has_newline = False
-        for col in batch.columns:
+        for name, col in zip(names, batch.columns, strict=True):
             buf = col.buffers()[2]
             if buf is None:
                 continue
             raw = buf.to_pybytes()
             if b"\x00" in raw:
                 raise FileRejected(FileProblem("P003", "the file contains a NUL byte"))
-            has_newline = has_newline or b"\n" in raw
-        df = pl.from_arrow(batch)
-        assert isinstance(df, pl.DataFrame)
-        too_long = df.select(pl.all().str.len_chars().max()) if _any_long(df) else None
-        if too_long is not None and max(v or 0 for v in too_long.row(0)) > MAX_FIELD:
+            if b"\n" in raw:
+                flags["newline"] = True
+            if b" " in raw or b"\t" in raw:
+                flags["trim"].add(name)  # type: ignore[union-attr]
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= BATCH_ROWS:
+            yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
+            pending, flags, rows = [], {"newline": False, "trim": set()}, 0
+    if pending:
+        yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
+
+
+def _frame(batches: list[pa.RecordBatch], flags: dict, names: list[str], plan: Plan, state: StreamState,
+           header_rows: int, base_line_extra: int) -> pl.DataFrame:
+    df = pl.from_arrow(pa.Table.from_batches(batches))
+    assert isinstance(df, pl.DataFrame)
+    df = df.rechunk()
+    n = df.height
+    if flags["trim"]:
+        df = df.with_columns(trimmed(c) for c in sorted(flags["trim"]))
+    if _any_long(df):
+        too_long = df.select(pl.all().str.len_chars().max()).row(0)
+        if max(v or 0 for v in too_long) > MAX_FIELD:
             raise FileRejected(FileProblem("P003", f"a field is over {MAX_FIELD:,} characters"))
-        row = pl.int_range(0, n, eager=True, dtype=pl.Int64) + (state.records + header_rows + 1)
-        for s in sorted(state.invalid_rows):
-            if s > 0:
-                row = row + (row >= s).cast(pl.Int64)
-        line = row + (base_line_extra + state.extra_newlines)
-        if has_newline:
-            per_row = pl.sum_horizontal(
-                pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in names
-            )
-            extra = df.select(per_row.cast(pl.Int64).alias("x"))["x"]
-            line = line + (extra.cum_sum() - extra)
-            state.extra_newlines += int(extra.sum())
-        state.records += n
-        df = df.rename(dict(zip(names, plan.columns, strict=True))).with_columns(line.alias("line"))
-        blank = pl.all_horizontal(pl.col(c).is_null() for c in plan.columns)
-        yield df.filter(~blank)
+    row = pl.int_range(0, n, eager=True, dtype=pl.Int64) + (state.records + header_rows + 1)
+    for s in sorted(state.invalid_rows):
+        if s > 0:
+            row = row + (row >= s).cast(pl.Int64)
+    line = row + (base_line_extra + state.extra_newlines)
+    if flags["newline"]:
+        per_row = pl.sum_horizontal(pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in names)
+        extra = df.select(per_row.cast(pl.Int64).alias("x"))["x"]
+        line = line + (extra.cum_sum() - extra)
+        state.extra_newlines += int(extra.sum())
+    state.records += n
+    df = df.rename(dict(zip(names, plan.columns, strict=True))).with_columns(line.alias("line"))
+    blank = df.select(pl.all_horizontal(pl.col(c).is_null() for c in plan.columns)).to_series()
+    return df.filter(~blank) if blank.any() else df
+
+
+def trimmed(column: str) -> pl.Expr:
+    """Surrounding spaces and tabs removed; an empty value is null."""
+    s = pl.col(column).str.strip_chars(" \t")
+    return pl.when(s.str.len_bytes() == 0).then(None).otherwise(s).alias(column)
 
 
 def _any_long(df: pl.DataFrame) -> bool:

@@ -18,7 +18,17 @@ from .checks.prepare import prepare
 from .context import CheckContext
 from .layout import Layouts, load_layouts
 from .masking import mask_nhs_number
-from .reader import FileProblem, FileRejected, Plan, Source, StreamState, diagnose, plan_columns, read_head, stream_batches
+from .reader import (
+    FileProblem,
+    FileRejected,
+    Plan,
+    Source,
+    StreamState,
+    diagnose,
+    plan_columns,
+    read_head,
+    stream_batches,
+)
 from .reference import ReferenceSnapshot
 from .report import Finding, Report, make_finding
 from .rules import Rule, Rules, load_rules

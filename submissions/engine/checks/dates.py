@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 import polars as pl
 
@@ -12,6 +13,29 @@ from . import Check, kind
 from .env import Env
 from .prepare import value_expr
 
+_TABLE_FROM, _TABLE_TO = date(1800, 1, 1), date(2299, 12, 31)
+
+
+@cache
+def _month_table(months: int) -> pl.Series:
+    days = pl.date_range(_TABLE_FROM, _TABLE_TO, eager=True)
+    return days.dt.offset_by(f"{months}mo")
+
+
+def shift(day: pl.Expr, allowance: str, *, is_date: bool = True) -> pl.Expr:
+    """day + allowance ("365d", "6mo"); calendar months through a precomputed table.
+
+    Dates outside 1800-2299 are clamped into that range first (placeholders, not real dates).
+    """
+    if allowance.endswith("mo") and is_date:
+        table = _month_table(int(allowance[:-2]))
+        start = _TABLE_FROM.toordinal()
+        offset = (day.cast(pl.Int32) - (start - date(1970, 1, 1).toordinal())).clip(0, table.len() - 1)
+        return pl.lit(table).gather(offset)
+    if allowance.endswith("d"):
+        return day + pl.duration(days=int(allowance[:-1]))
+    return day.dt.offset_by(allowance)
+
 
 @kind("not_later")
 def not_later(rule: Rule, env: Env) -> list[Check]:
@@ -20,7 +44,7 @@ def not_later(rule: Rule, env: Env) -> list[Check]:
     a = value_expr(env, a_item, as_date=not both_ts)
     b = value_expr(env, b_item, as_date=not both_ts)
     allowance = rule.params.get("allowance")
-    limit = b.dt.offset_by(allowance) if allowance else b
+    limit = shift(b, allowance, is_date=not both_ts) if allowance else b
     mask = (a > limit).fill_null(False)
     return [Check(rule, a_item, mask, other_item=b_item, extras={"other": pl.col(b_item)})]
 

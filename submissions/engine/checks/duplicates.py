@@ -4,47 +4,56 @@ from __future__ import annotations
 
 import polars as pl
 
-SEP = "\x1f"
-
 
 class DuplicateKeys:
     """Remembers the first occurrence of every (site code, accession number) seen so far.
 
-    Membership is tested on 64-bit hashes; hash hits are confirmed on the exact key, so a
-    collision can never reject a record.
+    Candidates are found on 64-bit hashes (cheap), then confirmed on the exact key, so a hash
+    collision can never reject a record. Memory: one hash, key and line per distinct key.
     """
 
     def __init__(self, items: tuple[str, ...]):
         self.items = items
-        self._seen: list[pl.DataFrame] = []  # columns h (u64), k (str), first (line)
+        self._seen: list[pl.DataFrame] = []  # h, the key items, first (line)
+
+    def _hash(self) -> pl.Expr:
+        h = pl.lit(0, dtype=pl.UInt64)
+        for n, c in enumerate(self.items):
+            h = h ^ pl.col(c).hash(seed=7 + n)
+        return h.alias("h")
 
     def check(self, df: pl.DataFrame) -> tuple[pl.Series, dict[int, int]]:
-        """A mask of duplicate rows in this batch, and their first occurrence line by line."""
-        k = pl.concat_str([pl.col(c) for c in self.items], separator=SEP)
-        keys = df.select("line", k.alias("k")).with_columns(pl.col("k").hash(seed=7).alias("h"))
-        present = keys["k"].is_not_null()
-        first_here = keys.select(pl.col("k").is_first_distinct())["k"] & present
-        prior = pl.Series("prior", [False] * keys.height, dtype=pl.Boolean)
-        seen = pl.concat(self._seen) if self._seen else None
-        if seen is not None:
-            hit = keys["h"].is_in(seen["h"].implode()) if keys.height else prior
-            if hit.any():
-                exact = keys.filter(hit).join(seen, on="k", how="semi")["line"]
-                prior = keys["line"].is_in(exact.implode())
-        dup = present & (~first_here | prior)
+        """A mask of duplicate rows in this batch, and the line each duplicate first appeared at."""
+        present = pl.all_horizontal(pl.col(c).is_not_null() for c in self.items)
+        keys = df.select("line", *self.items, self._hash(), present.alias("p"))
+        seen = self._seen_frame()
+        candidates = keys.select(pl.col("h").is_duplicated() & pl.col("p")).to_series()
+        if seen is not None and seen.height:
+            matched = seen.filter(pl.col("h").is_in(keys["h"].implode()))["h"]
+            if matched.len():
+                candidates = candidates | (keys["h"].is_in(matched.implode()) & keys["p"])
+        no_dup = pl.Series("dup", [False] * keys.height, dtype=pl.Boolean)
         firsts: dict[int, int] = {}
-        if dup.any():
-            dups = keys.filter(dup)
-            earlier = pl.concat([
-                keys.filter(first_here & ~prior).select("k", pl.col("line").alias("first")),
-                seen.select("k", "first") if seen is not None else pl.DataFrame(
-                    schema={"k": pl.String, "first": pl.Int64}),
-            ])
-            lookup = dups.join(earlier.group_by("k").agg(pl.col("first").min()), on="k", how="left")
-            firsts = dict(zip(lookup["line"].to_list(), lookup["first"].to_list(), strict=True))
-        new = keys.filter(first_here & ~prior).select("h", "k", pl.col("line").alias("first"))
-        if new.height:
-            self._seen.append(new)
-        if len(self._seen) > 16:
-            self._seen = [pl.concat(self._seen).rechunk()]
-        return dup, firsts
+        if candidates.any():
+            cand = keys.filter(candidates).select("line", *self.items)
+            earlier = cand.group_by(list(self.items)).agg(pl.col("line").min().alias("first"))
+            if seen is not None:
+                prior = seen.select(*self.items, "first").join(cand.select(self.items).unique(), on=list(self.items))
+                earlier = pl.concat([prior, earlier]).group_by(list(self.items)).agg(pl.col("first").min())
+            cand = cand.join(earlier, on=list(self.items), how="left").filter(pl.col("line") > pl.col("first"))
+            firsts = dict(zip(cand["line"].to_list(), cand["first"].to_list(), strict=True))
+            dup = keys["line"].is_in(cand["line"].implode()) if cand.height else no_dup
+        else:
+            dup = no_dup
+        new = keys.filter(pl.col("p") & ~dup).select("h", *self.items, pl.col("line").alias("first"))
+        if firsts:
+            new = new.unique(subset=list(self.items), keep="first", maintain_order=True)
+        self._seen.append(new)
+        return dup.alias("dup"), firsts
+
+    def _seen_frame(self) -> pl.DataFrame | None:
+        if not self._seen:
+            return None
+        if len(self._seen) > 1:
+            self._seen = [pl.concat(self._seen)]
+        return self._seen[0]

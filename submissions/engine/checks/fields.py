@@ -123,8 +123,8 @@ def pseudo_postcode_only(rule: Rule, env: Env) -> list[Check]:
 @kind("referrer_pattern")
 def referrer_pattern(rule: Rule, env: Env) -> list[Check]:
     col = env.col(rule.items[0])
-    pattern = "|".join(f"(?:{p})" for p in rule.params["patterns"])
-    upper = pl.col(col).str.to_uppercase()
+    bare = (p.removeprefix("^").removesuffix("$") for p in rule.params["patterns"])
+    pattern = "(?i)^(?:" + "|".join(bare) + ")$"
     defaults = list(env.ref.codes(rule.params.get("defaults_list", "")))
-    ok = upper.str.contains(pattern) | upper.is_in(defaults)
+    ok = pl.col(col).str.contains(pattern) | pl.col(col).str.to_uppercase().is_in(defaults)
     return [Check(rule, col, _given(col) & ~ok, params=rule.params)]

@@ -1,6 +1,6 @@
 """Normalise a batch and derive the typed columns the checks read.
 
-Text items are trimmed (empty = null). Derived columns start with '_':
+Text items arrive trimmed (empty = null) from the reader. Derived columns start with '_':
 _nhs (digits only), _nhs10, _nhs_int; _d_<date item>; _t_<timestamp item> (UTC) and
 _ld_<timestamp item> (local date as written); _test/_report (dates the rules call test and
 report date); _code_on (when imaging codes must be valid); _pc (normalised postcode);
@@ -15,11 +15,6 @@ from ..identifiers import snomed_id_valid
 from .env import Env
 
 TS_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|\+01:00|[+-]00:00)$"
-
-
-def trimmed(column: str) -> pl.Expr:
-    s = pl.col(column).str.strip_chars(" \t")
-    return pl.when(s.str.len_bytes() == 0).then(None).otherwise(s).alias(column)
 
 
 def parse_date(column: str) -> pl.Expr:
@@ -40,7 +35,6 @@ def parse_timestamp(column: str) -> list[pl.Expr]:
 
 def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     layout = env.layout
-    df = df.with_columns(trimmed(c) for c in layout.columns)
     derived: list[pl.Expr] = []
     for it in layout.items:
         if it.kind == "date":
