@@ -11,5 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("reference.api.urls")),
+    path("api/", include("submissions.api.urls")),
+    path("", include("submissions.urls")),
     path("", include("accounts.urls")),
 ]

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from submissions.models import Finding, Submission
+
+
+class MonthField(serializers.Field):
+    """An activity month as YYYY-MM."""
+
+    def to_representation(self, value: Any) -> str:
+        return f"{value:%Y-%m}"
+
+    def to_internal_value(self, data: Any) -> Any:
+        from dids_portal.lib.errors import DomainError
+        from submissions.services import month_start
+
+        try:
+            return month_start(str(data))
+        except DomainError as exc:
+            raise serializers.ValidationError(exc.message) from exc
+
+
+class SubmissionUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A DIDS CSV file, or a zip holding exactly one CSV.")
+    organisation = serializers.CharField(
+        required=False, help_text="ODS code; optional with an organisation token or one membership.")
+    activity_month = MonthField(help_text="YYYY-MM")
+    idempotency_key = serializers.CharField(
+        required=False, allow_blank=True, max_length=100,
+        help_text="Or the Idempotency-Key header: the same key again returns the first receipt.")
+
+
+class CheckSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    organisation = serializers.CharField(required=False)
+    activity_month = MonthField(help_text="YYYY-MM")
+    as_of = serializers.DateTimeField(required=False, help_text="Submission time for the "
+                                      "time-relative rules (default now).")
+    dataset_version = serializers.ChoiceField(choices=["1.0", "2.0"], required=False)
+    max_findings = serializers.IntegerField(required=False, min_value=0, default=1000)
+
+
+class JobSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    rows_done = serializers.IntegerField()
+    rows_estimate = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField()
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    activity_month = MonthField()
+    submitted_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    job = JobSerializer(read_only=True)
+    reference_release = serializers.StringRelatedField()
+    findings_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = ["id", "organisation", "activity_month", "version", "status", "is_live",
+                  "original_name", "size_bytes", "sha256", "received_at", "as_of", "channel",
+                  "submitted_by", "dataset_version", "rows", "accepted_rows", "rejected_rows",
+                  "warning_count", "file_rejected", "counts_by_rule", "reference_release",
+                  "ruleset_version", "processed_at", "failure_reason", "job", "findings_url"]
+        read_only_fields = fields
+
+    def get_findings_url(self, obj: Submission) -> str:
+        return f"/api/submissions/{obj.pk}/findings/"
+
+
+class ReceiptSerializer(serializers.ModelSerializer):
+    submission_id = serializers.IntegerField(source="pk")
+    activity_month = MonthField()
+    size = serializers.IntegerField(source="size_bytes")
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = ["submission_id", "organisation", "activity_month", "version", "sha256", "size",
+                  "received_at", "status", "url"]
+        read_only_fields = fields
+
+    def get_url(self, obj: Submission) -> str:
+        return f"/api/submissions/{obj.pk}/"
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Finding
+        fields = ["line", "item", "rule", "severity", "message", "value", "expected"]

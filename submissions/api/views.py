@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ApiToken
+from accounts.selectors import can_submit_for, is_national, provider_organisation_codes
+from dids_portal.lib.errors import DomainError
+from submissions.api.serializers import (
+    CheckSerializer,
+    FindingSerializer,
+    ReceiptSerializer,
+    SubmissionSerializer,
+    SubmissionUploadSerializer,
+)
+from submissions.checking import file_check
+from submissions.choices import Channel, SubmissionStatus
+from submissions.downloads import annotated_csv_rows, findings_csv_rows
+from submissions.models import Submission
+from submissions.selectors import finding_list, submission_get_for, submission_list_for
+from submissions.services import submission_create, submission_reprocess
+
+
+def _token(request: Request) -> ApiToken | None:
+    return request.auth if isinstance(request.auth, ApiToken) else None
+
+
+def acting_organisation(request: Request, requested: str | None) -> str:
+    """The organisation a request acts for: the token's, the one asked for, or the only one."""
+    token = _token(request)
+    if token is not None:
+        if requested and requested.strip().upper() != token.organisation_id:
+            raise DomainError("This token is for another organisation.", code="permission_denied",
+                              status_code=403)
+        return token.organisation_id
+    if requested:
+        return requested.strip().upper()
+    codes = provider_organisation_codes(request.user)
+    if len(codes) == 1:
+        return next(iter(codes))
+    raise DomainError("Say which organisation: the 'organisation' field is required.",
+                      code="organisation_required")
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+
+
+class InFileOrder(CursorPagination):
+    ordering = "id"
+    page_size = 200
+    max_page_size = 5000
+    page_size_query_param = "page_size"
+
+
+class SubmissionFilter(django_filters.FilterSet):
+    activity_month = django_filters.CharFilter(method="filter_month", label="YYYY-MM")
+    organisation = django_filters.CharFilter(field_name="organisation_id")
+    status = django_filters.ChoiceFilter(choices=SubmissionStatus.choices)
+    is_live = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Submission
+        fields = ["organisation", "status", "is_live"]
+
+    def filter_month(self, queryset: Any, name: str, value: str) -> Any:
+        from submissions.services import month_start
+
+        return queryset.filter(activity_month=month_start(value))
+
+
+class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Submissions of the organisations you may see (national analysts: all)."""
+
+    serializer_class = SubmissionSerializer
+    pagination_class = NewestFirst
+    filterset_class = SubmissionFilter
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> Any:
+        return submission_list_for(user=self.request.user, token=_token(self.request))
+
+    def get_object(self) -> Submission:
+        return submission_get_for(user=self.request.user, pk=self.kwargs["pk"],
+                                  token=_token(self.request))
+
+    @extend_schema(
+        request={"multipart/form-data": SubmissionUploadSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={201: ReceiptSerializer, 200: ReceiptSerializer},
+        summary="Upload a DIDS file as a new version",
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = SubmissionUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        submission, created = submission_create(
+            actor=request.user,
+            organisation_code=acting_organisation(request, data.validated_data.get("organisation")),
+            activity_month=data.validated_data["activity_month"],
+            upload=upload, original_name=upload.name,
+            idempotency_key=(request.headers.get("Idempotency-Key")
+                             or data.validated_data.get("idempotency_key") or ""),
+            token=_token(request), channel=Channel.API,
+        )
+        return Response(ReceiptSerializer(submission).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses=FindingSerializer(many=True), summary="Findings of a version")
+    @action(detail=True, methods=["get"], pagination_class=InFileOrder)
+    def findings(self, request: Request, pk: str | None = None) -> Response:
+        submission = self.get_object()
+        page = self.paginate_queryset(finding_list(submission=submission).order_by("id"))
+        return self.get_paginated_response(FindingSerializer(page, many=True).data)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+                   summary="Findings as CSV (formula-safe)")
+    @action(detail=True, methods=["get"], url_path="findings.csv")
+    def findings_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        submission = self.get_object()
+        return _csv_response(findings_csv_rows(submission),
+                             f"dids-findings-{submission.organisation_id}-"
+                             f"{submission.activity_month:%Y-%m}-v{submission.version}.csv")
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+                   summary="The submitted file with a findings column (formula-safe)")
+    @action(detail=True, methods=["get"], url_path="annotated.csv")
+    def annotated_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        submission = self.get_object()
+        return _csv_response(annotated_csv_rows(submission),
+                             f"dids-annotated-{submission.organisation_id}-"
+                             f"{submission.activity_month:%Y-%m}-v{submission.version}.csv")
+
+    @extend_schema(request=None, responses=SubmissionSerializer,
+                   summary="Process a failed version again from its stored file")
+    @action(detail=True, methods=["post"])
+    def reprocess(self, request: Request, pk: str | None = None) -> Response:
+        submission = self.get_object()
+        if not can_submit_for(request.user, submission.organisation_id, token=_token(request)):
+            raise DomainError("Only the organisation's submitters can reprocess a version.",
+                              code="permission_denied", status_code=403)
+        submission = submission_reprocess(actor=request.user, submission=submission)
+        return Response(SubmissionSerializer(submission).data)
+
+
+def _csv_response(rows: Any, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class CheckView(APIView):
+    """Check a file with the same engine and reference data as a submission, storing nothing."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": CheckSerializer},
+                   responses={200: OpenApiTypes.OBJECT}, summary="Check a DIDS file (check only)")
+    def post(self, request: Request) -> Response:
+        data = CheckSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        organisation = acting_organisation(request, data.validated_data.get("organisation"))
+        token = _token(request)
+        national = token is None and is_national(request.user)
+        if not national and organisation not in provider_organisation_codes(request.user,
+                                                                            token=token):
+            raise DomainError(f"You cannot check files for {organisation}.",
+                              code="permission_denied", status_code=403)
+        upload = data.validated_data["file"]
+        report = file_check(source=upload.file, organisation_code=organisation,
+                            activity_month=data.validated_data["activity_month"],
+                            as_of=data.validated_data.get("as_of"),
+                            dataset_version=data.validated_data.get("dataset_version"),
+                            max_findings=data.validated_data["max_findings"])
+        return Response(report.to_dict())

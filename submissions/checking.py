@@ -1,0 +1,42 @@
+"""Check-only validation: the same engine and reference data as a submission, writing nothing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import IO, Any
+
+from django.utils import timezone
+
+from dids_portal.lib.errors import DomainError
+from reference.models import Organisation
+from submissions.engine import CheckContext, Report, validate
+from submissions.selectors import reference_snapshot_load
+from submissions.services import month_start
+
+DATASET_VERSIONS = ("1.0", "2.0")
+
+
+def file_check(*, source: str | IO[bytes], organisation_code: str, activity_month: date | str | None,
+               as_of: datetime | None = None, dataset_version: str | None = None,
+               max_findings: int | None = None) -> Report:
+    """Validate a file as if submitted by ``organisation_code`` at ``as_of`` (default now)."""
+    code = organisation_code.strip().upper()
+    if not Organisation.objects.filter(code=code).exists():
+        raise DomainError(f"Unknown organisation {organisation_code!r}.", code="unknown_organisation")
+    if dataset_version not in (None, "", *DATASET_VERSIONS):
+        raise DomainError(f"The dataset version must be 1.0 or 2.0, got {dataset_version!r}.",
+                          code="invalid_dataset_version")
+    snapshot, _release = reference_snapshot_load()
+    context = CheckContext(
+        submitting_org=code,
+        month=month_start(activity_month) if activity_month else None,
+        as_of=as_of or timezone.now(),
+        dataset_version=dataset_version or None,
+    )
+    return validate(source, context=context, reference=snapshot, max_findings=max_findings)
+
+
+def report_json(report: Report, **extra: Any) -> dict[str, Any]:
+    data = report.to_dict()
+    data.update(extra)
+    return data

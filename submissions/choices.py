@@ -1,0 +1,33 @@
+from django.db import models
+
+
+class SubmissionStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"
+    ACCEPTED = "accepted", "Accepted"
+    ACCEPTED_WITH_WARNINGS = "accepted_with_warnings", "Accepted with warnings"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+
+
+ACCEPTED_STATUSES = (SubmissionStatus.ACCEPTED, SubmissionStatus.ACCEPTED_WITH_WARNINGS)
+FINISHED_STATUSES = (*ACCEPTED_STATUSES, SubmissionStatus.REJECTED, SubmissionStatus.FAILED)
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    VALIDATING = "validating", "Validating and storing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Severity(models.TextChoices):
+    FILE = "file", "File rejected"
+    REJECT = "reject", "Record rejected"
+    WARN = "warn", "Warning"
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Upload page"
+    API = "api", "API"
+    CLI = "cli", "Command line"

@@ -1,0 +1,104 @@
+"""Reads of submissions, and who sees what: organisation scoping lives here and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import ApiToken
+from accounts.selectors import is_national, provider_organisation_codes
+from reference.models import (
+    Code,
+    Organisation,
+    ReferenceRelease,
+    Site,
+    SnomedConcept,
+    SubmittingArrangement,
+)
+from reference.models import (
+    NicipCode as NicipModel,
+)
+from submissions.engine import (
+    Arrangement,
+    NicipCode,
+    OrgRef,
+    ReferenceSnapshot,
+    SiteRef,
+    SnomedCode,
+)
+from submissions.models import Finding, Submission
+
+
+def visible_organisation_codes(*, user: Any, token: ApiToken | None = None) -> set[str] | None:
+    """Organisation codes whose submissions this user or token may see; None means all."""
+    if token is None and is_national(user):
+        return None
+    return provider_organisation_codes(user, token=token)
+
+
+def submission_list_for(*, user: Any, token: ApiToken | None = None) -> QuerySet[Submission]:
+    queryset = Submission.objects.select_related("organisation", "submitted_by", "job",
+                                                 "reference_release")
+    codes = visible_organisation_codes(user=user, token=token)
+    if codes is None:
+        return queryset
+    return queryset.filter(organisation_id__in=codes)
+
+
+def submission_get_for(*, user: Any, pk: Any, token: ApiToken | None = None) -> Submission:
+    """The submission if this user may see it; otherwise 404, whether or not it exists."""
+    try:
+        return submission_list_for(user=user, token=token).get(pk=int(pk))
+    except (Submission.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such submission.") from exc
+
+
+def finding_list(*, submission: Submission) -> QuerySet[Finding]:
+    return Finding.objects.filter(submission=submission).order_by("line", "id")
+
+
+def live_submission(*, organisation_code: str, activity_month: Any) -> Submission | None:
+    return Submission.objects.filter(organisation_id=organisation_code,
+                                     activity_month=activity_month, is_live=True).first()
+
+
+def reference_snapshot_load() -> tuple[ReferenceSnapshot, ReferenceRelease | None]:
+    """The reference data in the database, as the plain snapshot the engine checks against."""
+    release = ReferenceRelease.objects.first()
+    code_lists: dict[str, dict[str, list[tuple[Any, Any]]]] = {}
+    for list_name, code, valid_from, valid_to in Code.objects.values_list(
+        "code_list_id", "code", "valid_from", "valid_to"
+    ):
+        code_lists.setdefault(list_name, {}).setdefault(code, []).append((valid_from, valid_to))
+    snapshot = ReferenceSnapshot(
+        release=release.label if release else "no reference release loaded",
+        code_lists=code_lists,
+        nicip={
+            code: NicipCode(code, modality, snomed_id, valid_from, valid_to)
+            for code, modality, snomed_id, valid_from, valid_to in NicipModel.objects.values_list(
+                "code", "modality", "snomed_id", "valid_from", "valid_to")
+        },
+        snomed={
+            cid: SnomedCode(cid, modality, valid_from, valid_to)
+            for cid, modality, valid_from, valid_to in SnomedConcept.objects.values_list(
+                "concept_id", "modality", "valid_from", "valid_to")
+        },
+        organisations={
+            code: OrgRef(code, type_, opened, closed)
+            for code, type_, opened, closed in Organisation.objects.values_list(
+                "code", "type", "opened", "closed")
+        },
+        sites={
+            code: SiteRef(code, org, opened, closed)
+            for code, org, opened, closed in Site.objects.values_list(
+                "code", "organisation_id", "opened", "closed")
+        },
+        arrangements=[
+            Arrangement(submitter, org, valid_from, valid_to)
+            for submitter, org, valid_from, valid_to in SubmittingArrangement.objects.values_list(
+                "submitter_id", "organisation_id", "valid_from", "valid_to")
+        ],
+    )
+    return snapshot, release

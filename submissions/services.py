@@ -1,0 +1,360 @@
+"""Writes for submissions: receive a file, process a version, make the newest accepted one live."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import ApiToken, User
+from accounts.selectors import can_submit_for
+from dids_portal.lib.errors import DomainError
+from dids_portal.lib.logging import redact
+from reference.choices import PROVIDER_TYPES
+from reference.models import Organisation
+from submissions.choices import ACCEPTED_STATUSES, Channel, JobState, SubmissionStatus
+from submissions.engine import CheckContext, Report, validate
+from submissions.loading import VersionWriter
+from submissions.models import Submission, SubmissionJob
+from submissions.selectors import reference_snapshot_load
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+CHUNK = 1024 * 1024
+
+
+def _history(obj: Any, *, actor: Any, reason: str) -> None:
+    obj._history_user = actor if getattr(actor, "pk", None) else None
+    obj._change_reason = reason[:100]
+
+
+def month_start(value: date | str) -> date:
+    """The first day of an activity month given as a date or 'YYYY-MM'."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    try:
+        year, month = (int(part) for part in str(value).strip().split("-")[:2])
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise DomainError(f"The activity month must be YYYY-MM, got {value!r}.",
+                          code="invalid_month") from exc
+
+
+@dataclass
+class StoredUpload:
+    temp: IO[bytes]
+    size: int
+    sha256: str
+    first_megabyte: bytes
+
+
+def _spool(upload: IO[bytes]) -> StoredUpload:
+    """Copy the upload to a temporary file, hashing it and enforcing the size limit."""
+    limit = settings.DIDS_MAX_UPLOAD_BYTES
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    temp = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller, who closes it
+    while chunk := upload.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            temp.close()
+            raise DomainError(f"The file is larger than the limit of {limit:,} bytes.",
+                              code="file_too_large", status_code=413)
+        if len(head) < CHUNK:
+            head += chunk[: CHUNK - len(head)]
+        digest.update(chunk)
+        temp.write(chunk)
+    temp.seek(0)
+    return StoredUpload(temp=temp, size=size, sha256=digest.hexdigest(), first_megabyte=head)
+
+
+def _estimate_rows(head: bytes, size: int) -> int:
+    lines = head.count(b"\n")
+    if not head or lines == 0:
+        return 1
+    return max(1, int(size / (len(head) / lines)))
+
+
+def _check_may_submit(actor: User | None, organisation: Organisation, month: date,
+                      token: ApiToken | None) -> None:
+    if actor is not None and not can_submit_for(actor, organisation.code, token=token):
+        raise DomainError(f"You cannot submit for {organisation.code}.", code="permission_denied",
+                          status_code=403)
+    if organisation.type not in PROVIDER_TYPES:
+        raise DomainError(f"{organisation.code} is not a provider organisation.", code="not_in_scope")
+    if organisation.in_scope_from and month < organisation.in_scope_from.replace(day=1):
+        raise DomainError(f"{organisation.code} is in scope from {organisation.in_scope_from:%B %Y}.",
+                          code="not_in_scope")
+
+
+def submission_create(*, actor: User | None, organisation_code: str, activity_month: date | str,
+                      upload: IO[bytes], original_name: str, idempotency_key: str = "",
+                      token: ApiToken | None = None, as_of: datetime | None = None,
+                      channel: str = Channel.WEB,
+                      enqueue: Callable[[int], Any] | None = None) -> tuple[Submission, bool]:
+    """Receive a file as a new version; returns (submission, created).
+
+    ``actor`` None means an operator at the command line (``dids_submit``), who may submit for
+    any provider; everyone else needs the submitter role for the organisation (or its token).
+
+    The same idempotency key again returns the first receipt and creates nothing. Processing is
+    queued when the transaction commits (``enqueue`` defaults to the Celery task).
+    """
+    month = month_start(activity_month)
+    organisation = Organisation.objects.filter(code=organisation_code.strip().upper()).first()
+    if organisation is None:
+        raise DomainError(f"Unknown organisation {organisation_code!r}.", code="unknown_organisation",
+                          status_code=404)
+    _check_may_submit(actor, organisation, month, token)
+    key = (idempotency_key or "").strip()[:100]
+    if key:
+        existing = Submission.objects.filter(organisation=organisation, idempotency_key=key).first()
+        if existing is not None:
+            return existing, False
+    stored = _spool(upload)
+    try:
+        try:
+            with transaction.atomic():
+                Organisation.objects.select_for_update().get(pk=organisation.pk)  # version numbers
+                latest = Submission.objects.filter(
+                    organisation=organisation, activity_month=month).aggregate(v=Max("version"))["v"]
+                now = timezone.now()
+                submission = Submission(
+                    organisation=organisation, activity_month=month, version=(latest or 0) + 1,
+                    original_name=(original_name or "upload.csv")[:255], size_bytes=stored.size,
+                    sha256=stored.sha256, idempotency_key=key, submitted_by=actor, api_token=token,
+                    received_at=now, as_of=as_of or now, channel=channel,
+                )
+                submission.file.save("upload", File(stored.temp), save=False)
+                _history(submission, actor=actor,
+                         reason=f"Received {submission.original_name} as version {submission.version}")
+                submission.save()
+                SubmissionJob.objects.create(submission=submission,
+                                             rows_estimate=_estimate_rows(stored.first_megabyte,
+                                                                          stored.size))
+                run = enqueue or _enqueue_processing
+                transaction.on_commit(lambda: run(submission.pk))
+        except IntegrityError:
+            if key:  # the same key raced in from a parallel request: its receipt stands
+                existing = Submission.objects.filter(organisation=organisation,
+                                                     idempotency_key=key).first()
+                if existing is not None:
+                    return existing, False
+            raise
+    finally:
+        stored.temp.close()
+    logger.info("Received submission %s: %s %s v%s, %s bytes", submission.pk, organisation.code,
+                f"{month:%Y-%m}", submission.version, stored.size)
+    return submission, True
+
+
+def _enqueue_processing(submission_id: int) -> None:
+    from submissions.tasks import process_submission
+
+    process_submission.delay(submission_id)
+
+
+class _Progress:
+    """Writes job progress where pages can see it while the version's transaction is open.
+
+    On PostgreSQL it uses its own autocommit connection; elsewhere (SQLite, one writer at a
+    time) progress becomes visible when the version commits.
+    """
+
+    def __init__(self, job_pk: int) -> None:
+        self.job_pk = job_pk
+        self.conn: Any = None
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            try:
+                params = connection.get_connection_params()
+                self.conn = psycopg.connect(**params, autocommit=True)
+            except psycopg.Error:  # progress is a nicety; the version does not depend on it
+                self.conn = None
+
+    def execute(self, sql: str, params: list[Any]) -> list[Any] | None:
+        if self.conn is None:
+            return None
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone() if cursor.description else None
+        except Exception:
+            logger.warning("Could not record progress of job %s", self.job_pk)
+            return None
+
+    def start(self) -> int | None:
+        table = SubmissionJob._meta.db_table
+        row = self.execute(
+            f"UPDATE {table} SET attempts = attempts + 1, state = %s, started_at = now(), "  # noqa: S608
+            "rows_done = 0 WHERE submission_id = %s RETURNING attempts",
+            [JobState.VALIDATING, self.job_pk])
+        return row[0] if row else None
+
+    def rows(self, done: int) -> None:
+        table = SubmissionJob._meta.db_table
+        self.execute(f"UPDATE {table} SET rows_done = %s WHERE submission_id = %s",  # noqa: S608
+                     [done, self.job_pk])
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def _outcome(report: Report) -> str:
+    if report.file_rejected:
+        return SubmissionStatus.REJECTED
+    if report.counts_by_rule:
+        return SubmissionStatus.ACCEPTED_WITH_WARNINGS
+    return SubmissionStatus.ACCEPTED
+
+
+def _make_live_if_newest(submission: Submission) -> Submission | None:
+    """Make this accepted version live unless a newer accepted one already is; returns the
+    version it replaced, if any. Serialised per organisation by a row lock."""
+    Organisation.objects.select_for_update().get(pk=submission.organisation_id)
+    current = (Submission.objects.select_for_update()
+               .filter(organisation_id=submission.organisation_id,
+                       activity_month=submission.activity_month, is_live=True).first())
+    if current is not None and current.version > submission.version:
+        return None
+    if current is not None:
+        current.is_live = False
+        _history(current, actor=submission.submitted_by,
+                 reason=f"Superseded by version {submission.version}")
+        current.save(update_fields=["is_live"])
+    submission.is_live = True
+    return current
+
+
+def submission_process(*, submission_id: int) -> str:
+    """Validate and store one version: complete or absent, never half. Idempotent.
+
+    The submission row is locked for the whole run, so a second delivery of the same task
+    finds it locked (someone is on it) or finished (nothing to do).
+    """
+    progress: _Progress | None = None
+    try:
+        with transaction.atomic():
+            submission = (Submission.objects.select_for_update(skip_locked=True, of=("self",))
+                          .select_related("organisation", "submitted_by").filter(pk=submission_id)
+                          .first())
+            if submission is None:
+                return "busy" if Submission.objects.filter(pk=submission_id).exists() else "missing"
+            if submission.is_finished:
+                return "finished already"
+            # Progress goes through its own connection: this transaction must not touch the
+            # job row until the end, or the two connections would wait on each other.
+            progress = _Progress(submission.pk)
+            attempts = progress.start()
+            job = SubmissionJob.objects.get(submission=submission)
+            if attempts is None:  # no side connection: count the attempt in this transaction
+                job.attempts += 1
+                job.state = JobState.VALIDATING
+                job.started_at = timezone.now()
+                job.save(update_fields=["attempts", "state", "started_at"])
+            if job.attempts > MAX_ATTEMPTS:
+                _fail(submission, job, f"Processing stopped the worker {MAX_ATTEMPTS} times; "
+                                       "the file was not processed again.")
+                return "failed"
+            return _run(submission, job, progress)
+    except (OperationalError, IntegrityError):
+        raise  # the database went away or raced: the task retries, the version is absent
+    except Exception as exc:
+        logger.exception("Processing of submission %s failed", submission_id)
+        with transaction.atomic():
+            submission = Submission.objects.select_for_update().get(pk=submission_id)
+            if not submission.is_finished:
+                job = SubmissionJob.objects.select_for_update().get(submission=submission)
+                _fail(submission, job, f"Processing failed: {redact(str(exc))[:500]}")
+        return "failed"
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str:
+    snapshot, release = reference_snapshot_load()
+    context = CheckContext(submitting_org=submission.organisation_id,
+                           month=submission.activity_month, as_of=submission.as_of,
+                           dataset_version=None)
+    writer = VersionWriter(submission.pk)
+
+    def on_clean_batch(batch: Any) -> None:
+        writer.write_records(batch)
+        progress.rows(writer.records_written)
+
+    with submission.file.open("rb") as handle:
+        report = validate(handle, context=context, reference=snapshot,
+                          on_clean_batch=on_clean_batch, on_findings=writer.write_findings,
+                          max_findings=0)
+    if report.file_rejected and writer.records_written:
+        writer.discard_records()
+    submission.status = _outcome(report)
+    submission.dataset_version = report.dataset_version or ""
+    submission.rows = report.rows
+    submission.accepted_rows = 0 if report.file_rejected else report.accepted_rows
+    submission.rejected_rows = report.rows if report.file_rejected else report.rejected_rows
+    submission.warning_count = sum(report.counts_by_rule.values())
+    submission.file_rejected = report.file_rejected
+    submission.counts_by_rule = dict(report.counts_by_rule)
+    submission.reference_release = release
+    submission.ruleset_version = report.ruleset_version
+    submission.processed_at = timezone.now()
+    replaced = None
+    if submission.status in ACCEPTED_STATUSES:
+        replaced = _make_live_if_newest(submission)
+    reason = f"Validated: {submission.get_status_display().lower()}"
+    if submission.is_live:
+        reason += " and live" + (f" (replaces v{replaced.version})" if replaced else "")
+    _history(submission, actor=submission.submitted_by, reason=reason)
+    submission.save()
+    job.state = JobState.DONE
+    job.rows_done = report.rows
+    job.finished_at = timezone.now()
+    job.save(update_fields=["state", "rows_done", "finished_at"])
+    logger.info("Submission %s processed: %s, %s rows, %s accepted", submission.pk,
+                submission.status, report.rows, submission.accepted_rows)
+    return str(submission.status)
+
+
+def _fail(submission: Submission, job: SubmissionJob, reason: str) -> None:
+    submission.status = SubmissionStatus.FAILED
+    submission.failure_reason = reason
+    submission.processed_at = timezone.now()
+    _history(submission, actor=submission.submitted_by, reason="Processing failed")
+    submission.save()
+    job.state = JobState.FAILED
+    job.error = reason
+    job.finished_at = timezone.now()
+    job.save()
+
+
+@transaction.atomic
+def submission_reprocess(*, actor: User, submission: Submission) -> Submission:
+    """Queue a failed version again, from its stored file."""
+    submission = Submission.objects.select_for_update().get(pk=submission.pk)
+    if submission.status != SubmissionStatus.FAILED:
+        raise DomainError("Only a failed submission can be processed again.", code="not_failed",
+                          status_code=409)
+    submission.status = SubmissionStatus.RECEIVED
+    submission.failure_reason = ""
+    _history(submission, actor=actor, reason="Queued for processing again")
+    submission.save()
+    SubmissionJob.objects.filter(submission=submission).update(
+        state=JobState.QUEUED, attempts=0, rows_done=0, error="", started_at=None, finished_at=None)
+    transaction.on_commit(lambda: _enqueue_processing(submission.pk))
+    return submission

@@ -1,0 +1,72 @@
+"""Concurrency on PostgreSQL: real transactions, row locks and the partial unique index."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from submissions.models import Record, Submission
+from submissions.services import submission_create, submission_process
+from tests.submissions.conftest import AS_OF, MONTH, upload_of
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _submit_and_process(user, path, results, errors):
+    try:
+        submission, _ = submission_create(
+            actor=user, organisation_code="RR8", activity_month=MONTH, upload=upload_of(path),
+            original_name=path.name, as_of=AS_OF, enqueue=lambda pk: None)
+        submission_process(submission_id=submission.pk)
+        results.append(submission.pk)
+    except Exception as exc:  # surfaced by the assertion below
+        errors.append(exc)
+    finally:
+        connection.close()
+
+
+def test_two_concurrent_uploads_leave_exactly_one_live_version_the_newest(submitter, make_file):
+    paths = [make_file(rows=300, seed=s) for s in (1, 2)]
+    results: list[int] = []
+    errors: list[Exception] = []
+    threads = [threading.Thread(target=_submit_and_process, args=(submitter, p, results, errors))
+               for p in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    versions = Submission.objects.filter(organisation_id="RR8", activity_month=MONTH)
+    assert sorted(versions.values_list("version", flat=True)) == [1, 2]
+    live = list(versions.filter(is_live=True))
+    assert len(live) == 1 and live[0].version == 2
+
+
+def test_the_database_refuses_a_second_live_version(submitter, make_file):
+    for seed in (1, 2):
+        submission, _ = submission_create(
+            actor=submitter, organisation_code="RR8", activity_month=MONTH,
+            upload=upload_of(make_file(rows=5, seed=seed)), original_name="f.csv", as_of=AS_OF,
+            enqueue=lambda pk: None)
+        submission_process(submission_id=submission.pk)
+    old = Submission.objects.get(version=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Submission.objects.filter(pk=old.pk).update(is_live=True)
+
+
+def test_records_are_loaded_by_copy_complete_with_every_column(submitter, make_file):
+    submission, _ = submission_create(
+        actor=submitter, organisation_code="RR8", activity_month=MONTH,
+        upload=upload_of(make_file(rows=500, seed=4)), original_name="f.csv", as_of=AS_OF,
+        enqueue=lambda pk: None)
+    submission_process(submission_id=submission.pk)
+    submission.refresh_from_db()
+    records = Record.objects.filter(submission=submission)
+    assert records.count() == submission.accepted_rows == 500
+    sample = records.order_by("line").first()
+    assert sample.activity_date.replace(day=1) == MONTH
+    assert sample.procedure_start is not None and sample.procedure_start.tzinfo is not None
+    assert sample.modality
+    assert len(sample.nhs_number) == 10
