@@ -22,8 +22,12 @@ class SignInForm(NhsFormMixin, AuthenticationForm):
         username = self.fields["username"]
         username.label = "Email address"
         username.widget = forms.EmailInput(
-            attrs={"autocomplete": "email", "autofocus": True, "spellcheck": "false",
-                   "class": "nhsuk-input"}
+            attrs={
+                "autocomplete": "email",
+                "autofocus": True,
+                "spellcheck": "false",
+                "class": "nhsuk-input",
+            }
         )
         username.error_messages["required"] = "Enter your email address"
         self.fields["password"].error_messages["required"] = "Enter your password"

@@ -13,7 +13,10 @@ urlpatterns = [
     path("provider/", views.ProviderHomeView.as_view(), name="provider-home"),
     path("provider/api-tokens/", views.ApiTokenListView.as_view(), name="token-list"),
     path("provider/api-tokens/new/", views.ApiTokenCreateView.as_view(), name="token-create"),
-    path("provider/api-tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(),
-         name="token-revoke"),
+    path(
+        "provider/api-tokens/<int:pk>/revoke/",
+        views.ApiTokenRevokeView.as_view(),
+        name="token-revoke",
+    ),
     path("national/", views.NationalHomeView.as_view(), name="national-home"),
 ]

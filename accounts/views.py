@@ -44,6 +44,7 @@ SIGN_IN_URL = reverse_lazy("accounts:sign-in")
 
 # The active organisation ---------------------------------------------------------------------
 
+
 def session_organisation_code(request: HttpRequest) -> str | None:
     """The provider organisation the signed-in user is working for, or None.
 
@@ -126,6 +127,7 @@ class ProviderPageMixin(SignedInMixin):
 
 # Signing in and out --------------------------------------------------------------------------
 
+
 class SignInView(auth_views.LoginView):
     template_name = "accounts/sign_in.html"
     authentication_form = SignInForm
@@ -194,6 +196,7 @@ class ChooseOrganisationView(SignedInMixin, FormView):
 
 # Home pages ----------------------------------------------------------------------------------
 
+
 class HomeView(SignedInMixin, View):
     """Send each user to the home page of their role."""
 
@@ -253,15 +256,19 @@ class ApiTokenCreateView(ProviderPageMixin, BreadcrumbsMixin, FormView):
     def form_valid(self, form: ApiTokenCreateForm) -> HttpResponse:
         try:
             token, plaintext = api_token_create(
-                actor=self.request.user, organisation_code=self.organisation.code,
+                actor=self.request.user,
+                organisation_code=self.organisation.code,
                 name=form.cleaned_data["name"],
             )
         except DomainError as exc:
             form.add_error("name", str(exc))
             return self.form_invalid(form)
         # The plaintext is in this response only: it is never stored, so it cannot be shown again.
-        response = render(self.request, "accounts/api_token_created.html",
-                          self.get_context_data(token=token, plaintext=plaintext))
+        response = render(
+            self.request,
+            "accounts/api_token_created.html",
+            self.get_context_data(token=token, plaintext=plaintext),
+        )
         response["Cache-Control"] = "no-store"
         return response
 
@@ -273,7 +280,8 @@ class ApiTokenRevokeView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
     def get_token(self) -> ApiToken:
         return get_object_or_404(
             ApiToken.objects.select_related("user"),
-            pk=self.kwargs["pk"], organisation=self.organisation,
+            pk=self.kwargs["pk"],
+            organisation=self.organisation,
         )
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -291,6 +299,8 @@ class ApiTokenRevokeView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
             api_token_revoke(actor=request.user, token=token)
         except DomainError as exc:
             raise PermissionDenied(str(exc)) from exc
-        messages.success(request, f"The token “{token.name}” has been revoked. "
-                                  "Requests that use it are now refused.")
+        messages.success(
+            request,
+            f"The token “{token.name}” has been revoked. Requests that use it are now refused.",
+        )
         return redirect("accounts:token-list")

@@ -81,8 +81,12 @@ class NhsFormMixin:
                 attrs.pop("aria-describedby", None)
             css_class = widget_class(field.widget)
             classes = [c for c in attrs.get("class", "").split() if not c.endswith("--error")]
-            if has_error and css_class in {"nhsuk-input", "nhsuk-select", "nhsuk-textarea",
-                                           "nhsuk-file-upload"}:
+            if has_error and css_class in {
+                "nhsuk-input",
+                "nhsuk-select",
+                "nhsuk-textarea",
+                "nhsuk-file-upload",
+            }:
                 classes.append(f"{css_class}--error")
             if classes:
                 attrs["class"] = " ".join(classes)

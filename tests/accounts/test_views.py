@@ -41,6 +41,7 @@ def rr8_token(submitter: User) -> ApiToken:
 
 # Signing in and out ---------------------------------------------------------------------------
 
+
 def test_sign_in_page_has_labelled_email_and_password_fields(client: Client) -> None:
     response = client.get(reverse("accounts:sign-in"))
     html = response.content.decode()
@@ -116,9 +117,8 @@ def test_sign_out_is_a_post_that_ends_the_session(client_for, submitter: User) -
 
 # Password ------------------------------------------------------------------------------------
 
-def test_change_password_with_the_current_one_sets_the_new_one(
-    client_for, submitter: User
-) -> None:
+
+def test_change_password_with_the_current_one_sets_the_new_one(client_for, submitter: User) -> None:
     client = client_for(submitter)
     new = "a much longer passphrase 2024"
     response = client.post(
@@ -148,6 +148,7 @@ def test_change_password_with_a_wrong_current_one_shows_the_error(
 
 
 # The active organisation ---------------------------------------------------------------------
+
 
 def test_user_of_one_organisation_works_for_it_without_choosing(
     client_for, submitter: User
@@ -198,6 +199,7 @@ def test_choose_organisation_page_is_404_for_national_users(client_for, analyst:
 
 # Home pages ----------------------------------------------------------------------------------
 
+
 def test_home_sends_a_national_analyst_to_the_national_page(client_for, analyst: User) -> None:
     response = client_for(analyst).get(reverse("accounts:home"))
     assert response.url == reverse("accounts:national-home")
@@ -214,11 +216,15 @@ def test_provider_home_is_404_for_national_users(client_for, analyst: User) -> N
 def test_navigation_follows_the_role(client_for, submitter: User, analyst: User) -> None:
     provider = client_for(submitter).get(reverse("accounts:provider-home")).context
     assert [i["text"] for i in provider["portal_navigation"]] == [
-        "Home", "Submissions", "API tokens",
+        "Home",
+        "Submissions",
+        "API tokens",
     ]
     national = client_for(analyst).get(reverse("accounts:national-home")).context
     assert [i["text"] for i in national["portal_navigation"]] == [
-        "Compliance", "Statistics", "Audit",
+        "Compliance",
+        "Statistics",
+        "Audit",
     ]
 
 
@@ -228,6 +234,7 @@ def test_reference_admin_sees_the_admin_link(client_for, reference_admin: User) 
 
 
 # API tokens ----------------------------------------------------------------------------------
+
 
 def test_submitter_sees_the_tokens_of_the_organisation(
     client_for, submitter: User, rr8_token: ApiToken
@@ -276,9 +283,7 @@ def test_revoking_a_token_asks_then_revokes(
     assert "has been revoked" in response.content.decode()
 
 
-def test_viewer_sees_the_tokens_read_only(
-    client_for, colleague: User, rr8_token: ApiToken
-) -> None:
+def test_viewer_sees_the_tokens_read_only(client_for, colleague: User, rr8_token: ApiToken) -> None:
     response = client_for(colleague).get(reverse("accounts:token-list"))
     html = response.content.decode()
     assert response.status_code == 200
@@ -294,9 +299,7 @@ def test_viewer_cannot_create_a_token(client_for, colleague: User) -> None:
     assert not ApiToken.objects.exists()
 
 
-def test_viewer_cannot_revoke_a_token(
-    client_for, colleague: User, rr8_token: ApiToken
-) -> None:
+def test_viewer_cannot_revoke_a_token(client_for, colleague: User, rr8_token: ApiToken) -> None:
     url = reverse("accounts:token-revoke", args=[rr8_token.pk])
     assert client_for(colleague).post(url).status_code == 403
     rr8_token.refresh_from_db()
@@ -332,6 +335,7 @@ def test_token_list_query_count_does_not_grow_with_tokens(
 
 
 # Pages without the design system build, and error pages ----------------------------------------
+
 
 def test_pages_use_the_fallback_style_sheet_when_the_design_system_is_not_built(
     client: Client, db: None, monkeypatch: pytest.MonkeyPatch

@@ -44,23 +44,30 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
-    missing = [what for what, path in (("Chromium", CHROMIUM), ("axe-core", AXE_SCRIPT))
-               if not path.exists()]
+    missing = [
+        what
+        for what, path in (("Chromium", CHROMIUM), ("axe-core", AXE_SCRIPT))
+        if not path.exists()
+    ]
     required = os.environ.get("DIDS_REQUIRE_SERVICES") == "1"
     for item in items:
         if here not in Path(str(item.fspath)).parents:
             continue
         item.add_marker(pytest.mark.browser)
         if missing and not required:
-            item.add_marker(pytest.mark.skip(
-                reason=f"needs {' and '.join(missing)} (run: bash .ci/browser-deps)"
-            ))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"needs {' and '.join(missing)} (run: bash .ci/browser-deps)"
+                )
+            )
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `bash .ci/browser-deps` (never download a browser)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `bash .ci/browser-deps` (never download a browser)"
+        )
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
     # synchronous and safe, so Django's async-context guard is lifted for the browser tests.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
@@ -81,7 +88,9 @@ def browser() -> Iterator[Browser]:
 
 def _new_page(browser: Browser, base_url: str, *, javascript: bool = True) -> Page:
     context = browser.new_context(
-        base_url=base_url, viewport={"width": 1280, "height": 900}, locale="en-GB",
+        base_url=base_url,
+        viewport={"width": 1280, "height": 900},
+        locale="en-GB",
         java_script_enabled=javascript,
     )
     context.set_default_timeout(10_000)
@@ -96,7 +105,9 @@ def page(browser: Browser, live_server, transactional_db: None) -> Iterator[Page
 
 
 @pytest.fixture
-def page_without_javascript(browser: Browser, live_server, transactional_db: None) -> Iterator[Page]:
+def page_without_javascript(
+    browser: Browser, live_server, transactional_db: None
+) -> Iterator[Page]:
     page = _new_page(browser, live_server.url, javascript=False)
     yield page
     page.context.close()
