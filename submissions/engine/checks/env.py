@@ -99,7 +99,7 @@ def org_frames(env: Env) -> dict[str, pl.DataFrame]:
     referring = pl.concat(
         [
             orgs.select("code", "opened", "closed"),
-            sites.filter(~pl.col("code").is_in(orgs["code"])).select("code", "opened", "closed"),
+            sites.filter(~pl.col("code").is_in(orgs["code"].implode())).select("code", "opened", "closed"),
         ]
     ).select(
         pl.col("code").alias("referring_org"),

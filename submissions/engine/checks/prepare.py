@@ -72,7 +72,7 @@ def _imaging(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     uniq = df.get_column("snomed_code").drop_nulls().unique().to_list()
     good = [u for u in uniq if snomed_id_valid(u)]
     df = df.with_columns(
-        pl.col("snomed_code").is_in(pl.Series(good, dtype=pl.String)).fill_null(False).alias("_sct_ok")
+        pl.col("snomed_code").is_in(pl.Series(good, dtype=pl.String).implode()).fill_null(False).alias("_sct_ok")
     )
     df = df.join(env.nicip, on="nicip_code", how="left", maintain_order="left")
     df = df.join(env.snomed, on="snomed_code", how="left", maintain_order="left")
