@@ -83,7 +83,7 @@ class Source:
 
     def _open_zip(self, max_ratio: float, max_bytes: int) -> None:
         try:
-            zf = zipfile.ZipFile(self._path if self._path else self._open_raw())
+            zf = zipfile.ZipFile(self._path if self._path else self._obj)  # type: ignore[arg-type]
             members = [i for i in zf.infolist() if not i.is_dir()]
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise FileRejected(FileProblem("P004", f"not a readable zip file ({exc})")) from exc
@@ -177,8 +177,11 @@ def read_head(source: Source) -> tuple[str, list[str] | None, int]:
     except UnicodeDecodeError as exc:
         line = head[: exc.start].count(b"\n") + 1
         raise FileRejected(FileProblem("P001", f"byte 0x{head[exc.start]:02x} at line {line}", line)) from exc
-    reader = csv.reader(io.StringIO(text))
-    first = next(reader, None)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        first = next(reader, None)
+    except csv.Error as exc:
+        raise FileRejected(FileProblem("P003", f"the first record cannot be read ({exc})", 1)) from exc
     return text, first, reader.line_num
 
 

@@ -46,6 +46,7 @@ def validate(
     on_findings: FindingsBatch | None = None,
     max_findings: int | None = None,
     *,
+    rules: Rules | None = None,
     use_threads: bool = False,
 ) -> Report:
     """Check a DIDS file against every rule and report; hand accepted rows to on_clean_batch.
@@ -53,8 +54,10 @@ def validate(
     Never raises for a bad file (a missing path raises FileNotFoundError). When the report
     says file_rejected, rows already passed to on_clean_batch must be discarded: some
     file-level problems (P005, P006, a ragged row) are only known at the end.
+    `rules` replaces the shipped rules data (load_rules(path)); use_threads lets pyarrow
+    parse on several cores (polars follows POLARS_MAX_THREADS).
     """
-    run = _Run(context, reference, on_clean_batch, on_findings, max_findings)
+    run = _Run(context, reference, on_clean_batch, on_findings, max_findings, rules or load_rules())
     try:
         src = Source(source, max_ratio=run.rules.get("P004").params["max_ratio"],
                      max_bytes=run.rules.get("P004").params["max_bytes"])
@@ -69,11 +72,11 @@ def validate(
 
 class _Run:
     def __init__(self, ctx: CheckContext, ref: ReferenceSnapshot, on_clean: CleanBatch | None,
-                 on_findings: FindingsBatch | None, max_findings: int | None):
+                 on_findings: FindingsBatch | None, max_findings: int | None, rules: Rules):
         self.ctx, self.ref = ctx, ref
         self.on_clean, self.on_findings, self.max_findings = on_clean, on_findings, max_findings
         self.layouts: Layouts = load_layouts()
-        self.rules: Rules = load_rules()
+        self.rules = rules
         self.report = Report(reference_release=ref.release, ruleset_version=self.rules.version)
         self.expected = ctx.dataset_version or (self.layouts.version_for(ctx.month) if ctx.month else None)
         self.report.dataset_version = self.expected

@@ -1,0 +1,202 @@
+"""Files that are bad as a whole: each is rejected with a file-level finding, never an exception."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+
+import pytest
+
+from submissions.engine import validate
+
+from .conftest import GOLDEN, context_for
+
+MONTH = date(2026, 2, 1)
+CLEAN = (GOLDEN / "v1.0" / "clean.csv").read_bytes()
+HEADER, *RECORDS = CLEAN.decode().strip("\n").split("\n")
+
+
+def check(data: bytes | io.BytesIO, reference, **kw):
+    source = data if isinstance(data, io.BytesIO) else io.BytesIO(data)
+    return validate(source, context=context_for(MONTH, **kw), reference=reference)
+
+
+def only(report):
+    assert report.file_rejected
+    file_findings = [f for f in report.findings if f.severity == "file"]
+    assert len(file_findings) == 1, report.to_dict()
+    return file_findings[0]
+
+
+def test_an_empty_file_is_rejected_as_having_no_records(reference):
+    assert only(check(b"", reference)).rule == "P002"
+
+
+def test_a_file_of_blank_lines_is_rejected_as_having_no_records(reference):
+    assert only(check(b"\r\n\n  \n", reference)).rule == "P002"
+
+
+def test_a_header_without_records_is_rejected_as_having_no_records(reference):
+    assert only(check(HEADER.encode() + b"\n", reference)).rule == "P002"
+
+
+def test_a_file_that_is_not_utf8_is_rejected_with_the_line_of_the_first_bad_byte(reference):
+    data = "\n".join([HEADER, *RECORDS[:3], RECORDS[3].replace("A,", "Zoë,", 1)]).encode("cp1252")
+    finding = only(check(data, reference))
+    assert (finding.rule, finding.line) == ("P001", 5)
+
+
+def test_a_utf16_file_is_rejected_as_not_utf8(reference):
+    assert only(check(CLEAN.decode().encode("utf-16"), reference)).rule == "P001"
+
+
+def test_an_unknown_header_column_is_named(reference):
+    finding = only(check(CLEAN.replace(b"postcode,", b"post_code,", 1), reference))
+    assert finding.rule == "DIDS075"
+    assert "'post_code'" in finding.message and "missing column(s) postcode" in finding.message
+
+
+def test_a_missing_header_column_is_named(reference):
+    cut = b"\n".join(b",".join(line.split(b",")[:-1]) for line in CLEAN.strip(b"\n").split(b"\n"))
+    finding = only(check(cut, reference))
+    assert finding.rule == "DIDS075" and "missing column(s) accession_number" in finding.message
+
+
+def test_an_extra_header_column_is_named(reference):
+    extra = b"\n".join(line + b",x" for line in CLEAN.strip(b"\n").split(b"\n"))
+    extra = extra.replace(b"accession_number,x", b"accession_number,comment", 1)
+    finding = only(check(extra, reference))
+    assert finding.rule == "DIDS075" and "'comment'" in finding.message
+
+
+def test_a_duplicate_header_column_is_named(reference):
+    finding = only(check(CLEAN.replace(b"gender,", b"ethnic_category,", 1), reference))
+    assert finding.rule == "DIDS075"
+    assert "duplicate column(s) ethnic_category" in finding.message
+    assert "missing column(s) gender" in finding.message
+
+
+def test_a_headerless_file_with_the_wrong_column_count_is_rejected(reference):
+    data = "\n".join(r + ",extra" for r in RECORDS).encode()
+    finding = only(check(data, reference))
+    assert finding.rule == "DIDS075" and "19 columns" in finding.message
+
+
+def test_a_ragged_record_is_rejected_at_its_line(reference):
+    lines = [HEADER, *RECORDS]
+    lines[6] = lines[6].rsplit(",", 1)[0]
+    finding = only(check("\n".join(lines).encode(), reference))
+    assert (finding.rule, finding.line) == ("DIDS075", 7)
+
+
+def test_an_unterminated_quote_is_rejected_at_the_line_it_opens(reference):
+    lines = [HEADER, *RECORDS]
+    lines[8] = lines[8].replace(",RR8", ',"RR8', 1)
+    finding = only(check("\n".join(lines).encode(), reference))
+    assert (finding.rule, finding.line) == ("P003", 9)
+    assert "unterminated" in finding.message
+
+
+def test_a_nul_byte_is_rejected_at_its_line(reference):
+    lines = [HEADER, *RECORDS]
+    lines[3] = lines[3].replace(",0", ",\x000", 1)
+    finding = only(check("\n".join(lines).encode(), reference))
+    assert (finding.rule, finding.line) == ("P003", 4)
+
+
+def test_a_field_over_ten_thousand_characters_is_rejected(reference):
+    lines = [HEADER, *RECORDS]
+    lines[2] = lines[2].rsplit(",", 1)[0] + "," + "A" * 10_001
+    finding = only(check("\n".join(lines).encode(), reference))
+    assert (finding.rule, finding.line) == ("P003", 3)
+
+
+def test_a_field_of_exactly_ten_thousand_characters_is_a_record_error_not_a_file_error(reference):
+    lines = [HEADER, *RECORDS]
+    lines[2] = lines[2].rsplit(",", 1)[0] + "," + "A" * 10_000
+    report = check("\n".join(lines).encode(), reference)
+    assert not report.file_rejected
+    assert report.rules_at(3) == {"DIDS072"}
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_zip_holding_one_csv_is_read(reference):
+    report = check(_zip({"dids.csv": CLEAN}), reference)
+    assert not report.file_rejected and report.accepted_rows == 12
+
+
+@pytest.mark.parametrize("members", [{}, {"a.csv": CLEAN, "b.csv": CLEAN}], ids=["no file", "two files"])
+def test_a_zip_not_holding_exactly_one_csv_is_rejected(reference, members):
+    finding = only(check(_zip(members), reference))
+    assert finding.rule == "P004" and f"holds {len(members)} files" in finding.message
+
+
+def test_a_zip_bomb_is_rejected_before_it_is_inflated(reference):
+    bomb = _zip({"dids.csv": CLEAN + b"0" * 5_000_000})
+    finding = only(check(bomb, reference))
+    assert finding.rule == "P004" and "compression ratio" in finding.message
+
+
+def test_a_truncated_zip_is_rejected(reference):
+    finding = only(check(_zip({"dids.csv": CLEAN})[:-40], reference))
+    assert finding.rule == "P004"
+
+
+def test_records_of_both_dataset_versions_in_one_file_are_rejected(reference):
+    lines = [HEADER, *RECORDS]
+    cells = lines[3].split(",")
+    cells[12] = "2026-04-01"
+    lines[3] = ",".join(cells)
+    report = validate(io.BytesIO("\n".join(lines).encode()), context=context_for(date(2026, 4, 1), with_month=False),
+                      reference=reference)
+    assert only(report).rule == "P005"
+
+
+def test_a_v1_layout_for_v2_activity_is_rejected_as_the_wrong_layout(reference):
+    report = check(CLEAN, reference, with_month=False)
+    assert not report.file_rejected
+    v2_month = date(2026, 6, 1)
+    report = validate(io.BytesIO(CLEAN), context=context_for(v2_month), reference=reference)
+    finding = only(report)
+    assert finding.rule == "DIDS075" and "v2.0" in finding.message
+
+
+def test_a_file_whose_every_record_is_rejected_is_rejected(reference):
+    data = "\n".join([HEADER, *(r.replace(",RR8", ",RJ1", 1) for r in RECORDS)]).encode()
+    data = data.replace(b",RR8", b",RJ122").replace(b"RJ1,", b"RR8,")
+    report = check(data, reference)
+    assert report.accepted_rows == 0 and only(report).rule == "P006"
+
+
+def test_a_missing_path_raises(reference, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        validate(tmp_path / "nope.csv", context=context_for(MONTH), reference=reference)
+
+
+def test_a_path_and_a_non_seekable_stream_read_the_same(reference, tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(CLEAN)
+
+    class Pipe(io.RawIOBase):
+        def __init__(self):
+            self.inner = io.BytesIO(CLEAN)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            data = self.inner.read(len(b))
+            b[: len(data)] = data
+            return len(data)
+
+    a = validate(path, context=context_for(MONTH), reference=reference)
+    b = validate(Pipe(), context=context_for(MONTH), reference=reference)
+    assert a.to_dict() == b.to_dict()

@@ -1,0 +1,40 @@
+"""The engine is a plain library: it imports nothing from Django."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ENGINE = Path(__file__).resolve().parents[2] / "submissions" / "engine"
+
+
+def test_no_engine_module_imports_django():
+    for path in ENGINE.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n == "django" or n.startswith("django.") for n in names), f"{path}: {names}"
+
+
+def test_importing_and_running_the_engine_loads_no_django_module():
+    code = (
+        "import sys, io, datetime\n"
+        "from submissions.engine import ReferenceSnapshot, CheckContext, validate, generate_file\n"
+        "ref = ReferenceSnapshot.from_directory('reference/data/sample')\n"
+        "buf = io.BytesIO()\n"
+        "generate_file(buf, rows=50, org='RR8', month=datetime.date(2026, 2, 1), dataset_version='1.0', reference=ref, seed=1)\n"
+        "buf.seek(0)\n"
+        "validate(buf, context=CheckContext(submitting_org='RR8'), reference=ref)\n"
+        "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        "assert not bad, bad\n"
+    )
+    root = ENGINE.parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+    assert result.returncode == 0, result.stderr

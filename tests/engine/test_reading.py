@@ -1,0 +1,118 @@
+"""How a file is read: headers, column order, BOM, CRLF, quoting, spaces and line numbers."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from submissions.engine import load_layouts, validate
+
+from .conftest import GOLDEN, context_for
+
+MONTH = date(2026, 2, 1)
+CLEAN = (GOLDEN / "v1.0" / "clean.csv").read_text()
+HEADER, *RECORDS = CLEAN.strip("\n").split("\n")
+
+
+def with_cell(record: str, index: int, value: str) -> str:
+    cells = record.split(",")
+    cells[index] = value
+    return ",".join(cells)
+
+
+def run(text: str, reference, *, encoding: str = "utf-8"):
+    return validate(io.BytesIO(text.encode(encoding)), context=context_for(MONTH), reference=reference)
+
+
+def test_a_file_without_a_header_is_read_in_tos_order(reference):
+    report = run("\n".join(RECORDS) + "\n", reference)
+    assert report.findings == [] and report.accepted_rows == 12
+
+
+def test_without_a_header_the_first_record_is_line_one(reference):
+    records = RECORDS[:]
+    records[2] = with_cell(records[2], 1, "1")
+    report = run("\n".join(records), reference)
+    assert report.rules_at(3) == {"DIDS003"}
+
+
+def test_with_a_header_columns_may_come_in_any_order(reference):
+    cells = [line.split(",") for line in CLEAN.strip("\n").split("\n")]
+    order = list(reversed(range(len(cells[0]))))
+    text = "\n".join(",".join(row[i] for i in order) for row in cells)
+    got = []
+    report = validate(io.BytesIO(text.encode()), context=context_for(MONTH), reference=reference,
+                      on_clean_batch=got.append)
+    assert report.findings == [] and got[0]["site_code"].to_list()[0] == RECORDS[0].split(",")[16]
+
+
+def test_header_cells_may_be_nhs_dd_names_in_any_case(reference):
+    layout = load_layouts()["1.0"]
+    header = ",".join(it.nhs_dd.lower() if n % 2 else it.nhs_dd for n, it in enumerate(layout.items))
+    report = run("\n".join([header, *RECORDS]), reference)
+    assert report.findings == [] and report.rows == 12
+
+
+def test_a_bom_crlf_line_ends_quoting_and_surrounding_spaces_are_accepted(reference):
+    quoted = [",".join((f'" {c} "' if n % 2 else f"  {c}\t") if c else c for n, c in enumerate(r.split(",")))
+              for r in RECORDS]
+    text = "\ufeff" + "\r\n".join([HEADER, *quoted]) + "\r\n"
+    got = []
+    report = validate(io.BytesIO(text.encode()), context=context_for(MONTH), reference=reference,
+                      on_clean_batch=got.append)
+    assert report.findings == [] and report.accepted_rows == 12
+    assert got[0]["accession_number"][0] == RECORDS[0].split(",")[17]
+
+
+def test_leading_zeros_are_significant(reference):
+    records = RECORDS[:]
+    records[0] = with_cell(records[0], 7, "4")
+    report = run("\n".join([HEADER, *records]), reference)
+    assert report.rules_at(2) == {"DIDS021"}
+
+
+def test_a_record_after_a_multi_line_quoted_field_keeps_its_file_line_number(reference):
+    records = RECORDS[:]
+    cells = records[1].split(",")
+    cells[17] = '"ACC\nWITH\nBREAKS"'
+    records[1] = ",".join(cells)
+    records[4] = with_cell(records[4], 1, "1")
+    report = run("\n".join([HEADER, *records]), reference)
+    # record 2 spans lines 3-5, so record 5 starts on line 8
+    assert report.rules_at(8) == {"DIDS003"}
+    assert report.rules_at(3) == set() and len(report.findings) == 1
+
+
+def test_a_multi_line_record_is_reported_at_its_first_line(reference):
+    records = RECORDS[:]
+    cells = records[1].split(",")
+    cells[3] = '"W\nX"'
+    records[1] = ",".join(cells)
+    report = run("\n".join([HEADER, *records]), reference)
+    assert report.rules_at(3) == {"DIDS012"}
+    assert len(report.findings) == 1
+
+
+def test_blank_lines_are_skipped_but_still_counted(reference):
+    records = RECORDS[:]
+    records[3] = with_cell(records[3], 1, "1")
+    text = "\n".join([HEADER, RECORDS[0], "", "", *records[1:]])
+    report = run(text, reference)
+    assert report.rows == 12
+    assert report.rules_at(7) == {"DIDS003"}
+
+
+def test_line_numbers_stay_right_across_batches(reference, monkeypatch):
+    import submissions.engine.reader as reader
+
+    monkeypatch.setattr(reader, "BATCH_ROWS", 3)
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 1 << 10)
+    records = RECORDS * 20
+    records = [r.replace("RR826", f"RR8{n:03d}") for n, r in enumerate(records)]
+    cells = records[5].split(",")
+    cells[17] = '"A\nB"'
+    records[5] = ",".join(cells)
+    records[200] = with_cell(records[200], 1, "1")
+    report = run("\n".join([HEADER, *records]), reference)
+    assert report.rows == 240
+    assert report.rules_at(203) == {"DIDS003"}
