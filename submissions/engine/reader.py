@@ -11,8 +11,10 @@ import codecs
 import csv
 import io
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -294,6 +296,43 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
             pending, flags, rows = [], {"newline": False, "trim": set()}, 0
     if pending:
         yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
+
+
+def prefetch(batches: Iterator[pl.DataFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
+    """Read ahead in a thread, so parsing (pyarrow) overlaps checking (polars) on two cores.
+
+    Both release the GIL while they work. Exceptions are re-raised in the consumer.
+    """
+    q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                q.put(("batch", batch))
+            q.put(("done", None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            q.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="dids-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise item  # type: ignore[misc]
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.01)
 
 
 def _frame(batches: list[pa.RecordBatch], flags: dict, names: list[str], plan: Plan, state: StreamState,

@@ -26,6 +26,7 @@ from .reader import (
     StreamState,
     diagnose,
     plan_columns,
+    prefetch,
     read_head,
     stream_batches,
 )
@@ -140,7 +141,8 @@ class _Run:
         dups = DuplicateKeys(tuple(env.col(i) for i in dup_rule.items)) if dup_rule else None
         state = StreamState()
         try:
-            for batch in stream_batches(src, plan, state, use_threads=use_threads):
+            batches = stream_batches(src, plan, state, use_threads=use_threads)
+            for batch in prefetch(batches) if use_threads else batches:
                 self.batch(batch, env, checks, dup_rule, dups)
         except FileRejected:
             self.file_finding(diagnose(src, plan))
