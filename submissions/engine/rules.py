@@ -115,9 +115,21 @@ def rules_documentation() -> dict[str, Any]:
                 "items": list(r.items),
                 "items_v2": v2_items,
                 "explanation": r.explanation,
-                "expected": r.expected,
+                "expected": _render(r.expected, r.params),
+                "message": r.message,
                 "example": r.example,
                 "check": r.kind,
             }
         )
     return {"ruleset_version": RULESET_VERSION, "items": items, "rules": rules}
+
+
+class _Keep(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _render(template: str, params: dict[str, Any]) -> str:
+    """Fill a template's parameters; placeholders that depend on the record stay visible."""
+    values = {k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in params.items()}
+    return template.format_map(_Keep(values))

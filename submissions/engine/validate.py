@@ -16,6 +16,7 @@ from .checks.duplicates import DuplicateKeys
 from .checks.env import Env
 from .checks.prepare import prepare
 from .context import CheckContext
+from .diagnosis import diagnose
 from .layout import Layouts, load_layouts
 from .masking import mask_nhs_number
 from .reader import (
@@ -24,7 +25,6 @@ from .reader import (
     Plan,
     Source,
     StreamState,
-    diagnose,
     plan_columns,
     prefetch,
     read_head,

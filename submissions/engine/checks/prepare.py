@@ -24,13 +24,15 @@ def parse_date(column: str) -> pl.Expr:
 
 
 def parse_timestamp(column: str) -> list[pl.Expr]:
+    """The UTC instant (_t_) and the local date as written (_ld_) of a v2.0 timestamp."""
     s = pl.col(column)
     ok = s.str.contains(TS_PATTERN)
     local = s.str.slice(0, 19).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
-    local = pl.when(ok).then(local).otherwise(None)
-    hours = pl.when(s.str.ends_with("+01:00")).then(1).otherwise(0)
-    utc = (local - pl.duration(hours=hours)).dt.replace_time_zone("UTC")
-    return [utc.alias(f"_t_{column}"), local.dt.date().alias(f"_ld_{column}")]
+    summer = s.str.ends_with("+01:00")
+    utc = pl.when(summer).then(local - pl.duration(hours=1)).otherwise(local).dt.replace_time_zone("UTC")
+    day = s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    return [pl.when(ok).then(utc).alias(f"_t_{column}"),
+            pl.when(ok & local.is_not_null()).then(day).alias(f"_ld_{column}")]
 
 
 def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:

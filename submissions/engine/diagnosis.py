@@ -1,0 +1,49 @@
+"""The slow, exact path: re-read a file the fast path rejected and say which line is at fault."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+
+from .reader import MAX_FIELD, FileProblem, Plan, Source
+
+
+def diagnose(source: Source, plan: Plan | None) -> FileProblem:
+    """Re-read a file the fast path could not, and say what is wrong and on which line."""
+    with source.open() as fh:
+        line = 1
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        while True:
+            block = fh.read(1 << 20)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                at = line + block[: max(exc.start, 0)].count(b"\n")
+                return FileProblem("P001", f"invalid byte at line {at}", at)
+            if b"\x00" in block:
+                at = line + block[: block.index(b"\x00")].count(b"\n")
+                return FileProblem("P003", f"NUL byte at line {at}", at)
+            if not block:
+                break
+            line += block.count(b"\n")
+    csv.field_size_limit(1 << 30)
+    expected = plan.ncols if plan else None
+    start = 1
+    with source.open() as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text, strict=True)
+        try:
+            for row in reader:
+                if any(len(cell) > MAX_FIELD for cell in row):
+                    return FileProblem("P003", f"a field over {MAX_FIELD:,} characters at line {start}", start)
+                if expected is not None and any(c.strip() for c in row) and len(row) != expected:
+                    return FileProblem(
+                        "DIDS075", f"line {start} has {len(row)} columns, expected {expected}", start,
+                        f"{expected} columns")
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            if "end of data" in str(exc):
+                return FileProblem("P003", f"unterminated quoted field starting at line {start}", start)
+            return FileProblem("P003", f"CSV error at line {start}: {exc}", start)
+    return FileProblem("P003", "the file could not be parsed as CSV")
