@@ -62,15 +62,15 @@ def ensure_database() -> None:
     call_command("load_reference", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
 
 
-def generate(rows: int) -> Path:
+def generate(rows: int, error_rate: float = 0.01) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"ingest-{rows}.csv"
+    path = OUT / f"ingest-{rows}-{error_rate}.csv"
     if not path.exists():
         from reference.loaders import SAMPLE_DIR
         from submissions.engine import ReferenceSnapshot, generate_file
 
         generate_file(path, rows=rows, org="RR8", month=MONTH, dataset_version="1.0",
-                      reference=ReferenceSnapshot.from_directory(SAMPLE_DIR), error_rate=0.01,
+                      reference=ReferenceSnapshot.from_directory(SAMPLE_DIR), error_rate=error_rate,
                       seed=2026)
     return path
 
@@ -202,7 +202,7 @@ def main() -> None:
     print(f"   ingest peak memory (RSS): {ingest['peak_mib']:.0f} MiB (target <= 1024 MiB)")
 
     if not args.skip_import_export:
-        small = generate(args.small_rows)
+        small = generate(args.small_rows, error_rate=0.0)  # import-export has no validation
         engine = run_phase("ingest", small)
         default = run_phase("import_export", small)
         tuned = run_phase("import_export", small, "--tuned")

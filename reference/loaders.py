@@ -100,6 +100,14 @@ ODS_CODE, ODS_NAME, ODS_OPEN, ODS_CLOSE = 0, 1, 10, 11
 ODS_PARENT = 14  # the parent organisation of a site (ets.csv, column 15)
 
 
+UPPER_WORDS = frozenset({"NHS", "GP", "UK", "CIC", "LLP", "ICB", "PCN", "CT", "MRI"})
+
+
+def ods_name(raw: str) -> str:
+    """ODS names are upper case; show them in title case, keeping the acronyms."""
+    return " ".join(word if word in UPPER_WORDS else word.capitalize() for word in raw.strip().split())
+
+
 def read_ods(path: Path, *, kind: str) -> list[dict[str, Any]]:
     """ODS organisation files: ``trusts`` (etr.csv), ``sites`` (ets.csv), ``gp`` (epraccur.csv)."""
     rows: list[dict[str, Any]] = []
@@ -112,7 +120,7 @@ def read_ods(path: Path, *, kind: str) -> list[dict[str, Any]]:
                 raise ReleaseFileError(f"{where}: too few columns for an ODS {kind} file.")
             row: dict[str, Any] = {
                 "code": cells[ODS_CODE].strip().upper(),
-                "name": cells[ODS_NAME].strip().title(),
+                "name": ods_name(cells[ODS_NAME]),
                 "opened": parse_date(cells[ODS_OPEN], where, "open date"),
                 "closed": parse_date(cells[ODS_CLOSE], where, "close date"),
                 "_where": where,

@@ -45,7 +45,8 @@ def _checksum(paths: Iterable[Path]) -> str:
 
 
 def _upsert(model: type[models.Model], rows: list[dict[str, Any]], *, key: tuple[str, ...],
-            fields: tuple[str, ...], actor: Any, reason: str) -> LoadCounts:
+            fields: tuple[str, ...], actor: Any, reason: str,
+            create_fields: tuple[str, ...] = ()) -> LoadCounts:
     """Create new rows, update changed ones, leave the rest alone; history for each write."""
     counts = LoadCounts()
     existing = {tuple(getattr(o, k) for k in key): o for o in model.objects.all()}
@@ -59,7 +60,7 @@ def _upsert(model: type[models.Model], rows: list[dict[str, Any]], *, key: tuple
         seen.add(ident)
         obj = existing.get(ident)
         if obj is None:
-            obj = model(**{k: row[k] for k in (*key, *fields)})
+            obj = model(**{k: row[k] for k in (*key, *fields, *create_fields)})
             to_create.append(obj)
         elif any(getattr(obj, f) != row[f] for f in fields):
             for f in fields:
@@ -113,13 +114,22 @@ def reference_release_load(*, release: ReleaseFiles, actor: Any = None,
         fields=("description", "valid_to"), actor=actor, reason=reason,
     ).as_dict()
 
-    org_rows = rows.get("organisations.csv", []) + (extra or {}).get("organisations", [])
+    org_rows = rows.get("organisations.csv", [])
     defaults = {"region": "", "in_scope_from": None, "in_scope_to": None}
     summary["organisations"] = _upsert(
         Organisation, [{**defaults, **r} for r in org_rows], key=("code",),
         fields=("name", "type", "region", "in_scope_from", "in_scope_to", "opened", "closed"),
         actor=actor, reason=reason,
     ).as_dict()
+    ods_rows = (extra or {}).get("organisations", [])
+    if ods_rows:
+        # ODS says what an organisation is called and when it opened and closed; the portal's
+        # own data says its region and collection scope, which an ODS load must not wipe.
+        summary["organisations (ODS)"] = _upsert(
+            Organisation, [{**defaults, **r} for r in ods_rows], key=("code",),
+            fields=("name", "opened", "closed"), create_fields=("type", *defaults),
+            actor=actor, reason=reason,
+        ).as_dict()
     # Successors may come later in the file: organisations first, then the links.
     linked = [r for r in org_rows if r.get("successor")]
     if linked:

@@ -1,22 +1,41 @@
 """Storing a version's records and findings in bulk: COPY on PostgreSQL, batched inserts elsewhere.
 
-Callers run these inside the version's transaction, so a version is complete or absent.
+Callers run this inside the version's transaction, so a version is complete or absent.
+
+On PostgreSQL the engine and an encoder run in threads while this thread streams the
+accepted rows into one binary ``COPY`` (see ``submissions.pgcopy``): validation, encoding and
+the server's storing of the rows proceed side by side on the two cores. The queues between
+them are short, so memory stays flat whatever the file's size. Findings are spooled to a temporary file and copied
+after the records (one COPY at a time per connection).
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
 from django.db import connection
 
 from submissions.models import Finding, Record
+from submissions.pgcopy import SIGNATURE, TRAILER, encode_rows
 
 RECORD_TABLE = Record._meta.db_table
 FINDING_TABLE = Finding._meta.db_table
 FINDING_COLUMNS = ("line", "item", "rule", "severity", "message", "value", "expected")
+FINDING_SCHEMA = [("submission_id", pl.Int64), ("line", pl.Int64),
+                  *[(c, pl.String) for c in FINDING_COLUMNS[1:]]]
+CSV_OPTIONS: dict[str, Any] = {"include_header": False, "null_value": "",
+                               "datetime_format": "%Y-%m-%dT%H:%M:%S%.f%:z",
+                               "quote_style": "necessary"}
+QUEUE_DEPTH = 2
+_DONE = object()
+
+# What the engine is run with: (on_clean_batch, on_findings) -> its report.
+EngineRun = Callable[[Callable[[pl.DataFrame], None], Callable[[Sequence[Any]], None]], Any]
 
 
 def record_columns() -> tuple[str, ...]:
@@ -25,48 +44,128 @@ def record_columns() -> tuple[str, ...]:
                  if f.column not in {"id", "submission_id"})
 
 
-class VersionWriter:
-    """Appends one version's accepted records and findings to their tables."""
+def record_column_kinds() -> tuple[str, ...]:
+    """The binary COPY type of each record column, submission id first."""
+    by_type = {"ForeignKey": "int8", "PositiveIntegerField": "int4", "TextField": "text",
+               "DateField": "date", "DateTimeField": "timestamptz"}
+    fields = {f.column: f for f in Record._meta.concrete_fields}
+    return tuple(by_type[fields[c].get_internal_type()]
+                 for c in ("submission_id", *record_columns()))
 
-    def __init__(self, submission_id: int) -> None:
+
+def _copy_sql(table: str, columns: Sequence[str], not_null: Sequence[str] = (), *,
+              binary: bool = False) -> str:
+    column_sql = ", ".join(f'"{c}"' for c in columns)
+    if binary:
+        return f"COPY {table} ({column_sql}) FROM STDIN WITH (FORMAT binary)"
+    options = "FORMAT csv"
+    if not_null:
+        options += ", FORCE_NOT_NULL (" + ", ".join(f'"{c}"' for c in not_null) + ")"
+    return f"COPY {table} ({column_sql}) FROM STDIN WITH ({options})"
+
+
+class VersionWriter:
+    """Loads one version's accepted records and findings into their tables."""
+
+    def __init__(self, submission_id: int, *, on_rows: Callable[[int], None] | None = None) -> None:
         self.submission_id = submission_id
         self.columns = record_columns()
+        self.on_rows = on_rows or (lambda done: None)
         self.records_written = 0
         self.findings_written = 0
-        self.postgres = connection.vendor == "postgresql"
 
-    # Records ----------------------------------------------------------------------------
-    def write_records(self, batch: pl.DataFrame) -> None:
-        if batch.height == 0:
-            return
-        frame = batch.select(
-            pl.lit(self.submission_id, dtype=pl.Int64).alias("submission_id"),
-            *[pl.col(c) for c in self.columns],
-        )
-        if self.postgres:
-            self._copy(RECORD_TABLE, ("submission_id", *self.columns), frame)
-        else:
-            self._insert(RECORD_TABLE, ("submission_id", *self.columns), frame.rows())
-        self.records_written += batch.height
+    # Shapes ---------------------------------------------------------------------------------
+    def _record_frame(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return batch.select(pl.lit(self.submission_id, dtype=pl.Int64).alias("submission_id"),
+                            *[pl.col(c) for c in self.columns])
 
-    # Findings ---------------------------------------------------------------------------
-    def write_findings(self, findings: Sequence[Any]) -> None:
-        if not findings:
-            return
-        rows = [
-            (self.submission_id, f.line, f.item or "", f.rule, f.severity, f.message,
-             f.value or "", f.expected or "")
-            for f in findings
-        ]
-        if self.postgres:
-            frame = pl.DataFrame(rows, schema=[("submission_id", pl.Int64), ("line", pl.Int64),
-                                               *[(c, pl.Utf8) for c in FINDING_COLUMNS[1:]]],
-                                 orient="row")
-            self._copy(FINDING_TABLE, ("submission_id", *FINDING_COLUMNS), frame,
-                       not_null=("item", "value", "expected"))
-        else:
-            self._insert(FINDING_TABLE, ("submission_id", *FINDING_COLUMNS), rows)
-        self.findings_written += len(rows)
+    def _finding_rows(self, findings: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return [(self.submission_id, f.line, f.item or "", f.rule, f.severity, f.message,
+                 f.value or "", f.expected or "") for f in findings]
+
+    # The load ---------------------------------------------------------------------------------
+    def load(self, run_engine: EngineRun) -> Any:
+        """Run the engine, storing what it accepts and finds; returns the engine's report."""
+        if connection.vendor == "postgresql":
+            return self._load_postgres(run_engine)
+        return run_engine(self._insert_records, self._insert_findings)
+
+    def _load_postgres(self, run_engine: EngineRun) -> Any:
+        # Three stages on two cores: the engine (polars) and the encoder (numpy/Arrow) in
+        # threads, both mostly outside the GIL, and the server parsing the COPY.
+        frames: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
+        chunks: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
+        findings_spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+        outcome: dict[str, Any] = {}
+        kinds = record_column_kinds()
+
+        def on_clean_batch(batch: pl.DataFrame) -> None:
+            if batch.height:
+                frames.put(self._record_frame(batch))
+
+        def on_findings(findings: Sequence[Any]) -> None:
+            if findings:
+                frame = pl.DataFrame(self._finding_rows(findings), schema=FINDING_SCHEMA,
+                                     orient="row")
+                frame.write_csv(findings_spool, **CSV_OPTIONS)
+                self.findings_written += len(findings)
+
+        def run() -> None:
+            try:
+                outcome["report"] = run_engine(on_clean_batch, on_findings)
+            except BaseException as exc:  # handed to the loading thread, re-raised there
+                outcome["error"] = exc
+            finally:
+                frames.put(_DONE)
+
+        def encode() -> None:
+            try:
+                while (frame := frames.get()) is not _DONE:
+                    chunks.put((frame.height, encode_rows(frame, kinds)))
+            except BaseException as exc:
+                outcome.setdefault("error", exc)
+                while frames.get() is not _DONE:  # let the engine finish
+                    pass
+            finally:
+                chunks.put(_DONE)
+
+        workers = [threading.Thread(target=run, name=f"dids-engine-{self.submission_id}",
+                                    daemon=True),
+                   threading.Thread(target=encode, name=f"dids-encode-{self.submission_id}",
+                                    daemon=True)]
+        try:
+            with connection.cursor() as cursor:
+                raw = cursor.cursor  # psycopg's cursor, inside Django's transaction
+                for worker in workers:
+                    worker.start()
+                sql = _copy_sql(RECORD_TABLE, ("submission_id", *self.columns), binary=True)
+                with raw.copy(sql) as copy:
+                    copy.write(SIGNATURE)
+                    while (item := chunks.get()) is not _DONE:
+                        rows, data = item
+                        copy.write(data)
+                        self.records_written += rows
+                        self.on_rows(self.records_written)
+                    copy.write(TRAILER)
+                for worker in workers:
+                    worker.join()
+                if "error" in outcome:
+                    raise outcome["error"]
+                findings_spool.seek(0)
+                with raw.copy(_copy_sql(FINDING_TABLE, ("submission_id", *FINDING_COLUMNS),
+                                        not_null=("item", "value", "expected"))) as copy:
+                    while data := findings_spool.read(1 << 20):
+                        copy.write(data)
+        finally:
+            # If the COPY failed, drain the queues so that the workers can finish.
+            while any(worker.is_alive() for worker in workers):
+                for pending in (chunks, frames):
+                    try:
+                        pending.get(timeout=0.05)
+                    except queue.Empty:
+                        pass
+            findings_spool.close()
+        return outcome["report"]
 
     def discard_records(self) -> None:
         """Drop this version's records (a file rejected after some batches were stored)."""
@@ -75,22 +174,19 @@ class VersionWriter:
                            [self.submission_id])
         self.records_written = 0
 
-    # Transports -------------------------------------------------------------------------
-    @staticmethod
-    def _copy(table: str, columns: Sequence[str], frame: pl.DataFrame,
-              not_null: Sequence[str] = ()) -> None:
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False, null_value="",
-                        datetime_format="%Y-%m-%dT%H:%M:%S%.f%:z", quote_style="necessary")
-        column_sql = ", ".join(f'"{c}"' for c in columns)
-        options = "FORMAT csv"
-        if not_null:
-            options += ", FORCE_NOT_NULL (" + ", ".join(f'"{c}"' for c in not_null) + ")"
-        sql = f"COPY {table} ({column_sql}) FROM STDIN WITH ({options})"
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-            with raw.copy(sql) as copy:
-                copy.write(buffer.getbuffer())
+    # The fallback (SQLite): batched inserts, no per-row statements ---------------------------
+    def _insert_records(self, batch: pl.DataFrame) -> None:
+        if batch.height:
+            self._insert(RECORD_TABLE, ("submission_id", *self.columns),
+                         self._record_frame(batch).rows())
+            self.records_written += batch.height
+            self.on_rows(self.records_written)
+
+    def _insert_findings(self, findings: Sequence[Any]) -> None:
+        if findings:
+            self._insert(FINDING_TABLE, ("submission_id", *FINDING_COLUMNS),
+                         self._finding_rows(findings))
+            self.findings_written += len(findings)
 
     @staticmethod
     def _insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],

@@ -123,8 +123,14 @@ class SubmissionJob(models.Model):
 
 
 class Record(models.Model):
-    """One accepted examination record of one version. Written only by COPY/bulk; never changed."""
+    """One accepted examination record of one version. Written only by COPY/bulk; never changed.
 
+    v1.0's test and report dates are stored as ``activity_date`` and ``report_day``, which
+    v2.0 records derive from their timestamps; the dataset version is the submission's.
+    """
+
+    # The key is (version, line): one index, no sequence, and the order records are read in.
+    pk = models.CompositePrimaryKey("submission", "line")
     # No database foreign key: records load by COPY in the version's own transaction, which
     # holds the submission row; a per-row constraint trigger would double the load time.
     submission = models.ForeignKey(Submission, on_delete=models.DO_NOTHING, db_constraint=False,
@@ -142,26 +148,22 @@ class Record(models.Model):
     referring_org = models.TextField(null=True)
     request_date = models.DateField(null=True)
     request_received_date = models.DateField(null=True)
-    test_date = models.DateField(null=True)
     procedure_start = models.DateTimeField(null=True)
     procedure_end = models.DateTimeField(null=True)
     nicip_code = models.TextField(null=True)
     snomed_code = models.TextField(null=True)
-    report_date = models.DateField(null=True)
     report_issued = models.DateTimeField(null=True)
     site_code = models.TextField(null=True)
     accession_number = models.TextField(null=True)
     evaluation_indicator = models.TextField(null=True)
     activity_category = models.TextField(null=True)
     waiting_list_clock_start = models.DateField(null=True)
+    # DIAGNOSTIC TEST DATE (v1.0), or the local date of the procedure start (v2.0).
     activity_date = models.DateField()
+    # SERVICE REPORT ISSUE DATE (v1.0), or the local date of the report timestamp (v2.0).
     report_day = models.DateField(null=True)
     modality = models.TextField()
-    dataset_version = models.TextField()
     warnings = models.TextField(null=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["submission", "line"], name="record_submission_line")]
 
     def __str__(self) -> str:
         return f"{self.submission_id} line {self.line}"

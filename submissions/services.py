@@ -291,16 +291,11 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
     context = CheckContext(submitting_org=submission.organisation_id,
                            month=submission.activity_month, as_of=submission.as_of,
                            dataset_version=None)
-    writer = VersionWriter(submission.pk)
-
-    def on_clean_batch(batch: Any) -> None:
-        writer.write_records(batch)
-        progress.rows(writer.records_written)
-
+    writer = VersionWriter(submission.pk, on_rows=progress.rows)
     with submission.file.open("rb") as handle:
-        report = validate(handle, context=context, reference=snapshot,
-                          on_clean_batch=on_clean_batch, on_findings=writer.write_findings,
-                          max_findings=0)
+        report = writer.load(lambda on_clean_batch, on_findings: validate(
+            handle, context=context, reference=snapshot, on_clean_batch=on_clean_batch,
+            on_findings=on_findings, max_findings=0))
     if report.file_rejected and writer.records_written:
         writer.discard_records()
     submission.status = _outcome(report)

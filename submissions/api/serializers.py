@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from submissions.models import Finding, Submission
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-06"})
 class MonthField(serializers.Field):
     """An activity month as YYYY-MM."""
 

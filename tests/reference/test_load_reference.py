@@ -242,7 +242,7 @@ def test_reads_an_ods_trusts_file_by_position(tmp_path):
     [row] = read_ods(path, kind="trusts")
 
     assert row["code"] == "RZZ"
-    assert row["name"] == "New Test Hospitals Nhs Trust"
+    assert row["name"] == "New Test Hospitals NHS Trust"
     assert str(row["opened"]) == "2020-04-01"
     assert row["closed"] is None
     assert row["_where"] == "etr.csv line 1"
@@ -312,3 +312,16 @@ def test_missing_ods_file_loads_nothing(tmp_path):
         load("--ods-trusts", str(tmp_path / "absent.csv"))
 
     assert nothing_loaded()
+
+
+def test_an_ods_load_keeps_the_portals_region_and_collection_scope(tmp_path):
+    load()
+    trusts = tmp_path / "etr.csv"
+    write_ods(trusts, [{0: "RR8", 1: "LEEDS TEACHING HOSPITALS NHS TRUST", 10: "19980401"}])
+
+    load("--ods-trusts", str(trusts))
+
+    rr8 = Organisation.objects.get(code="RR8")
+    assert rr8.name == "Leeds Teaching Hospitals NHS Trust"
+    assert rr8.in_scope_from is not None
+    assert rr8.region == "North East and Yorkshire"

@@ -188,3 +188,12 @@ def test_an_upload_over_the_size_limit_is_refused_before_anything_is_stored(
         submit(submitter, make_file(rows=50), process=False)
     assert caught.value.code == "file_too_large"
     assert Submission.objects.count() == 0
+
+
+def test_the_record_table_stores_every_engine_column_but_the_derivable_ones():
+    from submissions.engine import STORAGE_COLUMNS
+    from submissions.loading import record_columns
+
+    # v1.0 test and report dates are activity_date and report_day; the version is the file's.
+    derivable = {"test_date", "report_date", "dataset_version"}
+    assert set(record_columns()) == {name for name, _kind in STORAGE_COLUMNS} - derivable
