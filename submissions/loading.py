@@ -11,6 +11,7 @@ after the records (one COPY at a time per connection).
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import tempfile
 import threading
@@ -160,10 +161,8 @@ class VersionWriter:
             # If the COPY failed, drain the queues so that the workers can finish.
             while any(worker.is_alive() for worker in workers):
                 for pending in (chunks, frames):
-                    try:
+                    with contextlib.suppress(queue.Empty):
                         pending.get(timeout=0.05)
-                    except queue.Empty:
-                        pass
             findings_spool.close()
         return outcome["report"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -18,9 +18,9 @@ FRAME = pl.DataFrame(
         "n4": [10, None, 30, 2_000_000_000],
         "txt": ["ASCII", None, "", "Chloë ✓ and a \"quote\", comma\nnewline"],
         "day": [date(2026, 6, 1), date(1999, 12, 31), None, date(1900, 1, 2)],
-        "ts": [datetime(2026, 6, 1, 9, 30, tzinfo=timezone.utc), None,
-               datetime(2000, 1, 1, tzinfo=timezone.utc),
-               datetime(1970, 1, 1, 0, 0, 0, 123456, tzinfo=timezone.utc)],
+        "ts": [datetime(2026, 6, 1, 9, 30, tzinfo=UTC), None,
+               datetime(2000, 1, 1, tzinfo=UTC),
+               datetime(1970, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)],
     },
     schema={"id8": pl.Int64, "n4": pl.Int32, "txt": pl.String, "day": pl.Date,
             "ts": pl.Datetime("us", "UTC")},
