@@ -124,3 +124,35 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class AuditEvent(models.Model):
+    """One entry of the append-only audit trail: who did what, to what, when and from where.
+
+    Rows are written only by ``accounts.services.audit_record`` and never changed: on
+    PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE and those privileges are revoked
+    (migration ``0004_audit_append_only``). Each row carries a SHA-256 hash over its content
+    and the previous row's hash, so ``manage.py verify_audit`` finds an altered or removed row.
+    The actor and organisation are kept as plain values, not foreign keys, so that no cascade
+    ever has to touch the trail.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True, help_text="Position in the hash chain.")
+    occurred_at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    organisation_code = models.CharField(max_length=12, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    target = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["occurred_at"], name="audit_occurred_at")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor_email or 'system'}"

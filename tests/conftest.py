@@ -101,3 +101,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
         if "worker" in item.keywords and not (have_broker and have_postgres):
             item.add_marker(pytest.mark.skip(reason="needs Redis and PostgreSQL (set CELERY_BROKER_URL)"))
+
+
+def _flush_past_the_audit_trigger() -> None:
+    """Let the test database's flush (TransactionTestCase) empty the append-only audit table.
+
+    PostgreSQL's trigger refuses TRUNCATE of ``accounts_auditevent`` to everyone; the tests
+    connect as a superuser, who may switch triggers off for the flush's own transaction
+    (``session_replication_role = replica``). Production code never does this.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+    if getattr(original, "_dids_audit", False):
+        return
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+        statements = original(self, style, tables, reset_sequences=reset_sequences,
+                              allow_cascade=allow_cascade)
+        if statements and "accounts_auditevent" in tables:
+            statements = ["SET LOCAL session_replication_role = replica", *statements]
+        return statements
+
+    sql_flush._dids_audit = True  # type: ignore[attr-defined]
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+
+
+_flush_past_the_audit_trigger()
