@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -93,6 +94,11 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
 
 class FindingSerializer(serializers.ModelSerializer):
+    rule_url = serializers.SerializerMethodField(help_text="The rule's explanation on /rules/.")
+
     class Meta:
         model = Finding
-        fields = ["line", "item", "rule", "severity", "message", "value", "expected"]
+        fields = ["line", "item", "rule", "severity", "message", "value", "expected", "rule_url"]
+
+    def get_rule_url(self, obj: Finding) -> str:
+        return reverse("submissions:rules") + f"#{obj.rule}"

@@ -1,0 +1,36 @@
+import pytest
+
+from submissions.engine import load_rules
+
+
+@pytest.mark.django_db
+def test_the_rules_page_documents_every_rule_with_an_anchor_and_needs_no_sign_in(client):
+    response = client.get("/rules/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for rule in load_rules().rules:
+        assert f'id="{rule.id}"' in html
+
+
+@pytest.mark.django_db
+def test_the_rules_page_documents_every_data_item_of_both_versions(client):
+    html = client.get("/rules/").content.decode()
+    for column in ("nhs_number", "test_date", "procedure_start", "waiting_list_clock_start"):
+        assert f'id="item-{column}"' in html
+
+
+@pytest.mark.django_db
+def test_a_rule_whose_severity_changes_in_the_data_shows_its_new_severity(client, monkeypatch):
+    import dataclasses
+
+    import submissions.engine.rules as rules_module
+
+    original = rules_module.load_rules()
+    first = original.rules[0]
+    changed = dataclasses.replace(first, severity="warn" if first.severity != "warn" else "reject")
+    patched = dataclasses.replace(original, rules=(changed, *original.rules[1:]))
+    monkeypatch.setattr(rules_module, "load_rules", lambda *a, **k: patched)
+    html = client.get("/rules/").content.decode()
+    row = html[html.index(f'id="{first.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert f">{changed.severity}<" in row
