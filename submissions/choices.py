@@ -31,3 +31,22 @@ class Channel(models.TextChoices):
     WEB = "web", "Upload page"
     API = "api", "API"
     CLI = "cli", "Command line"
+
+
+class CutOffKind(models.TextChoices):
+    PROVISIONAL = "provisional", "Provisional"
+    FINAL = "final", "Final"
+
+
+class ComplianceState(models.TextChoices):
+    NOT_DUE = "not_due", "Not due yet"
+    DUE = "due", "Due"
+    ON_TIME = "on_time", "Received on time"
+    LATE = "late", "Received late"
+    MISSING = "missing", "Missing"
+    REJECTED_ONLY = "rejected_only", "Rejected only"
+
+
+class ExtractFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    PARQUET = "parquet", "Parquet"

@@ -23,6 +23,7 @@ from dids_portal.lib.logging import redact
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
 from submissions.choices import ACCEPTED_STATUSES, Channel, JobState, SubmissionStatus
+from submissions.cycle.lock import month_open_check
 from submissions.engine import CheckContext, Report, validate
 from submissions.loading import VersionWriter
 from submissions.models import Submission, SubmissionJob
@@ -123,6 +124,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
         existing = Submission.objects.filter(organisation=organisation, idempotency_key=key).first()
         if existing is not None:
             return existing, False
+    month_open_check(organisation_code=organisation.code, month=month, at=timezone.now())
     stored = _spool(upload)
     try:
         try:

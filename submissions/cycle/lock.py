@@ -1,0 +1,30 @@
+"""The lock: after a month's final deadline its uploads are refused, unless reopened."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from dids_portal.lib.errors import DomainError
+from submissions.cycle.timetable import LONDON, default_deadlines
+from submissions.models import PeriodReopening, ReportingPeriod
+
+
+def final_deadline_of(month: date) -> datetime:
+    """The month's window close: the timetable's row, or the default when it has none."""
+    period = ReportingPeriod.objects.filter(activity_month=month).first()
+    return period.final_deadline if period else default_deadlines(month).final
+
+
+def month_open_check(*, organisation_code: str, month: date, at: datetime) -> None:
+    """Raise DomainError if the month is locked at ``at`` for this organisation."""
+    deadline = final_deadline_of(month)
+    if at <= deadline:
+        return
+    if PeriodReopening.objects.filter(period__activity_month=month,
+                                      organisation_id=organisation_code,
+                                      granted_at__lte=at, expires_at__gt=at).exists():
+        return
+    raise DomainError(
+        f"{month:%B %Y} closed for submissions at {deadline.astimezone(LONDON):%H:%M:%S on %d %B %Y} "
+        "(UK time). Ask the national DIDS team to reopen it for your organisation if you must "
+        "resubmit.", code="month_locked", status_code=409)

@@ -1,0 +1,419 @@
+"""Reads of the monthly cycle: the compliance register, providers' month statuses, version
+diffs and the statistics of a frozen product.
+
+These functions decide nothing about who may see what: callers pass an organisation they
+have already checked with ``submissions.selectors.visible_organisation_codes`` (providers)
+or ``accounts.selectors.is_national`` (the register, statistics and extracts).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from dids_portal.lib.errors import DomainError
+from reference.choices import PROVIDER_TYPES
+from reference.models import Organisation
+from submissions.choices import ACCEPTED_STATUSES, ComplianceState, CutOffKind, SubmissionStatus
+from submissions.cycle.timetable import Deadlines, add_months, default_deadlines
+from submissions.models import (
+    CutOff,
+    CutOffVersion,
+    PeriodReopening,
+    Record,
+    ReportingPeriod,
+    Submission,
+)
+
+# The keys of ``monthly_stats --format json``, in order.
+STATISTICS_KEYS = ("month", "cutoff", "total", "by_modality", "by_provider", "by_source_setting",
+                   "waits")
+SMALL_COUNT = 7
+ROUND_TO = 5
+
+
+def month_of(value: date | str) -> date:
+    from submissions.services import month_start
+
+    return month_start(value)
+
+
+def months_between(start: date, end: date) -> list[date]:
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def period_deadlines(months: list[date]) -> dict[date, Deadlines]:
+    """Each month's deadlines: the timetable's row, or the defaults where it has none."""
+    rows = {p.activity_month: Deadlines(p.provisional_deadline, p.final_deadline)
+            for p in ReportingPeriod.objects.filter(activity_month__in=months)}
+    return {m: rows.get(m) or default_deadlines(m) for m in months}
+
+
+def in_scope(organisation: Organisation, month: date) -> bool:
+    """A provider owes a month from its in-scope date (or always, if unset) until it leaves."""
+    if organisation.type not in PROVIDER_TYPES:
+        return False
+    month_end = add_months(month, 1)
+    if organisation.in_scope_from and organisation.in_scope_from >= month_end:
+        return False
+    ends = [d for d in (organisation.in_scope_to, organisation.closed) if d]
+    return not (ends and min(ends) < month)
+
+
+# The compliance register ----------------------------------------------------------------------
+
+@dataclass
+class MonthCell:
+    organisation_code: str
+    month: date
+    state: str
+    state_label: str
+    provisional_deadline: datetime
+    final_deadline: datetime
+    live_submission_id: int | None = None
+    live_version: int | None = None
+    live_received_at: datetime | None = None
+    quality: float | None = None
+    versions: int = 0
+
+
+@dataclass
+class ComplianceRow:
+    organisation_code: str
+    name: str
+    region: str
+    type: str
+    carried_to: str | None
+    cells: list[MonthCell | None] = field(default_factory=list)
+
+
+@dataclass
+class ComplianceRegister:
+    months: list[date]
+    rows: list[ComplianceRow]
+
+
+def _state(versions: list[dict[str, Any]], deadlines: Deadlines, month: date,
+           now: datetime) -> str:
+    accepted = [v for v in versions if v["status"] in ACCEPTED_STATUSES]
+    if any(v["received_at"] <= deadlines.provisional for v in accepted):
+        return ComplianceState.ON_TIME
+    if accepted:
+        return ComplianceState.LATE
+    month_over = now.date() >= add_months(month, 1)
+    if not month_over:
+        return ComplianceState.NOT_DUE
+    if any(v["status"] in (SubmissionStatus.REJECTED, SubmissionStatus.FAILED) for v in versions):
+        return ComplianceState.REJECTED_ONLY
+    return ComplianceState.DUE if now <= deadlines.final else ComplianceState.MISSING
+
+
+def _quality(live: list[dict[str, Any]]) -> dict[int, float | None]:
+    """Data-quality score of a version: the percentage of the file's rows that were accepted
+    with no warning (records rejected or carrying a warning count against it)."""
+    scores: dict[int, float | None] = {}
+    warned_ids = [v["id"] for v in live if v["status"] == SubmissionStatus.ACCEPTED_WITH_WARNINGS]
+    warned = dict(Record.objects.filter(submission_id__in=warned_ids, warnings__isnull=False)
+                  .values("submission_id").annotate(n=Count("line"))
+                  .values_list("submission_id", "n")) if warned_ids else {}
+    for v in live:
+        rows = v["rows"] or 0
+        clean = (v["accepted_rows"] or 0) - warned.get(v["id"], 0)
+        scores[v["id"]] = round(100 * clean / rows, 1) if rows else None
+    return scores
+
+
+def _organisations(region: str | None, organisation_type: str | None,
+                   organisation_code: str | None) -> list[Organisation]:
+    queryset = Organisation.objects.filter(type__in=PROVIDER_TYPES)
+    if region:
+        queryset = queryset.filter(region=region)
+    if organisation_type:
+        queryset = queryset.filter(type=organisation_type)
+    if organisation_code:
+        code = organisation_code.strip().upper()
+        # A merged organisation's history is carried to its successor.
+        queryset = queryset.filter(Q(code=code) | Q(successor_id=code))
+    return list(queryset)
+
+
+def compliance_register(*, start: date | str, end: date | str, region: str | None = None,
+                        organisation_type: str | None = None,
+                        organisation_code: str | None = None,
+                        now: datetime | None = None) -> ComplianceRegister:
+    """Every in-scope provider x month from ``start`` to ``end``, with its SPEC 7 state.
+
+    Organisations that merged are listed under their successor (``carried_to``), and
+    filtering by the successor includes them. A cell is None where the organisation was not
+    in scope that month.
+    """
+    now = now or timezone.now()
+    months = months_between(month_of(start), month_of(end))
+    deadlines = period_deadlines(months)
+    organisations = [o for o in _organisations(region, organisation_type, organisation_code)
+                     if any(in_scope(o, m) for m in months)]
+    versions: dict[tuple[str, date], list[dict[str, Any]]] = defaultdict(list)
+    for v in Submission.objects.filter(
+            organisation_id__in=[o.code for o in organisations],
+            activity_month__in=months).values(
+            "id", "organisation_id", "activity_month", "version", "status", "is_live",
+            "received_at", "rows", "accepted_rows").order_by("version"):
+        versions[(v["organisation_id"], v["activity_month"])].append(v)
+    live = [v for group in versions.values() for v in group if v["is_live"]]
+    quality = _quality(live)
+    labels = dict(ComplianceState.choices)
+    rows = []
+    for organisation in organisations:
+        row = ComplianceRow(organisation.code, organisation.name, organisation.region,
+                            organisation.type, organisation.successor_id)
+        for month in months:
+            if not in_scope(organisation, month):
+                row.cells.append(None)
+                continue
+            group = versions.get((organisation.code, month), [])
+            state = _state(group, deadlines[month], month, now)
+            current = next((v for v in group if v["is_live"]), None)
+            row.cells.append(MonthCell(
+                organisation_code=organisation.code, month=month, state=state,
+                state_label=labels[state], provisional_deadline=deadlines[month].provisional,
+                final_deadline=deadlines[month].final,
+                live_submission_id=current["id"] if current else None,
+                live_version=current["version"] if current else None,
+                live_received_at=current["received_at"] if current else None,
+                quality=quality.get(current["id"]) if current else None, versions=len(group)))
+        rows.append(row)
+    rows.sort(key=lambda r: (r.carried_to or r.organisation_code, r.carried_to is not None,
+                             r.organisation_code))
+    return ComplianceRegister(months=months, rows=rows)
+
+
+def compliance_csv_rows(register: ComplianceRegister) -> list[list[Any]]:
+    """The register as one row per organisation and month (cells pass through csvsafe)."""
+    rows: list[list[Any]] = [["organisation", "name", "region", "type", "carried_to", "month",
+                              "state", "live_version", "live_received_at", "quality_percent",
+                              "versions", "provisional_deadline", "final_deadline"]]
+    for row in register.rows:
+        for cell in row.cells:
+            if cell is None:
+                continue
+            rows.append([row.organisation_code, row.name, row.region, row.type,
+                         row.carried_to or "", f"{cell.month:%Y-%m}", cell.state,
+                         cell.live_version or "",
+                         cell.live_received_at.isoformat() if cell.live_received_at else "",
+                         "" if cell.quality is None else cell.quality, cell.versions,
+                         cell.provisional_deadline.isoformat(), cell.final_deadline.isoformat()])
+    return rows
+
+
+# Providers' own months ------------------------------------------------------------------------
+
+@dataclass
+class ProviderMonth:
+    month: date
+    state: str
+    state_label: str
+    provisional_deadline: datetime
+    final_deadline: datetime
+    locked: bool
+    reopened_until: datetime | None
+    live_submission_id: int | None
+    live_version: int | None
+    quality: float | None
+    versions: list[dict[str, Any]]
+    # kind -> {"cutoff_id", "taken_at", "submission_id", "version"} (version None: nothing
+    # taken); a kind whose cut-off has not run is absent.
+    cutoffs: dict[str, dict[str, Any]]
+
+
+def provider_month_statuses(*, organisation_code: str, start: date | str | None = None,
+                            end: date | str | None = None,
+                            now: datetime | None = None) -> list[ProviderMonth]:
+    """Each month's status for one organisation, newest first: its state, its versions,
+    which one is live, and which version each cut-off took. Default: the last 12 months."""
+    now = now or timezone.now()
+    end_month = month_of(end) if end else now.date().replace(day=1)
+    start_month = month_of(start) if start else add_months(end_month, -11)
+    code = organisation_code.strip().upper()
+    register = compliance_register(start=start_month, end=end_month, organisation_code=code,
+                                   now=now)
+    row = next((r for r in register.rows if r.organisation_code == code), None)
+    if row is None:
+        return []
+    months = [c.month for c in row.cells if c is not None]
+    versions: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for v in Submission.objects.filter(organisation_id=code, activity_month__in=months).values(
+            "id", "activity_month", "version", "status", "is_live", "received_at", "rows",
+            "accepted_rows", "rejected_rows").order_by("-version"):
+        versions[v.pop("activity_month")].append(v)
+    taken: dict[date, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for cutoff in CutOff.objects.filter(period__activity_month__in=months).select_related("period"):
+        taken[cutoff.period.activity_month][cutoff.kind] = {
+            "cutoff_id": cutoff.pk, "taken_at": cutoff.taken_at, "submission_id": None,
+            "version": None}
+    for inclusion in CutOffVersion.objects.filter(
+            organisation_id=code, cutoff__period__activity_month__in=months).select_related(
+            "cutoff__period", "submission"):
+        entry = taken[inclusion.cutoff.period.activity_month][inclusion.cutoff.kind]
+        entry["submission_id"] = inclusion.submission_id
+        entry["version"] = inclusion.submission.version
+    reopened = dict(PeriodReopening.objects.filter(
+        organisation_id=code, period__activity_month__in=months, expires_at__gt=now,
+        granted_at__lte=now).values_list("period__activity_month", "expires_at"))
+    statuses = []
+    for cell in row.cells:
+        if cell is None:
+            continue
+        until = reopened.get(cell.month)
+        statuses.append(ProviderMonth(
+            month=cell.month, state=cell.state, state_label=cell.state_label,
+            provisional_deadline=cell.provisional_deadline, final_deadline=cell.final_deadline,
+            locked=now > cell.final_deadline and until is None, reopened_until=until,
+            live_submission_id=cell.live_submission_id, live_version=cell.live_version,
+            quality=cell.quality, versions=versions.get(cell.month, []),
+            cutoffs=taken.get(cell.month, {})))
+    statuses.sort(key=lambda s: s.month, reverse=True)
+    return statuses
+
+
+# Version diffs --------------------------------------------------------------------------------
+
+@dataclass
+class VersionDiff:
+    old_id: int
+    new_id: int
+    added_count: int
+    removed_count: int
+    changed_count: int
+    # (site code, accession number) pairs, at most ``limit`` of each, in key order.
+    added: list[tuple[str, str]]
+    removed: list[tuple[str, str]]
+    changed: list[tuple[str, str]]
+    counts_by_modality: dict[str, dict[str, int]]
+
+
+_NOT_COMPARED = {"submission_id", "line", "warnings"}
+
+
+def version_diff(*, old: Submission, new: Submission, limit: int = 1000) -> VersionDiff:
+    """What changes between two versions of one organisation and month, by record key
+    (site code, accession number): added, removed, changed, and counts by modality."""
+    if (old.organisation_id, old.activity_month) != (new.organisation_id, new.activity_month):
+        raise DomainError("Only two versions of the same organisation and month can be compared.",
+                          code="not_comparable")
+    table = Record._meta.db_table
+    compared = [f.column for f in Record._meta.concrete_fields if f.column not in _NOT_COMPARED]
+    differs = " OR ".join(f'o."{c}" IS DISTINCT FROM n."{c}"' for c in compared)
+    key = "o.site_code = n.site_code AND o.accession_number = n.accession_number"
+    only = (f"FROM {table} n WHERE n.submission_id = %s AND NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {table} o WHERE o.submission_id = %s AND {key})")
+    changed = (f"FROM {table} n JOIN {table} o ON {key} "
+               f"WHERE n.submission_id = %s AND o.submission_id = %s AND ({differs})")
+    order = f" ORDER BY n.site_code, n.accession_number LIMIT {int(limit)}"
+
+    def pairs(sql: str, params: list[Any]) -> tuple[int, list[tuple[str, str]]]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) {sql}", params)
+            count = cursor.fetchone()[0]
+            cursor.execute(f"SELECT n.site_code, n.accession_number {sql}{order}", params)
+            return count, [tuple(r) for r in cursor.fetchall()]
+
+    added_count, added = pairs(only, [new.pk, old.pk])
+    removed_count, removed = pairs(only, [old.pk, new.pk])
+    changed_count, changed_rows = pairs(changed, [new.pk, old.pk])
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"before": 0, "after": 0})
+    for submission_id, modality, n in (Record.objects.filter(submission_id__in=[old.pk, new.pk])
+                                       .values("submission_id", "modality")
+                                       .annotate(n=Count("line"))
+                                       .values_list("submission_id", "modality", "n")):
+        counts[modality]["before" if submission_id == old.pk else "after"] = n
+    return VersionDiff(old_id=old.pk, new_id=new.pk, added_count=added_count,
+                       removed_count=removed_count, changed_count=changed_count, added=added,
+                       removed=removed, changed=changed_rows,
+                       counts_by_modality=dict(sorted(counts.items())))
+
+
+# Statistics of a frozen product ---------------------------------------------------------------
+
+def cutoff_get(*, month: date | str, kind: str) -> CutOff:
+    if kind not in CutOffKind.values:
+        raise DomainError(f"The cut-off is provisional or final, not {kind!r}.", code="invalid_kind")
+    cutoff = (CutOff.objects.select_related("period", "run_by")
+              .filter(period__activity_month=month_of(month), kind=kind).first())
+    if cutoff is None:
+        raise DomainError(f"There is no {kind} cut-off for {month_of(month):%Y-%m} yet.",
+                          code="no_cutoff", status_code=404)
+    return cutoff
+
+
+def cutoff_list() -> list[CutOff]:
+    return list(CutOff.objects.select_related("period", "run_by")
+                .annotate(organisations=Count("versions")))
+
+
+def _disclose(value: Any, *, national: bool) -> Any:
+    """SPEC 8 disclosure control: 0 stays 0, 1-7 become '*', sub-national counts are
+    rounded to the nearest 5 and national totals are not."""
+    if not isinstance(value, int) or value == 0:
+        return value
+    if value <= SMALL_COUNT:
+        return "*"
+    return value if national else ROUND_TO * round(value / ROUND_TO)
+
+
+def disclosed(statistics: dict[str, Any]) -> dict[str, Any]:
+    """The published form of a statistics dict: by provider is sub-national, the rest national."""
+    published = dict(statistics)
+    published["by_modality"] = {k: _disclose(v, national=True)
+                                for k, v in statistics["by_modality"].items()}
+    published["by_source_setting"] = {k: _disclose(v, national=True)
+                                      for k, v in statistics["by_source_setting"].items()}
+    published["by_provider"] = {k: _disclose(v, national=False)
+                                for k, v in statistics["by_provider"].items()}
+    if "by_provider_modality" in statistics:
+        published["by_provider_modality"] = {
+            p: {m: _disclose(v, national=False) for m, v in counts.items()}
+            for p, counts in statistics["by_provider_modality"].items()}
+    waits: dict[str, Any] = {}
+    for name, groups in statistics["waits"].items():
+        waits[name] = {}
+        for modality, figures in groups.items():
+            small = 0 < figures["n"] <= SMALL_COUNT
+            entry = {"n": _disclose(figures["n"], national=True),
+                     "median": "*" if small else figures["median"],
+                     "p90": "*" if small else figures["p90"]}
+            if "bands" in figures:
+                entry["bands"] = {b: _disclose(v, national=True)
+                                  for b, v in figures["bands"].items()}
+            waits[name][modality] = entry
+    published["waits"] = waits
+    published["published"] = True
+    return published
+
+
+def cutoff_statistics(*, cutoff: CutOff, published: bool = False,
+                      rebuild: bool = False) -> dict[str, Any]:
+    """The statistics of a frozen product: those frozen with it, or (``rebuild``) computed
+    again from the versions its manifest lists. ``published`` applies disclosure control."""
+    from submissions.cycle.statistics import product_scan
+
+    if rebuild:
+        scanned = product_scan([v["submission_id"] for v in cutoff.manifest["versions"]])
+        figures = {k: scanned[k] for k in ("total", "by_modality", "by_provider",
+                                           "by_provider_modality", "by_source_setting", "waits")}
+        figures["coverage"] = cutoff.statistics.get("coverage")
+        figures["records_checksum"] = scanned["checksum"]
+    else:
+        figures = {k: v for k, v in cutoff.statistics.items()}
+        figures["records_checksum"] = cutoff.records_checksum
+    result = {"month": f"{cutoff.period.activity_month:%Y-%m}", "cutoff": cutoff.kind, **figures}
+    return disclosed(result) if published else result

@@ -1,0 +1,32 @@
+"""The submissions app's models: versions and their records (``versions``), and the monthly
+cycle (``cycle``): the timetable, reopenings, cut-offs and extracts."""
+
+from submissions.models.cycle import (
+    CutOff,
+    CutOffVersion,
+    Extract,
+    PeriodReopening,
+    Reminder,
+    ReportingPeriod,
+)
+from submissions.models.versions import (
+    Finding,
+    Record,
+    Submission,
+    SubmissionJob,
+    submission_upload_path,
+)
+
+__all__ = [
+    "CutOff",
+    "CutOffVersion",
+    "Extract",
+    "Finding",
+    "PeriodReopening",
+    "Record",
+    "Reminder",
+    "ReportingPeriod",
+    "Submission",
+    "SubmissionJob",
+    "submission_upload_path",
+]
