@@ -76,3 +76,31 @@ class ApiTokenCreateForm(NhsFormMixin, forms.Form):
         },
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+
+
+class SecondFactorForm(NhsFormMixin, forms.Form):
+    """A six-digit code from the user's authenticator app, checked against one TOTP device."""
+
+    otp_token = forms.RegexField(
+        label="Security code",
+        regex=r"^\s*\d{6}\s*$",
+        help_text="The 6-digit code your authenticator app shows now.",
+        error_messages={"required": "Enter the 6-digit security code",
+                        "invalid": "Enter the 6 digits your authenticator app shows"},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autofocus": True, "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, device: Any, **kwargs: Any) -> None:
+        self.device = device
+        super().__init__(*args, **kwargs)
+
+    def clean_otp_token(self) -> str:
+        token = self.cleaned_data["otp_token"].strip()
+        allowed, _ = self.device.verify_is_allowed()
+        if not allowed:
+            raise forms.ValidationError("Too many wrong codes. Wait a minute and try again.")
+        if not self.device.verify_token(token):
+            raise forms.ValidationError("The security code is not right. Enter the code your "
+                                        "app shows now.")
+        return token

@@ -100,3 +100,12 @@ def audit_event_list_for(*, user: Any, token: ApiToken | None = None) -> QuerySe
     if not codes:
         return queryset.none()
     return queryset.filter(organisation_code__in=codes)
+
+
+def second_factor_required(user: Any) -> bool:
+    """National analysts, reference admins and staff must use a second factor (TOTP)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return bool(user_roles(user) & {Role.NATIONAL_ANALYST, Role.REFERENCE_ADMIN})

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.choices import NATIONAL_ROLES, Role
+from accounts.choices import NATIONAL_ROLES, AuditAction, Role
 from accounts.models import ApiToken, AuditEvent, Membership, User
 from accounts.selectors import can_submit_for
 from dids_portal.lib.errors import DomainError
@@ -43,6 +43,10 @@ def membership_grant(*, actor: User | None, user: User, role: str, organisation_
         membership.full_clean()
         _set_history(membership, actor=actor, reason=reason)
         membership.save()
+        audit_record(actor=actor, action=AuditAction.ROLE_GRANTED,
+                     organisation_code=organisation_code, target=f"user:{user.pk}",
+                     after={"user": user.email, "role": role, "organisation": organisation_code,
+                            "reason": reason})
     return membership
 
 
@@ -66,6 +70,9 @@ def api_token_create(*, actor: User, organisation_code: str, name: str,
     )
     _set_history(token, actor=actor, reason=f"API token '{token.name}' created")
     token.save()
+    audit_record(actor=actor, action=AuditAction.API_TOKEN_CREATED,
+                 organisation_code=organisation_code, target=f"api_token:{token.pk}",
+                 after={"name": token.name, "prefix": prefix})
     return token, plaintext
 
 
@@ -78,6 +85,9 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         _set_history(token, actor=actor, reason="API token revoked")
         token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action=AuditAction.API_TOKEN_REVOKED,
+                     organisation_code=token.organisation_id, target=f"api_token:{token.pk}",
+                     before={"revoked": False}, after={"revoked": True, "prefix": token.prefix})
     return token
 
 
@@ -174,3 +184,18 @@ def audit_record(*, actor: Any, action: str, organisation_code: str | None = Non
         fields["before"] = json.loads(json.dumps(fields["before"], default=str))
         fields["after"] = json.loads(json.dumps(fields["after"], default=str))
         return AuditEvent.objects.create(**fields, hash=audit_event_hash(**fields))
+
+
+# The second factor ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def totp_device_for_setup(*, user: User) -> Any:
+    """The user's unconfirmed TOTP device, made if there is none (the setup page shows its key;
+    it counts only once a code from it has been given and it is confirmed)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device

@@ -7,8 +7,10 @@ provider pages get it, checked, from ``ProviderPageMixin``.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import qrcode
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import AccessMixin
@@ -17,23 +19,37 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import FormView, TemplateView
+from django_otp import login as otp_login
+from django_otp import user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from qrcode.image.svg import SvgPathImage
 
+from accounts.choices import AuditAction
 from accounts.forms import (
     ApiTokenCreateForm,
     OrganisationChoiceForm,
     PortalPasswordChangeForm,
+    SecondFactorForm,
     SignInForm,
 )
+from accounts.middleware import SESSION_OTP_ENROLLED_KEY
 from accounts.models import ApiToken
 from accounts.selectors import (
     can_submit_for,
     is_national,
     is_reference_admin,
     provider_organisation_codes,
+    second_factor_required,
 )
-from accounts.services import api_token_create, api_token_revoke
+from accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    audit_record,
+    totp_device_for_setup,
+)
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
 from reference.models import Organisation
@@ -129,10 +145,113 @@ class ProviderPageMixin(SignedInMixin):
 
 
 class SignInView(auth_views.LoginView):
+    """Email and password; then, for those who need or have one, the second factor."""
+
     template_name = "accounts/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("accounts:home")
+
+    def get_success_url(self) -> str:
+        target = super().get_success_url()
+        user = self.request.user
+        # After login() the request's user is the plain model (not django-otp's wrapper).
+        verified = getattr(user, "is_verified", lambda: False)()
+        if not user.is_authenticated or verified:
+            return target
+        has_device = user_has_device(user)
+        if not (has_device or second_factor_required(user)):
+            return target
+        name = "accounts:otp-verify" if has_device else "accounts:otp-setup"
+        return f"{reverse(name)}?{urlencode({'next': target})}"
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return reverse("accounts:home")
+
+
+class SecondFactorVerifyView(SignedInMixin, FormView):
+    """The second step of signing in: a code from the user's TOTP device."""
+
+    template_name = "accounts/otp_verify.html"
+    form_class = SecondFactorForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            if request.user.is_verified():  # type: ignore[union-attr]
+                return redirect(_safe_next(request))
+            self.device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+            if self.device is None:
+                return redirect(f"{reverse('accounts:otp-setup')}?"
+                                f"{urlencode({'next': _safe_next(request)})}")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "device": self.device}
+
+    def form_valid(self, form: SecondFactorForm) -> HttpResponse:
+        otp_login(self.request, self.device)
+        return HttpResponseRedirect(_safe_next(self.request))
+
+    def form_invalid(self, form: SecondFactorForm) -> HttpResponse:
+        audit_record(actor=self.request.user, action=AuditAction.OTP_VERIFY_FAILED,
+                     request=self.request, target=f"user:{self.request.user.pk}")
+        return super().form_invalid(form)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "next": _safe_next(self.request)}
+
+
+class SecondFactorSetupView(SignedInMixin, FormView):
+    """Set up a TOTP device: a QR code (SVG, drawn here) and the secret as text, then a code.
+
+    Only while the user has no confirmed device: replacing one is for an administrator, so a
+    stolen password alone cannot add a device.
+    """
+
+    template_name = "accounts/otp_setup.html"
+    form_class = SecondFactorForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+                verify = reverse("accounts:otp-verify")
+                return redirect(f"{verify}?{urlencode({'next': _safe_next(request)})}")
+            self.device = totp_device_for_setup(user=request.user)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "device": self.device}
+
+    def form_valid(self, form: SecondFactorForm) -> HttpResponse:
+        self.device.confirmed = True
+        self.device.save(update_fields=["confirmed"])  # audited (accounts.signals)
+        otp_login(self.request, self.device)
+        self.request.session[SESSION_OTP_ENROLLED_KEY] = True
+        messages.success(self.request, "Your second factor is set up. You will need a code from "
+                                       "your app each time you sign in.")
+        return HttpResponseRedirect(_safe_next(self.request))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        secret = base64.b32encode(self.device.bin_key).decode()
+        image = qrcode.make(self.device.config_url, image_factory=SvgPathImage, box_size=8)
+        context.update(
+            next=_safe_next(self.request),
+            secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+            qr_svg=mark_safe(image.to_string(encoding="unicode")),  # noqa: S308 - drawn here
+            required=second_factor_required(self.request.user),
+        )
+        return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        response["Cache-Control"] = "no-store"  # the page shows the secret
+        return response
 
 
 class SignOutView(auth_views.LogoutView):

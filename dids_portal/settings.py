@@ -7,6 +7,7 @@ eagerly in the web process: the embedded default for a first run. Production set
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,9 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "accounts",
     "reference",
     "submissions",
@@ -50,14 +54,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body (CSRF reads POST): refuses oversized uploads with 413.
+    "accounts.middleware.UploadSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionAbsoluteLimitMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dids_portal.urls"
@@ -91,6 +101,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses sign-in while a user is locked out from the same address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:sign-in"
 LOGIN_REDIRECT_URL = "accounts:home"
 AUTH_PASSWORD_VALIDATORS = [
@@ -114,6 +129,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploads: the largest file accepted, checked before the body is read.
 DIDS_MAX_UPLOAD_BYTES = env_int("DIDS_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1024)
+
+# The monthly cycle: the key of the NHS-number pseudonyms in national extracts (HMAC-SHA256;
+# extracts are refused without it), and how many working days before a deadline the
+# reminders go out.
+DIDS_PSEUDONYM_KEY = env_str("DIDS_PSEUDONYM_KEY") or ""
+DIDS_REMINDER_WORKING_DAYS = env_int("DIDS_REMINDER_WORKING_DAYS", 5, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -167,6 +188,35 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HTTPS: redirect and HSTS on unless DEBUG; a TLS-terminating proxy sets X-Forwarded-Proto.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Sessions: 30 minutes idle (the expiry moves on with every request) and 12 hours in all
+# (accounts.middleware.SessionAbsoluteLimitMiddleware); sign-out deletes the session row.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+SESSION_SAVE_EVERY_REQUEST = True
+DIDS_SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60, minimum=60)
+
+# Second factor (django-otp, TOTP): required of national analysts, reference admins and staff.
+OTP_TOTP_ISSUER = "DIDS Portal"
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+# Failed sign-ins (django-axes): lock the pair (user, address), never the user everywhere, so a
+# stranger elsewhere cannot lock someone out; the lock lifts after the cool-off time.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.signals.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,

@@ -19,3 +19,6 @@ STORAGES = {
 # Tasks run in-process in tests; the worker tests (marked ``worker``) switch the Celery app to
 # the real broker themselves and run a real worker process.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# The test client and live server speak plain HTTP; production redirects to HTTPS.
+SECURE_SSL_REDIRECT = False

@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+# The admin site requires a verified second factor (django-otp), on top of is_staff.
+admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "DIDS Portal administration"
 admin.site.site_title = "DIDS Portal admin"
 admin.site.index_title = "Reference data, accounts and submissions"

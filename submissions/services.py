@@ -16,8 +16,10 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.choices import AuditAction
 from accounts.models import ApiToken, User
 from accounts.selectors import can_submit_for
+from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.logging import redact
 from reference.choices import PROVIDER_TYPES
@@ -104,7 +106,8 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                       upload: IO[bytes], original_name: str, idempotency_key: str = "",
                       token: ApiToken | None = None, as_of: datetime | None = None,
                       channel: str = Channel.WEB,
-                      enqueue: Callable[[int], Any] | None = None) -> tuple[Submission, bool]:
+                      enqueue: Callable[[int], Any] | None = None,
+                      request: Any = None) -> tuple[Submission, bool]:
     """Receive a file as a new version; returns (submission, created).
 
     ``actor`` None means an operator at the command line (``dids_submit``), who may submit for
@@ -146,6 +149,10 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                 SubmissionJob.objects.create(submission=submission,
                                              rows_estimate=_estimate_rows(stored.first_megabyte,
                                                                           stored.size))
+                audit_record(actor=actor, action=AuditAction.SUBMISSION_UPLOADED,
+                             organisation_code=organisation.code, request=request,
+                             target=f"submission:{submission.pk}",
+                             after=_audit_state(submission))
                 run = enqueue or _enqueue_processing
                 transaction.on_commit(lambda: run(submission.pk))
         except IntegrityError:
@@ -160,6 +167,15 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
     logger.info("Received submission %s: %s %s v%s, %s bytes", submission.pk, organisation.code,
                 f"{month:%Y-%m}", submission.version, stored.size)
     return submission, True
+
+
+def _audit_state(submission: Submission) -> dict[str, Any]:
+    """What the audit trail keeps of a version: no record content, no file name."""
+    return {"activity_month": f"{submission.activity_month:%Y-%m}", "version": submission.version,
+            "status": str(submission.status), "is_live": submission.is_live,
+            "size_bytes": submission.size_bytes, "sha256": submission.sha256,
+            "channel": str(submission.channel), "api_token": getattr(submission.api_token, "prefix",
+                                                                      None)}
 
 
 def _enqueue_processing(submission_id: int) -> None:
@@ -319,6 +335,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
         reason += " and live" + (f" (replaces v{replaced.version})" if replaced else "")
     _history(submission, actor=submission.submitted_by, reason=reason)
     submission.save()
+    _audit_processed(submission, replaced)
     job.state = JobState.DONE
     job.rows_done = report.rows
     job.finished_at = timezone.now()
@@ -328,12 +345,31 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
     return str(submission.status)
 
 
+def _audit_processed(submission: Submission, replaced: Submission | None) -> None:
+    """The validation result and, if it changed, the live version (actor: the system)."""
+    target = f"submission:{submission.pk}"
+    audit_record(actor=None, action=AuditAction.SUBMISSION_VALIDATED,
+                 organisation_code=submission.organisation_id, target=target,
+                 after={**_audit_state(submission), "rows": submission.rows,
+                        "accepted_rows": submission.accepted_rows,
+                        "rejected_rows": submission.rejected_rows,
+                        "failure_reason": submission.failure_reason or None})
+    if submission.is_live:
+        audit_record(actor=None, action=AuditAction.LIVE_VERSION_CHANGED,
+                     organisation_code=submission.organisation_id, target=target,
+                     before={"activity_month": f"{submission.activity_month:%Y-%m}",
+                             "live_version": replaced.version if replaced else None},
+                     after={"activity_month": f"{submission.activity_month:%Y-%m}",
+                            "live_version": submission.version})
+
+
 def _fail(submission: Submission, job: SubmissionJob, reason: str) -> None:
     submission.status = SubmissionStatus.FAILED
     submission.failure_reason = reason
     submission.processed_at = timezone.now()
     _history(submission, actor=submission.submitted_by, reason="Processing failed")
     submission.save()
+    _audit_processed(submission, None)
     job.state = JobState.FAILED
     job.error = reason
     job.finished_at = timezone.now()
@@ -341,16 +377,22 @@ def _fail(submission: Submission, job: SubmissionJob, reason: str) -> None:
 
 
 @transaction.atomic
-def submission_reprocess(*, actor: User, submission: Submission) -> Submission:
+def submission_reprocess(*, actor: User, submission: Submission,
+                         request: Any = None) -> Submission:
     """Queue a failed version again, from its stored file."""
     submission = Submission.objects.select_for_update().get(pk=submission.pk)
     if submission.status != SubmissionStatus.FAILED:
         raise DomainError("Only a failed submission can be processed again.", code="not_failed",
                           status_code=409)
+    before = {"status": str(submission.status), "failure_reason": submission.failure_reason}
     submission.status = SubmissionStatus.RECEIVED
     submission.failure_reason = ""
     _history(submission, actor=actor, reason="Queued for processing again")
     submission.save()
+    audit_record(actor=actor, action=AuditAction.SUBMISSION_REPROCESSED,
+                 organisation_code=submission.organisation_id, request=request,
+                 target=f"submission:{submission.pk}", before=before,
+                 after={"status": str(submission.status)})
     SubmissionJob.objects.filter(submission=submission).update(
         state=JobState.QUEUED, attempts=0, rows_done=0, error="", started_at=None, finished_at=None)
     transaction.on_commit(lambda: _enqueue_processing(submission.pk))

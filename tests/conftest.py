@@ -128,3 +128,40 @@ def _flush_past_the_audit_trigger() -> None:
 
 
 _flush_past_the_audit_trigger()
+
+
+def verified_device(user: User):  # type: ignore[no-untyped-def]
+    """The user's confirmed TOTP device, made if they have none (test personas)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+
+
+def totp_code(device) -> str:  # type: ignore[no-untyped-def]
+    """The code the device's app would show now."""
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+@pytest.fixture(autouse=True)
+def _force_login_completes_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``client.force_login(user)`` signs in as the whole sign-in does: for users who need a
+    second factor it also gives one (a confirmed TOTP device, verified in the session). Tests
+    of the second factor itself sign in through the pages."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from accounts.selectors import second_factor_required
+
+    original = Client.force_login
+
+    def force_login(self: Client, user: User, backend: str | None = None) -> None:
+        original(self, user, backend)
+        if second_factor_required(user):
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = verified_device(user).persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)

@@ -14,8 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.choices import AuditAction
 from accounts.models import ApiToken
 from accounts.selectors import can_submit_for, is_national, provider_organisation_codes
+from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from submissions.api.serializers import (
     CheckSerializer,
@@ -113,7 +115,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             upload=upload, original_name=upload.name,
             idempotency_key=(request.headers.get("Idempotency-Key")
                              or data.validated_data.get("idempotency_key") or ""),
-            token=_token(request), channel=Channel.API,
+            token=_token(request), channel=Channel.API, request=request,
         )
         return Response(ReceiptSerializer(submission).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -130,6 +132,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["get"], url_path="findings.csv")
     def findings_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         submission = self.get_object()
+        _audit_download(request, submission, "findings.csv")
         return _csv_response(findings_csv_rows(submission),
                              f"dids-findings-{submission.organisation_id}-"
                              f"{submission.activity_month:%Y-%m}-v{submission.version}.csv")
@@ -139,6 +142,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["get"], url_path="annotated.csv")
     def annotated_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         submission = self.get_object()
+        _audit_download(request, submission, "annotated.csv")
         return _csv_response(annotated_csv_rows(submission),
                              f"dids-annotated-{submission.organisation_id}-"
                              f"{submission.activity_month:%Y-%m}-v{submission.version}.csv")
@@ -151,8 +155,18 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if not can_submit_for(request.user, submission.organisation_id, token=_token(request)):
             raise DomainError("Only the organisation's submitters can reprocess a version.",
                               code="permission_denied", status_code=403)
-        submission = submission_reprocess(actor=request.user, submission=submission)
+        submission = submission_reprocess(actor=request.user, submission=submission,
+                                          request=request)
         return Response(SubmissionSerializer(submission).data)
+
+
+def _audit_download(request: Request, submission: Submission, kind: str) -> None:
+    token = _token(request)
+    audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
+                 organisation_code=submission.organisation_id, request=request,
+                 target=f"submission:{submission.pk}",
+                 after={"download": kind, "version": submission.version,
+                        "api_token": token.prefix if token else None})
 
 
 def _csv_response(rows: Any, filename: str) -> StreamingHttpResponse:

@@ -114,10 +114,19 @@ def page_without_javascript(
 
 
 def sign_in(page: Page, user: User, password: str = PASSWORD) -> None:
+    """Sign in through the pages; users who need a second factor get a TOTP device and give
+    its current code on the second step."""
+    from accounts.selectors import second_factor_required
+    from tests.conftest import totp_code, verified_device
+
+    device = verified_device(user) if second_factor_required(user) else None
     page.goto("/sign-in/")
     page.get_by_label("Email address").fill(user.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    if device is not None and "/sign-in/code/" in page.url:
+        page.get_by_label("Security code").fill(totp_code(device))
+        page.get_by_role("button", name="Continue").click()
 
 
 def _slug(name: str) -> str:

@@ -1,0 +1,76 @@
+"""Admin for users, their roles (audited) and the audit trail (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts.choices import AuditAction
+from accounts.models import AuditEvent, Membership, User
+from accounts.services import audit_record
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["role", "organisation"]
+    autocomplete_fields: list[str] = []
+
+
+def _membership_state(membership: Membership) -> dict[str, Any]:
+    return {"user": membership.user.email, "role": membership.role,
+            "organisation": membership.organisation_id}
+
+
+@admin.register(User)
+class UserAdmin(SimpleHistoryAdmin):
+    list_display = ["email", "full_name", "is_active", "is_staff", "last_login"]
+    search_fields = ["email", "full_name"]
+    list_filter = ["is_active", "is_staff"]
+    fields = ["email", "full_name", "is_active", "is_staff", "date_joined", "last_login"]
+    readonly_fields = ["date_joined", "last_login"]
+    inlines = [MembershipInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Role changes made here go to the audit trail like those made by the service."""
+        before = {m.pk: _membership_state(m) for m in formset.queryset}
+        instances = formset.save(commit=False)
+        for removed in formset.deleted_objects:
+            audit_record(actor=request.user, action=AuditAction.ROLE_REVOKED, request=request,
+                         organisation_code=removed.organisation_id,
+                         target=f"user:{removed.user_id}", before=before.get(removed.pk))
+            removed.delete()
+        for membership in instances:
+            membership._history_user = request.user
+            membership._change_reason = "Changed in the admin"
+            is_new = membership.pk is None
+            membership.save()
+            audit_record(actor=request.user,
+                         action=AuditAction.ROLE_GRANTED if is_new else AuditAction.ROLE_CHANGED,
+                         request=request, organisation_code=membership.organisation_id,
+                         target=f"user:{membership.user_id}",
+                         before=None if is_new else before.get(membership.pk),
+                         after=_membership_state(membership))
+        formset.save_m2m()
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail is appended by the application and never edited."""
+
+    list_display = ["seq", "occurred_at", "action", "actor_email", "organisation_code",
+                    "ip_address", "target"]
+    list_filter = ["action"]
+    search_fields = ["actor_email", "organisation_code", "target"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

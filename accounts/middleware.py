@@ -1,0 +1,116 @@
+"""Request guards: the upload size limit, the absolute session limit and the second factor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django_otp import user_has_device
+
+from accounts.selectors import second_factor_required
+
+SESSION_STARTED_KEY = "dids_signed_in_at"
+SESSION_OTP_ENROLLED_KEY = "dids_otp_enrolled"
+# Multipart framing and the form's other fields, on top of the file itself.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"error": {"code": code, "message": message, "details": None}},
+                            status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class UploadSizeLimitMiddleware:
+    """Refuse a request whose declared body is over DIDS_MAX_UPLOAD_BYTES, before reading it.
+
+    It runs before anything touches ``request.body``/``POST``, so the body is never read. (A
+    body without a Content-Length is read by Django as empty; the upload service also counts
+    the bytes it spools.)
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _error(request, 400, "bad_request", "The Content-Length header is not a number.")
+        limit = settings.DIDS_MAX_UPLOAD_BYTES
+        if declared > limit + UPLOAD_OVERHEAD_BYTES:
+            response = _error(request, 413, "file_too_large",
+                              f"The upload is larger than the limit of {limit:,} bytes.")
+            response["Connection"] = "close"
+            return response
+        return self.get_response(request)
+
+
+class SessionAbsoluteLimitMiddleware:
+    """End a session DIDS_SESSION_ABSOLUTE_SECONDS after sign-in, however active it has been.
+
+    The idle limit is Django's own (SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = int(time.time())
+            started = request.session.get(SESSION_STARTED_KEY)
+            if started is None:
+                request.session[SESSION_STARTED_KEY] = now
+            elif now - int(started) > settings.DIDS_SESSION_ABSOLUTE_SECONDS:
+                logout(request)  # deletes the session row
+                if _is_api(request):
+                    return _error(request, 401, "not_authenticated",
+                                  "Your session has expired. Sign in again.")
+                sign_in = reverse("accounts:sign-in")
+                return redirect(f"{sign_in}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+class SecondFactorMiddleware:
+    """Users who must use a second factor (or have set one up) reach nothing but the second
+    factor pages and sign-out until they have given a code this session."""
+
+    exempt_names = ("accounts:sign-in", "accounts:sign-out", "accounts:otp-verify",
+                    "accounts:otp-setup")
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self._exempt: set[str] | None = None
+
+    def exempt_paths(self) -> set[str]:
+        if self._exempt is None:
+            self._exempt = {reverse(name) for name in self.exempt_names}
+        return self._exempt
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user: Any = request.user
+        if (user.is_authenticated and not user.is_verified()
+                and request.path_info not in self.exempt_paths()
+                and not request.path_info.startswith(f"/{settings.STATIC_URL.strip('/')}/")
+                and (second_factor_required(user)
+                     or request.session.get(SESSION_OTP_ENROLLED_KEY))):
+            if _is_api(request):
+                return _error(request, 403, "second_factor_required",
+                              "Give your second factor code on the portal first.")
+            name = "accounts:otp-verify" if user_has_device(user) else "accounts:otp-setup"
+            return redirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
