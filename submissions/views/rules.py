@@ -1,4 +1,4 @@
-"""Pages of the submissions app."""
+"""The public page of every data item and validation rule."""
 
 from __future__ import annotations
 
