@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("reference.api.urls")),
     path("api/", include("submissions.api.urls")),
+    path("api/", include("accounts.api.urls")),
     # The submissions and national pages come before the accounts ones: /provider/ and
     # /national/ are served by their fuller versions in submissions (accounts may not import it).
     path("", include("submissions.urls")),
