@@ -20,3 +20,31 @@ from submissions.services import submission_process
 def process_submission(self, submission_id: int) -> str:  # type: ignore[no-untyped-def]
     """Validate and store one submitted version (idempotent: redelivery finds nothing to do)."""
     return submission_process(submission_id=submission_id)
+
+
+@shared_task(acks_late=True)
+def run_due_cutoffs() -> list[int]:
+    """Beat: run every cut-off whose deadline has passed (catching up if beat was down).
+
+    Two beats at once are harmless: the cut-off service locks the period row, and the
+    second run finds the frozen product and returns it."""
+    from submissions.cycle.services import cutoffs_run_due
+
+    return [cutoff.pk for cutoff in cutoffs_run_due(label="celery beat")]
+
+
+@shared_task(acks_late=True)
+def send_deadline_reminders() -> int:
+    """Beat (daily): remind the organisations that still owe a month before its deadline."""
+    from submissions.cycle.services import reminders_send
+
+    return reminders_send()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
+             autoretry_for=(OperationalError,), retry_backoff=5, max_retries=3)
+def build_extract(self, extract_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Write one national extract (idempotent: a second delivery finds it claimed)."""
+    from submissions.cycle.services import extract_build
+
+    return extract_build(extract_id=extract_id)

@@ -417,3 +417,24 @@ def cutoff_statistics(*, cutoff: CutOff, published: bool = False,
         figures["records_checksum"] = cutoff.records_checksum
     result = {"month": f"{cutoff.period.activity_month:%Y-%m}", "cutoff": cutoff.kind, **figures}
     return disclosed(result) if published else result
+
+
+def statistics_csv_rows(statistics: dict[str, Any]) -> list[list[Any]]:
+    """A statistics dict as long-format CSV rows: measure, group, figure, value."""
+    rows: list[list[Any]] = [["month", "cutoff", "measure", "group", "figure", "value"]]
+    head = [statistics["month"], statistics["cutoff"]]
+    rows.append([*head, "total", "", "examinations", statistics["total"]])
+    for measure in ("by_modality", "by_provider", "by_source_setting"):
+        for group, value in statistics[measure].items():
+            rows.append([*head, measure, group, "examinations", value])
+    for wait, groups in statistics["waits"].items():
+        for group, figures in groups.items():
+            for figure in ("n", "median", "p90"):
+                value = figures[figure]
+                rows.append([*head, wait, group, figure, "" if value is None else value])
+            for band, value in figures.get("bands", {}).items():
+                rows.append([*head, wait, group, f"days {band}", value])
+    coverage = statistics.get("coverage") or {}
+    for figure, value in coverage.items():
+        rows.append([*head, "coverage", "", figure, "" if value is None else value])
+    return rows

@@ -27,7 +27,7 @@ SUBMISSION = Submission._meta.db_table
 SITE = "reference_site"
 BANDS = (("0-41", 0, 41), ("42-90", 42, 90), ("91+", 91, None))
 CHECKSUM_METHOD = ("sum mod 2^64 of a 64-bit hash of each record's row text "
-                   "(PostgreSQL hashtextextended; SQLite: blake2b)")
+                   "(PostgreSQL: hashtextextended; SQLite: 32-bit blake2b)")
 MASK64 = (1 << 64) - 1
 
 
@@ -123,8 +123,8 @@ def _by_modality_postgres(ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _sqlite_hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big",
-                          signed=True)
+    # 32 bits, so that SQLite's 64-bit SUM cannot overflow.
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big")
 
 
 def _by_modality_sqlite(ids: list[int]) -> list[dict[str, Any]]:
