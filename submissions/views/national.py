@@ -3,13 +3,12 @@ quality by provider, statistics charts, and the audit list of every version rece
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 
@@ -19,10 +18,11 @@ from dids_portal.lib.pages import BreadcrumbsMixin
 from reference.choices import PROVIDER_TYPES, Modality, OrganisationType
 from reference.models import Organisation
 from submissions import selectors
-from submissions.choices import FINISHED_STATUSES, SubmissionStatus
-from submissions.models import Record, Submission
+from submissions.choices import CutOffKind
+from submissions.cycle.selectors import compliance_register, cutoff_list, cutoff_statistics
+from submissions.cycle.statistics import product_scan
 from submissions.views.charts import PALETTE, sparkline, stacked_bars
-from submissions.views.months import STATES, month_states, recent_months
+from submissions.views.months import STATES, TAG_COLOURS, recent_months
 
 MATRIX_MONTHS = 6
 STATISTICS_MONTHS = 12
@@ -36,39 +36,42 @@ class NationalPageMixin(SignedInMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-def _providers(region: str = "", type_: str = "") -> list[Organisation]:
-    queryset = Organisation.objects.filter(type__in=PROVIDER_TYPES).order_by("name")
-    if region:
-        queryset = queryset.filter(region=region)
-    if type_:
-        queryset = queryset.filter(type=type_)
-    return list(queryset)
+@dataclass
+class Cell:
+    """A compliance register cell with its tag colour."""
 
-
-def _in_scope(organisation: Organisation, month: date) -> bool:
-    if organisation.in_scope_from and month < organisation.in_scope_from.replace(day=1):
-        return False
-    return not (organisation.in_scope_to and month > organisation.in_scope_to)
+    month: date
+    state: str
+    label: str
+    colour: str
+    live_submission_id: int | None
+    live_version: int | None
+    quality: float | None
+    versions: int
 
 
 def compliance_matrix(*, region: str = "", type_: str = "",
                       months: list[date] | None = None) -> dict[str, Any]:
-    """Providers x months, each cell a compliance state (None where not in scope)."""
-    months = months or recent_months(count=MATRIX_MONTHS)
-    months = sorted(months)
-    providers = _providers(region, type_)
-    states = month_states(organisation_codes=[o.code for o in providers], months=months)
-    rows = []
+    """Providers x months (oldest first) from the compliance register; a cell is None where
+    the provider was not in scope that month."""
+    months = sorted(months or recent_months(count=MATRIX_MONTHS))
+    register = compliance_register(start=months[0], end=months[-1], region=region or None,
+                                   organisation_type=type_ or None)
     totals: dict[str, int] = defaultdict(int)
-    for organisation in providers:
-        cells = []
-        for month in months:
-            state = states[(organisation.code, month)] if _in_scope(organisation, month) else None
-            cells.append(state)
-            if state is not None:
-                totals[state.state] += 1
-        rows.append({"organisation": organisation, "cells": cells})
-    return {"months": months, "rows": rows,
+    rows = []
+    for row in register.rows:
+        cells: list[Cell | None] = []
+        for cell in row.cells:
+            if cell is None:
+                cells.append(None)
+                continue
+            totals[cell.state] += 1
+            cells.append(Cell(cell.month, cell.state, cell.state_label,
+                              TAG_COLOURS.get(cell.state, "grey"), cell.live_submission_id,
+                              cell.live_version, cell.quality, cell.versions))
+        rows.append({"code": row.organisation_code, "name": row.name, "region": row.region,
+                     "type": row.type, "carried_to": row.carried_to, "cells": cells})
+    return {"months": register.months, "rows": rows,
             "totals": [(key, label, colour, totals.get(key, 0))
                        for key, (label, colour) in STATES.items()]}
 
@@ -114,111 +117,100 @@ class ComplianceView(NationalPageMixin, BreadcrumbsMixin, TemplateView):
 
 
 class QualityView(NationalPageMixin, BreadcrumbsMixin, TemplateView):
-    """Data quality by provider: the share of records rejected and the warnings of each
-    month's live version (or, with none live, the newest finished one), with the trend."""
+    """Data quality by provider: each month's quality score from the compliance register (the
+    share of the live file's rows accepted with no warning), with the trend over the months."""
 
     template_name = "submissions/national/quality.html"
     breadcrumbs = NATIONAL_BREADCRUMBS
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        months = sorted(recent_months(count=MATRIX_MONTHS))
-        chosen: dict[tuple[str, date], Submission] = {}
-        queryset = (Submission.objects.filter(activity_month__in=months,
-                                              status__in=FINISHED_STATUSES)
-                    .exclude(status=SubmissionStatus.FAILED)
-                    .only("organisation_id", "activity_month", "version", "is_live", "rows",
-                          "rejected_rows", "warning_count", "status", "file_rejected")
-                    .order_by("version"))
-        for submission in queryset:
-            key = (submission.organisation_id, submission.activity_month)
-            if key not in chosen or not chosen[key].is_live:
-                chosen[key] = submission
+        matrix = compliance_matrix()
         rows = []
-        for organisation in _providers():
-            cells = []
-            for month in months:
-                submission = chosen.get((organisation.code, month))
-                if submission is None or not submission.rows:
-                    cells.append(None)
-                    continue
-                cells.append({
-                    "submission": submission,
-                    "rejected_pct": 100 * (submission.rejected_rows or 0) / submission.rows,
-                    "warnings_per_100": 100 * (submission.warning_count or 0) / submission.rows,
-                })
-            trend = [c["rejected_pct"] if c else None for c in cells]
-            if any(c is not None for c in cells):
-                rows.append({"organisation": organisation, "cells": cells,
-                             "trend": sparkline(trend, top=100), "latest": next(
-                                 (c for c in reversed(cells) if c), None)})
-        context.update(months=months, rows=rows)
+        for row in matrix["rows"]:
+            scores = [c.quality if c else None for c in row["cells"]]
+            if all(score is None for score in scores):
+                continue
+            latest = next((score for score in reversed(scores) if score is not None), None)
+            rows.append({**row, "trend": sparkline(scores, top=100), "latest": latest})
+        context.update(months=matrix["months"], rows=rows)
         return context
 
 
-def _percentile(values: list[int], fraction: float) -> int | None:
-    """Nearest rank: the ceil(fraction * n)-th smallest."""
-    if not values:
-        return None
-    return values[max(0, math.ceil(fraction * len(values)) - 1)]
+def _modality_label(code: str) -> str:
+    return Modality(code).label if code in Modality.values else code
 
 
-def _median(values: list[int]) -> float | None:
-    if not values:
-        return None
-    middle = len(values) // 2
-    if len(values) % 2:
-        return values[middle]
-    return (values[middle - 1] + values[middle]) / 2
+def month_statistics(*, user: Any, months: list[date]) -> list[dict[str, Any]]:
+    """Each month's figures, oldest first: from its final cut-off, else its provisional one,
+    else (not yet cut off) the same SQL over the versions live now. Months with no records
+    are left out."""
+    cutoffs: dict[tuple[date, str], Any] = {
+        (c.period.activity_month, c.kind): c for c in cutoff_list()
+        if c.period.activity_month in months}
+    live: dict[date, list[int]] = defaultdict(list)
+    for month, pk in (selectors.submission_list_for(user=user)
+                      .filter(is_live=True, activity_month__in=months)
+                      .values_list("activity_month", "pk")):
+        live[month].append(pk)
+    result = []
+    for month in sorted(months):
+        cutoff = cutoffs.get((month, CutOffKind.FINAL)) or cutoffs.get((month, CutOffKind.PROVISIONAL))
+        if cutoff is not None:
+            figures = cutoff_statistics(cutoff=cutoff)
+            source = f"{cutoff.get_kind_display()} cut-off"
+        elif live.get(month):
+            figures = product_scan(live[month])
+            source = "Live files (not yet cut off)"
+        else:
+            continue
+        if figures.get("total"):
+            result.append({"month": month, "label": f"{month:%b %Y}", "source": source,
+                           "figures": figures})
+    return result
 
 
 class StatisticsView(NationalPageMixin, BreadcrumbsMixin, TemplateView):
-    """Monthly activity by modality and waiting times, from the live versions of each month."""
+    """Monthly activity by modality and waiting times, each chart with its table."""
 
     template_name = "submissions/national/statistics.html"
     breadcrumbs = NATIONAL_BREADCRUMBS
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        months = sorted(recent_months(count=STATISTICS_MONTHS))
-        live = Record.objects.filter(submission__is_live=True,
-                                     submission__activity_month__in=months)
-        counts: dict[tuple[str, str], int] = {}
-        modalities_seen: set[str] = set()
-        for month, modality, n in (live.values_list("submission__activity_month", "modality")
-                                   .annotate(n=Count("line")).order_by()):
-            label = Modality(modality).label if modality in Modality.values else modality
-            counts[(f"{month:%b %Y}", label)] = counts.get((f"{month:%b %Y}", label), 0) + n
-            modalities_seen.add(label)
-        month_labels = [f"{m:%b %Y}" for m in months]
-        used_months = [m for m in month_labels if any(k[0] == m for k in counts)]
-        modalities = [m.label for m in Modality if m.label in modalities_seen]
-        modalities += sorted(modalities_seen - set(modalities))
+        stats = month_statistics(user=self.request.user,
+                                 months=recent_months(count=STATISTICS_MONTHS))
+        codes = sorted({m for s in stats for m in s["figures"]["by_modality"]},
+                       key=lambda c: (Modality.values.index(c) if c in Modality.values else 99, c))
+        modalities = [_modality_label(c) for c in codes]
+        counts = {(s["label"], _modality_label(c)): n for s in stats
+                  for c, n in s["figures"]["by_modality"].items()}
         activity_table = [
-            {"month": m, "values": [counts.get((m, s), 0) for s in modalities],
-             "total": sum(counts.get((m, s), 0) for s in modalities)} for m in used_months]
-
-        waits: dict[date, list[int]] = defaultdict(list)
-        for month, requested, tested in (live.exclude(request_date=None)
-                                         .values_list("submission__activity_month",
-                                                      "request_date", "activity_date")
-                                         .iterator(chunk_size=10_000)):
-            waits[month].append((tested - requested).days)
+            {"month": s["label"], "source": s["source"],
+             "values": [s["figures"]["by_modality"].get(c, 0) for c in codes],
+             "total": s["figures"]["total"]} for s in stats]
+        latest = stats[-1] if stats else None
         wait_rows = []
-        for month in months:
-            days = sorted(waits.get(month, []))
-            if not days:
-                continue
-            within = sum(1 for d in days if d <= 41)
-            wait_rows.append({"month": f"{month:%b %Y}", "count": len(days),
-                              "median": _median(days), "p90": _percentile(days, 0.9),
-                              "within_6_weeks": 100 * within / len(days)})
+        if latest is not None:
+            waits = latest["figures"]["waits"]
+            for code in codes:
+                rt = waits["request_to_test"].get(code) or {}
+                tr = waits["test_to_report"].get(code) or {}
+                if not rt.get("n") and not tr.get("n"):
+                    continue
+                bands = rt.get("bands") or {}
+                wait_rows.append({"modality": _modality_label(code), "n": rt.get("n"),
+                                  "median": rt.get("median"), "p90": rt.get("p90"),
+                                  "bands": bands, "report_n": tr.get("n"),
+                                  "report_median": tr.get("median"), "report_p90": tr.get("p90")})
+        band_names = list(wait_rows[0]["bands"]) if wait_rows else []
         context.update(
             modalities=modalities, activity_table=activity_table,
-            activity_chart=stacked_bars(used_months, modalities, counts) if used_months else None,
-            wait_rows=wait_rows,
-            wait_chart=stacked_bars([r["month"] for r in wait_rows], ["Median wait (days)"],
-                                    {(r["month"], "Median wait (days)"): r["median"]
+            activity_chart=stacked_bars([s["label"] for s in stats], modalities, counts)
+            if stats else None,
+            latest=latest, wait_rows=wait_rows, band_names=band_names,
+            wait_chart=stacked_bars([r["modality"] for r in wait_rows], ["Median (days)"],
+                                    {(r["modality"], "Median (days)"): r["median"] or 0
                                      for r in wait_rows}) if wait_rows else None,
             palette=PALETTE,
         )

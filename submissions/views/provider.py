@@ -18,22 +18,26 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from accounts.choices import AuditAction
 from accounts.selectors import can_submit_for, is_national
+from accounts.services import audit_record
 from accounts.views import ProviderHomeView as AccountsProviderHomeView
 from accounts.views import ProviderPageMixin, SignedInMixin
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
 from submissions import selectors
 from submissions.checking import file_check
+from submissions.cycle.selectors import version_diff
 from submissions.choices import Channel, Severity, SubmissionStatus
 from submissions.downloads import annotated_csv_rows, findings_csv_rows
 from submissions.engine import Report, rules_documentation
 from submissions.forms import UploadForm
 from submissions.models import Submission
 from submissions.services import month_start, submission_create, submission_reprocess
-from submissions.views.months import MonthState, organisation_months, recent_months
+from submissions.views.months import MonthRow, organisation_months, recent_months
 
 FIRST_FINDINGS = 50
+DIFF_LIMIT = 100
 HOME_MONTHS = 6
 
 
@@ -65,11 +69,9 @@ def _month_arg(value: str) -> date:
         raise Http404("No such month.") from exc
 
 
-def provider_months(organisation: Any) -> list[MonthState]:
-    """This organisation's months, newest first: from the monthly cycle's selector when it
-    exists, otherwise derived from the submissions."""
-    return organisation_months(organisation_code=organisation.code,
-                               in_scope_from=organisation.in_scope_from)
+def provider_months(organisation: Any) -> list[MonthRow]:
+    """This organisation's months of the last year, newest first (the monthly cycle's view)."""
+    return organisation_months(organisation_code=organisation.code)
 
 
 class ProviderHomeView(AccountsProviderHomeView):
@@ -112,8 +114,7 @@ class MonthHistoryView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
         versions = list(selectors.submission_list_for(user=self.request.user)
                         .filter(organisation=self.organisation, activity_month=month)
                         .select_related("api_token").order_by("-version"))
-        context.update(month=month, versions=versions,
-                       diff_available=hasattr(selectors, "version_diff"))
+        context.update(month=month, versions=versions)
         return context
 
 
@@ -162,7 +163,8 @@ class UploadView(ProviderPageMixin, BreadcrumbsMixin, FormView):
             submission, _created = submission_create(
                 actor=self.request.user, organisation_code=self.organisation.code,
                 activity_month=month, upload=upload, original_name=upload.name,
-                idempotency_key=self.request.POST.get("idempotency_key", ""), channel=Channel.WEB)
+                idempotency_key=self.request.POST.get("idempotency_key", ""), channel=Channel.WEB,
+                request=self.request)
         except DomainError as exc:
             form.add_error("file", exc.message)
             return self.form_invalid(form)
@@ -232,6 +234,11 @@ class _CsvDownloadView(SignedInMixin, View):
         submission = selectors.submission_get_for(user=request.user, pk=pk)
         if not submission.is_finished:
             raise Http404("The version is still being processed.")
+        audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
+                     organisation_code=submission.organisation_id, request=request,
+                     target=f"submission:{submission.pk}",
+                     after={"download": f"{self.kind}.csv", "version": submission.version,
+                            "api_token": None})
         response = StreamingHttpResponse(self.rows(submission), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
             f'attachment; filename="dids-{self.kind}-{submission.organisation_id}-'
@@ -262,14 +269,14 @@ class ReprocessView(SignedInMixin, View):
         if not can_submit_for(request.user, submission.organisation_id):
             raise PermissionDenied("Only the organisation's submitters can do this.")
         try:
-            submission_reprocess(actor=request.user, submission=submission)
+            submission_reprocess(actor=request.user, submission=submission, request=request)
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("submissions:detail", pk=submission.pk)
 
 
 class VersionDiffView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
-    """What changed between two versions of a month (from the monthly cycle's ``version_diff``)."""
+    """What changed between two versions of a month, by record key (site, accession number)."""
 
     template_name = "submissions/version_diff.html"
 
@@ -280,9 +287,6 @@ class VersionDiffView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
                  reverse("submissions:month", args=[self.kwargs["month"]]))]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        version_diff = getattr(selectors, "version_diff", None)
-        if version_diff is None:
-            raise Http404("Version differences are not available yet.")
         context = super().get_context_data(**kwargs)
         month = _month_arg(self.kwargs["month"])
         visible = selectors.submission_list_for(user=self.request.user).filter(
@@ -292,5 +296,8 @@ class VersionDiffView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
             new = visible.get(version=int(self.request.GET.get("to", "")))
         except (ValueError, Submission.DoesNotExist) as exc:
             raise Http404("No such versions.") from exc
-        context.update(month=month, old=old, new=new, diff=version_diff(old=old, new=new))
+        diff = version_diff(old=old, new=new, limit=DIFF_LIMIT)
+        modalities = [{"modality": code, **counts} for code, counts in diff.counts_by_modality.items()]
+        context.update(month=month, old=old, new=new, diff=diff, modalities=modalities,
+                       limit=DIFF_LIMIT)
         return context
