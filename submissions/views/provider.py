@@ -27,8 +27,8 @@ from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
 from submissions import selectors
 from submissions.checking import file_check
-from submissions.cycle.selectors import version_diff
 from submissions.choices import Channel, Severity, SubmissionStatus
+from submissions.cycle.selectors import version_diff
 from submissions.downloads import annotated_csv_rows, findings_csv_rows
 from submissions.engine import Report, rules_documentation
 from submissions.forms import UploadForm
