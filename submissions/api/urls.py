@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from submissions.api import views
+from submissions.api import cycle, views
 
 # No format suffixes (".csv" is part of two download paths) and an optional trailing slash.
 router = DefaultRouter()
@@ -11,5 +11,25 @@ router.register("submissions", views.SubmissionViewSet, basename="submission")
 
 urlpatterns = [
     path("checks/", views.CheckView.as_view(), name="api-checks"),
+    # The monthly cycle
+    path("periods/", cycle.PeriodListView.as_view(), name="api-periods"),
+    path("periods/<str:month>/", cycle.PeriodDetailView.as_view(), name="api-period"),
+    path("periods/<str:month>/reopenings/", cycle.ReopeningView.as_view(),
+         name="api-period-reopenings"),
+    path("cutoffs/", cycle.CutOffListView.as_view(), name="api-cutoffs"),
+    path("cutoffs/<str:month>/<str:kind>/", cycle.CutOffDetailView.as_view(), name="api-cutoff"),
+    path("cutoffs/<str:month>/<str:kind>/statistics/", cycle.StatisticsView.as_view(),
+         name="api-cutoff-statistics"),
+    path("cutoffs/<str:month>/<str:kind>/statistics.csv", cycle.StatisticsCsvView.as_view(),
+         name="api-cutoff-statistics-csv"),
+    path("cutoffs/<str:month>/<str:kind>/extracts/", cycle.ExtractCreateView.as_view(),
+         name="api-cutoff-extracts"),
+    path("extracts/<int:pk>/", cycle.ExtractDetailView.as_view(), name="api-extract"),
+    path("extracts/<int:pk>/download/", cycle.ExtractDownloadView.as_view(),
+         name="api-extract-download"),
+    path("compliance/", cycle.ComplianceView.as_view(), name="api-compliance"),
+    path("compliance.csv", cycle.ComplianceCsvView.as_view(), name="api-compliance-csv"),
+    path("months/", cycle.ProviderMonthsView.as_view(), name="api-months"),
+    path("submissions/<int:pk>/diff/", cycle.VersionDiffView.as_view(), name="api-version-diff"),
     *router.urls,
 ]

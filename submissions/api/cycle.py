@@ -1,0 +1,384 @@
+"""API of the monthly cycle: timetable, reopenings, cut-offs, statistics, compliance,
+extracts (national users), and providers' months and version diffs (their own only)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from datetime import date
+from typing import Any
+
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ApiToken
+from accounts.selectors import is_national
+from dids_portal.lib.csvsafe import Echo, safe_rows
+from dids_portal.lib.errors import DomainError
+from submissions.choices import CutOffKind, ExtractFormat, JobState
+from submissions.cycle import selectors as cycle
+from submissions.cycle.services import (
+    extract_create,
+    month_range_default,
+    period_cut_off,
+    period_ensure,
+    period_reopen,
+    period_update,
+)
+from submissions.models import CutOff, Extract, PeriodReopening, ReportingPeriod
+from submissions.selectors import submission_get_for, visible_organisation_codes
+
+
+def _token(request: Request) -> ApiToken | None:
+    return request.auth if isinstance(request.auth, ApiToken) else None
+
+
+def _national_only(request: Request) -> None:
+    if _token(request) is not None or not is_national(request.user):
+        raise DomainError("Only national users can do this.", code="permission_denied",
+                          status_code=403)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _csv(rows: list[list[Any]], filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(Echo())
+    response = StreamingHttpResponse((writer.writerow(r) for r in safe_rows(rows)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# Serializers ---------------------------------------------------------------------------------
+
+class PeriodSerializer(serializers.ModelSerializer):
+    month = serializers.SerializerMethodField()
+    locked = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportingPeriod
+        fields = ["month", "provisional_deadline", "final_deadline", "notes", "locked"]
+
+    def get_month(self, obj: ReportingPeriod) -> str:
+        return f"{obj.activity_month:%Y-%m}"
+
+    def get_locked(self, obj: ReportingPeriod) -> bool:
+        from django.utils import timezone
+
+        return timezone.now() > obj.final_deadline
+
+
+class PeriodUpdateSerializer(serializers.Serializer):
+    provisional_deadline = serializers.DateTimeField(required=False)
+    final_deadline = serializers.DateTimeField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    change_reason = serializers.CharField(max_length=100)
+
+
+class ReopeningSerializer(serializers.ModelSerializer):
+    month = serializers.SerializerMethodField()
+    organisation = serializers.CharField(source="organisation_id")
+    granted_by = serializers.EmailField(source="granted_by.email", default=None)
+
+    class Meta:
+        model = PeriodReopening
+        fields = ["id", "month", "organisation", "reason", "expires_at", "granted_by",
+                  "granted_at"]
+
+    def get_month(self, obj: PeriodReopening) -> str:
+        return f"{obj.period.activity_month:%Y-%m}"
+
+
+class ReopenSerializer(serializers.Serializer):
+    organisation = serializers.CharField()
+    reason = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class CutOffSerializer(serializers.ModelSerializer):
+    month = serializers.SerializerMethodField()
+    run_by = serializers.EmailField(source="run_by.email", default=None)
+
+    class Meta:
+        model = CutOff
+        fields = ["id", "month", "kind", "deadline", "taken_at", "run_by", "run_by_label",
+                  "code_version", "record_count", "records_checksum", "manifest"]
+
+    def get_month(self, obj: CutOff) -> str:
+        return f"{obj.period.activity_month:%Y-%m}"
+
+
+class CutOffRunSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    kind = serializers.ChoiceField(choices=CutOffKind.choices)
+    ignore_pending = serializers.BooleanField(default=False)
+
+
+class ExtractSerializer(serializers.ModelSerializer):
+    month = serializers.SerializerMethodField()
+    kind = serializers.CharField(source="cutoff.kind")
+    percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Extract
+        fields = ["id", "month", "kind", "format", "state", "rows_done", "rows_total", "percent",
+                  "requested_at", "started_at", "finished_at", "sha256", "error"]
+
+    def get_month(self, obj: Extract) -> str:
+        return f"{obj.cutoff.period.activity_month:%Y-%m}"
+
+
+class ExtractRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=ExtractFormat.choices)
+
+
+# Timetable and reopenings --------------------------------------------------------------------
+
+class PeriodListView(APIView):
+    @extend_schema(responses=PeriodSerializer(many=True), summary="The timetable",
+                   parameters=[OpenApiParameter("year", int, required=False)])
+    def get(self, request: Request) -> Response:
+        periods = ReportingPeriod.objects.all()
+        if request.query_params.get("year", "").isdigit():
+            periods = periods.filter(activity_month__year=int(request.query_params["year"]))
+        return Response(PeriodSerializer(periods, many=True).data)
+
+
+class PeriodDetailView(APIView):
+    @extend_schema(responses=PeriodSerializer, summary="One month's deadlines (defaults if unset)")
+    def get(self, request: Request, month: str) -> Response:
+        period = ReportingPeriod.objects.filter(activity_month=cycle.month_of(month)).first()
+        if period is None:
+            from submissions.cycle.timetable import default_deadlines
+
+            deadlines = default_deadlines(cycle.month_of(month))
+            period = ReportingPeriod(activity_month=cycle.month_of(month),
+                                     provisional_deadline=deadlines.provisional,
+                                     final_deadline=deadlines.final)
+        return Response(PeriodSerializer(period).data)
+
+    @extend_schema(request=PeriodUpdateSerializer, responses=PeriodSerializer,
+                   summary="Change a month's deadlines (national users; kept in its history)")
+    def patch(self, request: Request, month: str) -> Response:
+        _national_only(request)
+        data = PeriodUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        reason = values.pop("change_reason")
+        period = period_update(actor=request.user, month=month, reason=reason, **values)
+        return Response(PeriodSerializer(period).data)
+
+
+class ReopeningView(APIView):
+    @extend_schema(responses=ReopeningSerializer(many=True),
+                   summary="Reopenings of a month (national users)")
+    def get(self, request: Request, month: str) -> Response:
+        _national_only(request)
+        reopenings = PeriodReopening.objects.filter(
+            period__activity_month=cycle.month_of(month)).select_related("period", "granted_by")
+        return Response(ReopeningSerializer(reopenings, many=True).data)
+
+    @extend_schema(request=ReopenSerializer, responses={201: ReopeningSerializer},
+                   summary="Reopen a locked month for one organisation (national users; audited)")
+    def post(self, request: Request, month: str) -> Response:
+        _national_only(request)
+        data = ReopenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reopening = period_reopen(actor=request.user, month=month,
+                                  organisation_code=data.validated_data["organisation"],
+                                  reason=data.validated_data["reason"],
+                                  expires_at=data.validated_data["expires_at"])
+        return Response(ReopeningSerializer(reopening).data, status=status.HTTP_201_CREATED)
+
+
+# Cut-offs, statistics, extracts --------------------------------------------------------------
+
+class CutOffListView(APIView):
+    @extend_schema(responses=CutOffSerializer(many=True), summary="Frozen products (national users)")
+    def get(self, request: Request) -> Response:
+        _national_only(request)
+        return Response(CutOffSerializer(cycle.cutoff_list(), many=True).data)
+
+    @extend_schema(request=CutOffRunSerializer, responses={201: CutOffSerializer, 200: CutOffSerializer},
+                   summary="Run a cut-off by hand (national users; idempotent)")
+    def post(self, request: Request) -> Response:
+        _national_only(request)
+        data = CutOffRunSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        period_ensure(month=data.validated_data["month"], actor=request.user)
+        cutoff, created = period_cut_off(actor=request.user, month=data.validated_data["month"],
+                                         kind=data.validated_data["kind"],
+                                         run_by_label=f"API ({request.user.email})",
+                                         ignore_pending=data.validated_data["ignore_pending"])
+        return Response(CutOffSerializer(cutoff).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class CutOffDetailView(APIView):
+    @extend_schema(responses=CutOffSerializer, summary="A frozen product with its manifest")
+    def get(self, request: Request, month: str, kind: str) -> Response:
+        _national_only(request)
+        return Response(CutOffSerializer(cycle.cutoff_get(month=month, kind=kind)).data)
+
+
+def _statistics(request: Request, month: str, kind: str) -> dict[str, Any]:
+    national = _token(request) is None and is_national(request.user)
+    published = request.query_params.get("published") in {"1", "true", "yes"} or not national
+    return cycle.cutoff_statistics(cutoff=cycle.cutoff_get(month=month, kind=kind),
+                                   published=published,
+                                   rebuild=national and request.query_params.get("rebuild") == "1")
+
+
+STATS_PARAMETERS = [
+    OpenApiParameter("published", bool, required=False,
+                     description="apply disclosure control (always on for non-national users)"),
+    OpenApiParameter("rebuild", bool, required=False,
+                     description="national users: recompute from the manifest's versions"),
+]
+
+
+class StatisticsView(APIView):
+    @extend_schema(parameters=STATS_PARAMETERS, responses={200: OpenApiTypes.OBJECT},
+                   summary="Statistics of a frozen product (the monthly_stats JSON, plus coverage)")
+    def get(self, request: Request, month: str, kind: str) -> Response:
+        return Response(_statistics(request, month, kind))
+
+
+class StatisticsCsvView(APIView):
+    @extend_schema(parameters=STATS_PARAMETERS,
+                   responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+                   summary="Statistics of a frozen product as CSV (formula-safe)")
+    def get(self, request: Request, month: str, kind: str) -> StreamingHttpResponse:
+        stats = _statistics(request, month, kind)
+        return _csv(cycle.statistics_csv_rows(stats), f"dids-statistics-{month}-{kind}.csv")
+
+
+class ExtractCreateView(APIView):
+    @extend_schema(request=ExtractRequestSerializer, responses={202: ExtractSerializer},
+                   summary="Make a pseudonymised national extract (national analysts)")
+    def post(self, request: Request, month: str, kind: str) -> Response:
+        _national_only(request)
+        data = ExtractRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        extract = extract_create(actor=request.user, month=month, kind=kind,
+                                 format=data.validated_data["format"])
+        extract.refresh_from_db()
+        return Response(ExtractSerializer(extract).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _extract(request: Request, pk: int) -> Extract:
+    _national_only(request)
+    extract = Extract.objects.select_related("cutoff__period").filter(pk=pk).first()
+    if extract is None:
+        raise Http404("No such extract.")
+    return extract
+
+
+class ExtractDetailView(APIView):
+    @extend_schema(responses=ExtractSerializer, summary="An extract's progress")
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ExtractSerializer(_extract(request, pk)).data)
+
+
+class ExtractDownloadView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+                   summary="Download a finished extract (national analysts)")
+    def get(self, request: Request, pk: int) -> FileResponse:
+        extract = _extract(request, pk)
+        if extract.state != JobState.DONE or not extract.file:
+            raise DomainError("The extract is not ready.", code="not_ready", status_code=409)
+        name = extract.file.name.rsplit("/", 1)[-1]
+        return FileResponse(extract.file.open("rb"), as_attachment=True, filename=name)
+
+
+# Compliance ----------------------------------------------------------------------------------
+
+COMPLIANCE_PARAMETERS = [
+    OpenApiParameter("start", str, required=False, description="YYYY-MM (default: 11 months ago)"),
+    OpenApiParameter("end", str, required=False, description="YYYY-MM (default: this month)"),
+    OpenApiParameter("region", str, required=False),
+    OpenApiParameter("type", str, required=False, description="organisation type"),
+    OpenApiParameter("organisation", str, required=False,
+                     description="an organisation, with those that merged into it"),
+]
+
+
+def _register(request: Request) -> cycle.ComplianceRegister:
+    _national_only(request)
+    start, end = month_range_default()
+    params = request.query_params
+    return cycle.compliance_register(
+        start=params.get("start") or start, end=params.get("end") or end,
+        region=params.get("region") or None, organisation_type=params.get("type") or None,
+        organisation_code=params.get("organisation") or None)
+
+
+class ComplianceView(APIView):
+    @extend_schema(parameters=COMPLIANCE_PARAMETERS, responses={200: OpenApiTypes.OBJECT},
+                   summary="The compliance register: organisations x months (national users)")
+    def get(self, request: Request) -> Response:
+        return Response(_plain(_register(request)))
+
+
+class ComplianceCsvView(APIView):
+    @extend_schema(parameters=COMPLIANCE_PARAMETERS,
+                   responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+                   summary="The compliance register as CSV (formula-safe)")
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return _csv(cycle.compliance_csv_rows(_register(request)), "dids-compliance.csv")
+
+
+# Providers' own months and version diffs ------------------------------------------------------
+
+class ProviderMonthsView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("organisation", str, required=False),
+                               OpenApiParameter("start", str, required=False),
+                               OpenApiParameter("end", str, required=False)],
+                   responses={200: OpenApiTypes.OBJECT},
+                   summary="Each month's status, live version and cut-off versions of one "
+                           "organisation (another organisation's: 404)")
+    def get(self, request: Request) -> Response:
+        token = _token(request)
+        visible = visible_organisation_codes(user=request.user, token=token)
+        code = (request.query_params.get("organisation") or "").strip().upper()
+        if not code and visible is not None and len(visible) == 1:
+            code = next(iter(visible))
+        if not code or (visible is not None and code not in visible):
+            raise Http404("No such organisation.")
+        months = cycle.provider_month_statuses(
+            organisation_code=code, start=request.query_params.get("start") or None,
+            end=request.query_params.get("end") or None)
+        return Response({"organisation": code, "months": _plain(months)})
+
+
+class VersionDiffView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("against", int, required=True,
+                                                description="the older version's submission id")],
+                   responses={200: OpenApiTypes.OBJECT},
+                   summary="What changes between two versions of one organisation and month")
+    def get(self, request: Request, pk: int) -> Response:
+        token = _token(request)
+        new = submission_get_for(user=request.user, pk=pk, token=token)
+        old = submission_get_for(user=request.user, pk=request.query_params.get("against"),
+                                 token=token)
+        diff = cycle.version_diff(old=old, new=new)
+        body = _plain(diff)
+        for name in ("added", "removed", "changed"):
+            body[name] = [{"site_code": s, "accession_number": a} for s, a in getattr(diff, name)]
+        return Response(body)
