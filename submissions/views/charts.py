@@ -69,19 +69,29 @@ def stacked_bars(groups: list[str], series: list[str], values: dict[tuple[str, s
             y -= h
             chart.bars.append(Bar(x, y, bar_w, h, colours[name], f"{group}, {name}: {value:,.0f}"))
         chart.labels.append((x + bar_w / 2, group))
-    for step in range(5):
-        value = top_value * step / 4
-        chart.ticks.append((height - bottom - plot_h * step / 4, f"{value:,.0f}"))
+    for step in range(6):
+        value = top_value * step / 5
+        chart.ticks.append((height - bottom - plot_h * step / 5, f"{value:,.0f}"))
     chart.legend = [(colours[s], s) for s in series]
     return chart
 
 
-def bars(groups: list[str], values: list[float], *, width: int = 640, height: int = 240,
-         colour: str = PALETTE[0], unit: str = "") -> Chart:
-    """One bar per group."""
-    return stacked_bars(groups, [unit or "value"], {(g, unit or "value"): v
-                                                    for g, v in zip(groups, values, strict=True)},
-                        width=width, height=height) if groups else Chart(width, height)
+def horizontal_bars(groups: list[str], values: list[float], *, width: int = 640,
+                    colour: str = PALETTE[0], label_width: int = 170) -> Chart:
+    """One horizontal bar per group, its name on the left (long names fit)."""
+    row, top, bottom = 30, 6, 26
+    height = top + row * len(groups) + bottom
+    chart = Chart(width=width, height=height, plot_left=label_width, plot_bottom=height - bottom)
+    plot_w = width - label_width - 16
+    top_value = _nice_max(max(values, default=0))
+    for index, (group, value) in enumerate(zip(groups, values, strict=True)):
+        y = top + row * index + 5
+        chart.bars.append(Bar(label_width, y, plot_w * value / top_value, row - 10, colour,
+                              f"{group}: {value:,.1f}"))
+        chart.labels.append((y + (row - 10) / 2, group))
+    for step in range(6):
+        chart.ticks.append((label_width + plot_w * step / 5, f"{top_value * step / 5:,.0f}"))
+    return chart
 
 
 def sparkline(values: list[float | None], *, width: int = 96, height: int = 24,

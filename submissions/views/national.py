@@ -21,7 +21,7 @@ from submissions import selectors
 from submissions.choices import CutOffKind
 from submissions.cycle.selectors import compliance_register, cutoff_list, cutoff_statistics
 from submissions.cycle.statistics import product_scan
-from submissions.views.charts import PALETTE, sparkline, stacked_bars
+from submissions.views.charts import PALETTE, horizontal_bars, sparkline, stacked_bars
 from submissions.views.months import STATES, TAG_COLOURS, recent_months
 
 MATRIX_MONTHS = 6
@@ -209,9 +209,9 @@ class StatisticsView(NationalPageMixin, BreadcrumbsMixin, TemplateView):
             activity_chart=stacked_bars([s["label"] for s in stats], modalities, counts)
             if stats else None,
             latest=latest, wait_rows=wait_rows, band_names=band_names,
-            wait_chart=stacked_bars([r["modality"] for r in wait_rows], ["Median (days)"],
-                                    {(r["modality"], "Median (days)"): r["median"] or 0
-                                     for r in wait_rows}) if wait_rows else None,
+            wait_chart=horizontal_bars([r["modality"] for r in wait_rows],
+                                       [float(r["median"] or 0) for r in wait_rows])
+            if wait_rows else None,
             palette=PALETTE,
         )
         return context
