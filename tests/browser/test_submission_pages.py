@@ -197,3 +197,14 @@ def test_analyst_sees_the_compliance_matrix_change(
     page.get_by_test_id("submissions").get_by_role("link", name=re.compile("v1")).click()
     expect(page.get_by_test_id("status")).to_have_text("Accepted with warnings")
     check_page(page, "result-national-view")
+
+
+def test_reference_admin_lands_on_the_branded_admin(page: Page, reference_admin: User) -> None:
+    sign_in(page, reference_admin)
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    expect(page.locator("#site-name")).to_contain_text("DIDS Portal administration")
+    page.get_by_role("link", name="Organisations").first.click()
+    expect(page.get_by_role("link", name=re.compile("Import"))).to_be_visible()
+    # A screenshot only: the Django admin's own markup is Django's, not checked by axe here.
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "admin-organisations.png", full_page=True)
