@@ -25,6 +25,7 @@ from accounts.views import ProviderHomeView as AccountsProviderHomeView
 from accounts.views import ProviderPageMixin, SignedInMixin
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
+from reference.choices import Modality
 from submissions import selectors
 from submissions.checking import file_check
 from submissions.choices import Channel, Severity, SubmissionStatus
@@ -297,7 +298,8 @@ class VersionDiffView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
         except (ValueError, Submission.DoesNotExist) as exc:
             raise Http404("No such versions.") from exc
         diff = version_diff(old=old, new=new, limit=DIFF_LIMIT)
-        modalities = [{"modality": code, **counts} for code, counts in diff.counts_by_modality.items()]
+        modalities = [{"modality": Modality(code).label if code in Modality.values else code,
+                       **counts} for code, counts in diff.counts_by_modality.items()]
         context.update(month=month, old=old, new=new, diff=diff, modalities=modalities,
                        limit=DIFF_LIMIT)
         return context
