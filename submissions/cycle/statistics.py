@@ -1,10 +1,12 @@
 """The statistics of a frozen product and the checksum over its records, in SQL.
 
-One pass groups the product's records by modality, giving the counts, the waits and the
-checksum (a sum of per-record hashes, so the per-modality parts add up to the whole); a
-second pass counts by provider, provider x modality and patient source setting. PostgreSQL
-uses ordered-set aggregates; SQLite (the embedded default) the same definitions with window
-functions and a checksum computed by a registered function.
+On PostgreSQL three grouped scans (each run in parallel by the server) compute the counts
+by (version, site, patient source setting, modality) with a checksum (a sum of per-record
+hashes, so the parts add up to the whole), and the histogram of each wait by modality;
+medians, nearest-rank percentiles and bands are read off those histograms exactly (whole
+days), and the counts roll up by provider and setting from the grouped rows, never from
+records. SQLite (the embedded default) uses the same definitions with window functions,
+and a checksum computed by a registered function.
 
 Definitions (SPEC section 8): waits in whole days, only records with both dates; median the
 middle value (the mean of the two middle values for an even count); 90th percentile by
@@ -18,16 +20,27 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
+from reference.models import Site
 from submissions.models import Record, Submission
 
 RECORD = Record._meta.db_table
 SUBMISSION = Submission._meta.db_table
 SITE = "reference_site"
 BANDS = (("0-41", 0, 41), ("42-90", 42, 90), ("91+", 91, None))
-CHECKSUM_METHOD = ("sum mod 2^64 of a 64-bit hash of each record's row text "
-                   "(PostgreSQL: hashtextextended; SQLite: 32-bit blake2b)")
+# What the checksum hashes of each record: its key, its dates and its text items. On
+# PostgreSQL the text items are hashed with a seed folded from the key and the dates (as day
+# numbers), which avoids formatting dates as text for every record.
+CHECKSUM_TEXT = ("nhs_number", "postcode", "patient_source_setting", "nicip_code",
+                 "snomed_code", "site_code", "accession_number", "modality")
+CHECKSUM_DATES = ("activity_date", "request_date", "report_day", "birth_date")
+CHECKSUM_COLUMNS = ("submission_id", "line", *CHECKSUM_DATES, *CHECKSUM_TEXT)
+CHECKSUM_METHOD = ("sum mod 2^64 of a 64-bit hash per record of its version, line, "
+                   + ", ".join((*CHECKSUM_DATES, *CHECKSUM_TEXT)) + " (PostgreSQL: "
+                   "hashtextextended of the text items joined by '|', seeded by "
+                   "hashint8extended of the key and the dates' day numbers; SQLite: 32-bit "
+                   "blake2b of all of them as text)")
 MASK64 = (1 << 64) - 1
 
 
@@ -54,15 +67,98 @@ def _median(value: Any) -> float | None:
 def product_scan(submission_ids: Sequence[int]) -> dict[str, Any]:
     """Statistics and checksum of the records of these versions (one frozen product)."""
     ids = sorted(int(i) for i in submission_ids)
-    result = _empty()
     if not ids:
-        return result
+        return _empty()
     if connection.vendor == "postgresql":
-        by_modality = _by_modality_postgres(ids)
-    else:
-        by_modality = _by_modality_sqlite(ids)
+        return _scan_postgres(ids)
+    return _scan_sqlite(ids)
+
+
+def _histogram_figures(histogram: dict[int, int], *, bands: bool) -> dict[str, Any]:
+    """n, median (mean of the two middle values for an even n), nearest-rank 90th percentile
+    and (request -> test) the bands, from counts of whole-day waits."""
+    n = sum(histogram.values())
+    wanted = {"lower": (n + 1) // 2, "upper": (n + 2) // 2, "p90": (9 * n + 9) // 10}
+    found: dict[str, int] = {}
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        for name, rank in wanted.items():
+            if name not in found and seen >= rank:
+                found[name] = value
+    figures: dict[str, Any] = {
+        "n": n, "median": (found["lower"] + found["upper"]) / 2 if n else None,
+        "p90": found.get("p90")}
+    if bands:
+        figures["bands"] = {name: sum(c for v, c in histogram.items()
+                                      if v >= low and (high is None or v <= high))
+                            for name, low, high in BANDS}
+    return figures
+
+
+def _scan_postgres(ids: list[int]) -> dict[str, Any]:
+    """Three grouped scans that PostgreSQL runs in parallel: counts and checksum by (version,
+    site, setting, modality), and the histogram of each wait by modality."""
+    result = _empty()
+    rt, tr = _wait("activity_date", "request_date"), _wait("report_day", "activity_date")
+    day = "date '2000-01-01'"
+    seed = "(r.submission_id::bigint << 32) + r.line"
+    for i, column in enumerate(CHECKSUM_DATES):
+        seed = f"hashint8extended(COALESCE(r.{column} - {day}, -{i + 1}), {seed})"
+    hashed = ("hashtextextended(concat_ws('|', "
+              + ", ".join(f"r.{c}" for c in CHECKSUM_TEXT) + f"), {seed})")
+    where = f"FROM {RECORD} r WHERE r.submission_id = ANY(%s)"
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Large scans with small results: room to hash in memory, and parallel workers.
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+        cursor.execute("SET LOCAL parallel_setup_cost = 100")
+        cursor.execute("SET LOCAL parallel_tuple_cost = 0.001")
+        cursor.execute(f"""
+            SELECT r.submission_id, r.site_code, r.patient_source_setting, r.modality, count(*),
+                   sum({hashed})
+            {where} GROUP BY 1, 2, 3, 4""", [ids])
+        grouped = cursor.fetchall()
+        histograms: dict[str, dict[str, dict[int, int]]] = {}
+        for key, wait in (("rt", rt), ("tr", tr)):
+            cursor.execute(f"SELECT r.modality, {wait}, count(*) {where} AND {wait} IS NOT NULL "
+                           "GROUP BY 1, 2", [ids])
+            histograms[key] = {}
+            for modality, days, count in cursor.fetchall():
+                histograms[key].setdefault(modality, {})[days] = count
+    site_owner = dict(Site.objects.filter(code__in={row[1] for row in grouped})
+                      .values_list("code", "organisation_id"))
+    submitter = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "organisation_id"))
     checksum = 0
-    for row in by_modality:
+    for submission_id, site, source, modality, count, hashes in grouped:
+        provider = site_owner.get(site) or submitter[submission_id]
+        source = source if source is not None else "not stated"
+        result["total"] += count
+        checksum = (checksum + int(hashes)) & MASK64
+        for key, bucket in ((modality, "by_modality"), (provider, "by_provider"),
+                            (source, "by_source_setting")):
+            result[bucket][key] = result[bucket].get(key, 0) + count
+        per_provider = result["by_provider_modality"].setdefault(provider, {})
+        per_provider[modality] = per_provider.get(modality, 0) + count
+    result["checksum"] = f"{checksum:016x}"
+    for name, key in (("request_to_test", "rt"), ("test_to_report", "tr")):
+        for modality in sorted(result["by_modality"]):
+            result["waits"][name][modality] = _histogram_figures(
+                histograms[key].get(modality, {}), bands=key == "rt")
+    return _sorted(result)
+
+
+def _sorted(result: dict[str, Any]) -> dict[str, Any]:
+    for bucket in ("by_modality", "by_provider", "by_source_setting"):
+        result[bucket] = dict(sorted(result[bucket].items()))
+    result["by_provider_modality"] = {p: dict(sorted(m.items())) for p, m in
+                                      sorted(result["by_provider_modality"].items())}
+    return result
+
+
+def _scan_sqlite(ids: list[int]) -> dict[str, Any]:
+    result = _empty()
+    checksum = 0
+    for row in _by_modality_sqlite(ids):
         modality = row["modality"]
         result["by_modality"][modality] = row["n"]
         result["total"] += row["n"]
@@ -81,7 +177,7 @@ def product_scan(submission_ids: Sequence[int]) -> dict[str, Any]:
             result["by_source_setting"][key if key is not None else "not stated"] = count
         else:
             result["by_provider_modality"].setdefault(key, {})[modality] = count
-    return result
+    return _sorted(result)
 
 
 def _band_sql(wait: str) -> str:
@@ -99,29 +195,6 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _by_modality_postgres(ids: list[int]) -> list[dict[str, Any]]:
-    rt, tr = _wait("activity_date", "request_date"), _wait("report_day", "activity_date")
-    sql = f"""
-        SELECT r.modality AS modality, count(*) AS n,
-               sum(hashtextextended(r::text, 0)) AS checksum,
-               count({rt}) AS rt_n,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY {rt}) AS rt_median,
-               percentile_disc(0.9) WITHIN GROUP (ORDER BY {rt}) AS rt_p90,
-               {_band_sql(rt)},
-               count({tr}) AS tr_n,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY {tr}) AS tr_median,
-               percentile_disc(0.9) WITHIN GROUP (ORDER BY {tr}) AS tr_p90
-        FROM {RECORD} r
-        WHERE r.submission_id = ANY(%s)
-        GROUP BY r.modality ORDER BY r.modality
-    """  # noqa: S608 - table names and fixed expressions only
-    rows = _fetch(sql, [ids])
-    for row in rows:
-        for i in range(len(BANDS)):
-            row[f"band_{i}"] = int(row[f"band_{i}"] or 0)
-    return rows
-
-
 def _sqlite_hash(text: str) -> int:
     # 32 bits, so that SQLite's 64-bit SUM cannot overflow.
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big")
@@ -129,8 +202,7 @@ def _sqlite_hash(text: str) -> int:
 
 def _by_modality_sqlite(ids: list[int]) -> list[dict[str, Any]]:
     """The same figures on SQLite: percentiles by ranking each group's waits in a window."""
-    columns = [f.column for f in Record._meta.concrete_fields]
-    row_text = " || '|' || ".join(f"COALESCE(CAST(r.\"{c}\" AS TEXT), '')" for c in columns)
+    row_text = " || '|' || ".join(f"COALESCE(CAST(r.{c} AS TEXT), '')" for c in CHECKSUM_COLUMNS)
     connection.ensure_connection()
     raw = connection.connection
     raw.create_function("dids_hash", 1, _sqlite_hash, deterministic=True)
@@ -178,26 +250,15 @@ def _groups(ids: list[int]) -> list[tuple[str, Any, Any, int]]:
     source = "r.patient_source_setting"
     joins = (f"FROM {RECORD} r JOIN {SUBMISSION} sub ON sub.id = r.submission_id "
              f"LEFT JOIN {SITE} s ON s.code = r.site_code ")
-    if connection.vendor == "postgresql":
-        sql = f"""
-            SELECT CASE WHEN GROUPING({provider}) = 0 AND GROUPING(r.modality) = 0 THEN 'pm'
-                        WHEN GROUPING({provider}) = 0 THEN 'provider' ELSE 'source' END,
-                   CASE WHEN GROUPING({provider}) = 0 THEN {provider} ELSE {source} END,
-                   r.modality, count(*)
-            {joins} WHERE r.submission_id = ANY(%s)
-            GROUP BY GROUPING SETS (({provider}), ({source}), ({provider}, r.modality))
-        """
-        params: list[Any] = [ids]
-    else:
-        where = _where(len(ids))
-        sql = f"""
-            SELECT 'provider', {provider}, NULL, count(*) {joins} WHERE {where} GROUP BY 2
-            UNION ALL
-            SELECT 'source', {source}, NULL, count(*) {joins} WHERE {where} GROUP BY 2
-            UNION ALL
-            SELECT 'pm', {provider}, r.modality, count(*) {joins} WHERE {where} GROUP BY 2, 3
-        """
-        params = ids * 3
+    where = _where(len(ids))
+    sql = f"""
+        SELECT 'provider', {provider}, NULL, count(*) {joins} WHERE {where} GROUP BY 2
+        UNION ALL
+        SELECT 'source', {source}, NULL, count(*) {joins} WHERE {where} GROUP BY 2
+        UNION ALL
+        SELECT 'pm', {provider}, r.modality, count(*) {joins} WHERE {where} GROUP BY 2, 3
+    """
+    params = ids * 3
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [(g, k, m, int(c)) for g, k, m, c in cursor.fetchall()]
