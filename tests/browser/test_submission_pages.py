@@ -65,8 +65,11 @@ def test_provider_uploads_reads_findings_downloads_and_resubmits(
     expect(page.locator(".nhsuk-error-summary")).to_contain_text("Select a DIDS file")
     check_page(page, "upload-error")
 
-    # A file with errors: sent with the upload progress bar, then followed to its result.
-    _upload(page, dids_file("with-errors.csv", error_rate=0.2, seed=3), month)
+    # A file with errors: sent by the script with the upload progress bar, which then polls
+    # the job through the API and opens the result when it is done.
+    with page.expect_response(re.compile(r"/api/submissions/\d+/$")) as polled:
+        _upload(page, dids_file("with-errors.csv", error_rate=0.2, seed=3), month)
+    assert polled.value.status == 200
     expect(page).to_have_url(re.compile(r"/submissions/\d+/$"))
     expect(page.get_by_test_id("status")).to_have_text("Accepted with warnings")
     first = Submission.objects.get()

@@ -427,3 +427,28 @@ def test_navigation_links_point_at_real_pages(client_for, submitter: User, analy
     national = client_for(analyst).get(reverse("national:home")).context
     assert [i["href"] for i in national["portal_navigation"]] == [
         "/national/compliance/", "/national/statistics/", "/national/audit/"]
+
+
+# Query counts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("versions", [1, 4])
+def test_month_history_query_count_does_not_grow_with_versions(
+    client_for, submitter: User, submit, make_file, django_assert_max_num_queries, versions: int
+) -> None:
+    for seed in range(versions):
+        submit(make_file(5, seed=seed))
+    client = client_for(submitter)
+    with django_assert_max_num_queries(8):  # session, user, roles, organisation, versions
+        client.get(reverse("submissions:month", args=["2026-06"]))
+
+
+@pytest.mark.parametrize("versions", [1, 4])
+def test_audit_query_count_does_not_grow_with_versions(
+    client_for, analyst: User, submit, make_file, django_assert_max_num_queries, versions: int
+) -> None:
+    for seed in range(versions):
+        submit(make_file(5, seed=seed))
+    client = client_for(analyst)
+    with django_assert_max_num_queries(9):  # session, user, roles, second factor, count, page
+        client.get(reverse("national:audit"))
