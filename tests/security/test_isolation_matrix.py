@@ -89,6 +89,15 @@ CATEGORIES: dict[str, str] = {
     "national:quality": "national",
     "national:statistics": "national",
     "national:audit": "national",
+    # The monthly cycle's API.
+    "api-periods": "reference", "api-period": "reference",
+    "api-cutoff-statistics": "reference", "api-cutoff-statistics-csv": "reference",
+    "api-period-reopenings": "national", "api-cutoffs": "national", "api-cutoff": "national",
+    "api-cutoff-extracts": "national", "api-extract": "national",
+    "api-extract-download": "national", "api-compliance": "national",
+    "api-compliance-csv": "national",
+    "api-months": "org_list",
+    "api-version-diff": "org_object",
 }
 
 PERSONAS = ["submitter", "colleague", "other_provider_user", "analyst", "reference_admin",
