@@ -16,8 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.choices import AuditAction
 from accounts.models import ApiToken
 from accounts.selectors import is_national
+from accounts.services import audit_record
 from dids_portal.lib.csvsafe import Echo, safe_rows
 from dids_portal.lib.errors import DomainError
 from submissions.choices import CutOffKind, ExtractFormat, JobState
@@ -304,6 +306,9 @@ class ExtractDownloadView(APIView):
         if extract.state != JobState.DONE or not extract.file:
             raise DomainError("The extract is not ready.", code="not_ready", status_code=409)
         name = extract.file.name.rsplit("/", 1)[-1]
+        audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
+                     target=f"extract:{extract.pk}", request=request,
+                     after={"file": name, "sha256": extract.sha256})
         return FileResponse(extract.file.open("rb"), as_attachment=True, filename=name)
 
 

@@ -15,8 +15,9 @@ from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.choices import PROVIDER_ROLES
+from accounts.choices import PROVIDER_ROLES, AuditAction
 from accounts.models import Membership, User
+from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation, ReferenceRelease
@@ -104,6 +105,9 @@ def period_update(*, actor: User, month: date | str, provisional_deadline: datet
     period.full_clean()
     _history(period, actor=actor, reason=reason)
     period.save()
+    audit_record(actor=actor, action=AuditAction.REFERENCE_CHANGED, target=f"period:{period}",
+                 after={"provisional_deadline": period.provisional_deadline.isoformat(),
+                        "final_deadline": period.final_deadline.isoformat(), "reason": reason})
     return period
 
 
@@ -126,6 +130,9 @@ def period_reopen(*, actor: User, organisation_code: str, month: date | str, rea
                                 expires_at=expires_at, granted_by=actor, granted_at=now)
     _history(reopening, actor=actor, reason=f"Reopened: {reason}")
     reopening.save()
+    audit_record(actor=actor, action=AuditAction.PERIOD_REOPENED,
+                 organisation_code=organisation.code, target=f"period:{period}",
+                 after={"reason": reason, "expires_at": expires_at.isoformat()})
     logger.info("%s reopened %s for %s until %s", actor, period, organisation.code, expires_at)
     return reopening
 
@@ -212,6 +219,10 @@ def period_cut_off(*, actor: User | None, month: date | str, kind: str,
         CutOffVersion.objects.bulk_create(
             CutOffVersion(cutoff=cutoff, organisation_id=v.organisation_id, submission=v)
             for v in included)
+        audit_record(actor=actor, action=AuditAction.PERIOD_CUT_OFF, target=f"cutoff:{cutoff.pk}",
+                     after={"month": manifest["month"], "kind": kind, "run_by": label,
+                            "versions": len(included), "records": scanned["total"],
+                            "records_checksum": scanned["checksum"]})
     logger.info("Cut-off %s %s: %s versions, %s records", period, kind, len(included),
                 scanned["total"])
     return cutoff, True
@@ -319,6 +330,9 @@ def extract_create(*, actor: User, month: date | str, kind: str, format: str) ->
     with transaction.atomic():
         extract = Extract.objects.create(cutoff=cutoff, format=format, requested_by=actor,
                                          rows_total=cutoff.record_count)
+        audit_record(actor=actor, action=AuditAction.EXPORT_CREATED, target=f"extract:{extract.pk}",
+                     after={"month": f"{cutoff.period.activity_month:%Y-%m}",
+                            "kind": cutoff.kind, "format": format})
         transaction.on_commit(lambda: _enqueue_extract(extract.pk))
     return extract
 

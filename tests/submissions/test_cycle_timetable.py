@@ -140,3 +140,14 @@ def test_reopening_needs_a_reason(analyst):
         period_reopen(actor=analyst, organisation_code="RR8", month=MONTH, reason=" ",
                       expires_at=datetime(2099, 1, 1, tzinfo=UTC))
     assert error.value.code == "reason_required"
+
+
+@pytest.mark.django_db
+def test_reopening_is_written_to_the_audit_trail(analyst):
+    from accounts.models import AuditEvent
+
+    period_reopen(actor=analyst, organisation_code="RR8", month=MONTH, reason="RIS outage",
+                  expires_at=datetime(2099, 1, 1, tzinfo=UTC))
+    event = AuditEvent.objects.get(action="period_reopened")
+    assert event.organisation_code == "RR8"
+    assert event.after["reason"] == "RIS outage"
