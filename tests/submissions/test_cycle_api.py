@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 
@@ -143,3 +144,26 @@ def test_extract_download_is_for_national_analysts_only(api_client_for, analyst,
     download = api_client_for(analyst).get(f"/api/extracts/{pk}/download/")
     assert download.status_code == 200
     assert b"nhs_number_pseudonym" in b"".join(download.streaming_content)
+
+
+@pytest.mark.django_db
+def test_compliance_api_query_count_does_not_grow_with_organisations(
+        api_client_for, analyst, two_versions, django_assert_max_num_queries):
+    client = api_client_for(analyst)
+    client.get("/api/compliance/?start=2026-01&end=2026-06")  # warm the user's role cache
+    with django_assert_max_num_queries(8):
+        response = client.get("/api/compliance/?start=2026-01&end=2026-06")
+    assert response.status_code == 200
+    assert len(response.json()["months"]) == 6
+
+
+@pytest.mark.django_db
+def test_setup_cycle_schedule_registers_the_beat_tasks_once():
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    call_command("setup_cycle_schedule", stdout=StringIO())
+    call_command("setup_cycle_schedule", stdout=StringIO())
+    tasks = dict(PeriodicTask.objects.values_list("task", "enabled"))
+    assert tasks == {"submissions.tasks.run_due_cutoffs": True,
+                     "submissions.tasks.send_deadline_reminders": True}
