@@ -12,7 +12,9 @@ after the records (one COPY at a time per connection).
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -37,6 +39,22 @@ _DONE = object()
 
 # What the engine is run with: (on_clean_batch, on_findings) -> its report.
 EngineRun = Callable[[Callable[[pl.DataFrame], None], Callable[[Sequence[Any]], None]], Any]
+
+
+def fault_injection_hook(on_rows: Callable[[int], None]) -> Callable[[int], None]:
+    """TEST ONLY. With ``DIDS_FAULT_KILL_AT_ROWS=N`` in a worker's environment, the process
+    kills itself (SIGKILL) once N records of a version are written, mid-COPY: the fault tests
+    use it for a file that kills the worker every time. Never set it anywhere else."""
+    limit = int(os.environ.get("DIDS_FAULT_KILL_AT_ROWS") or 0)
+    if limit <= 0:
+        return on_rows
+
+    def killing(done: int) -> None:
+        on_rows(done)
+        if done >= limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return killing
 
 
 def record_columns() -> tuple[str, ...]:
@@ -71,7 +89,7 @@ class VersionWriter:
     def __init__(self, submission_id: int, *, on_rows: Callable[[int], None] | None = None) -> None:
         self.submission_id = submission_id
         self.columns = record_columns()
-        self.on_rows = on_rows or (lambda done: None)
+        self.on_rows = fault_injection_hook(on_rows or (lambda done: None))
         self.records_written = 0
         self.findings_written = 0
 
@@ -135,7 +153,9 @@ class VersionWriter:
                    threading.Thread(target=encode, name=f"dids-encode-{self.submission_id}",
                                     daemon=True)]
         try:
-            with connection.cursor() as cursor:
+            # The raw cursor's errors come as Django's (a lost connection is an
+            # OperationalError, which the task retries), and mark the connection unusable.
+            with connection.cursor() as cursor, connection.wrap_database_errors:
                 raw = cursor.cursor  # psycopg's cursor, inside Django's transaction
                 for worker in workers:
                     worker.start()

@@ -7,7 +7,7 @@ import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
@@ -24,7 +24,13 @@ from dids_portal.lib.errors import DomainError
 from dids_portal.lib.logging import redact
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
-from submissions.choices import ACCEPTED_STATUSES, Channel, JobState, SubmissionStatus
+from submissions.choices import (
+    ACCEPTED_STATUSES,
+    FINISHED_STATUSES,
+    Channel,
+    JobState,
+    SubmissionStatus,
+)
 from submissions.cycle.lock import month_open_check
 from submissions.engine import CheckContext, Report, validate
 from submissions.loading import VersionWriter
@@ -397,3 +403,42 @@ def submission_reprocess(*, actor: User, submission: Submission,
         state=JobState.QUEUED, attempts=0, rows_done=0, error="", started_at=None, finished_at=None)
     transaction.on_commit(lambda: _enqueue_processing(submission.pk))
     return submission
+
+
+def submission_recover_stalled(*, queued_longer_than: timedelta | None = None,
+                               enqueue: Callable[[int], Any] | None = None) -> list[int]:
+    """Queue again the versions whose processing was lost; returns their ids.
+
+    Celery redelivers an unacknowledged message only after the broker's visibility timeout
+    (an hour), so a worker killed mid-load would leave its version waiting that long. A
+    version is lost when it is unfinished, its job is queued (for longer than the threshold)
+    or validating, and its row is *not* locked: the worker processing it holds the lock for
+    the whole run, and a dead worker's lock goes with its connection. Queuing a version
+    twice is harmless (processing is idempotent). Called when a worker starts
+    (``worker_ready``) and by beat every minute (``recover_stalled_submissions``).
+    """
+    threshold = queued_longer_than or timedelta(
+        seconds=getattr(settings, "DIDS_REQUEUE_QUEUED_AFTER_SECONDS", 120))
+    cutoff = timezone.now() - threshold
+    candidates = list(
+        SubmissionJob.objects.filter(state__in=[JobState.QUEUED, JobState.VALIDATING])
+        .exclude(submission__status__in=FINISHED_STATUSES)
+        .values_list("submission_id", flat=True)[:1000])
+    lost: list[int] = []
+    for submission_id in candidates:
+        with transaction.atomic():
+            submission = (Submission.objects.select_for_update(skip_locked=True, of=("self",))
+                          .filter(pk=submission_id).first())
+            if submission is None or submission.is_finished:
+                continue  # being processed now, or finished meanwhile
+            job = SubmissionJob.objects.get(submission_id=submission_id)
+            if job.state == JobState.QUEUED and job.queued_at > cutoff:
+                continue  # most likely still in the queue
+            if job.state not in (JobState.QUEUED, JobState.VALIDATING):
+                continue
+            lost.append(submission_id)
+    run = enqueue or _enqueue_processing
+    for submission_id in lost:
+        logger.warning("Queuing submission %s again: its processing was lost", submission_id)
+        run(submission_id)
+    return lost

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import IntegrityError, OperationalError
+import logging
+from typing import Any
 
-from submissions.services import submission_process
+from celery import shared_task
+from celery.signals import worker_ready
+from django.db import IntegrityError, OperationalError, close_old_connections
+
+from submissions.services import submission_process, submission_recover_stalled
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -20,6 +26,26 @@ from submissions.services import submission_process
 def process_submission(self, submission_id: int) -> str:  # type: ignore[no-untyped-def]
     """Validate and store one submitted version (idempotent: redelivery finds nothing to do)."""
     return submission_process(submission_id=submission_id)
+
+
+@shared_task(acks_late=True)
+def recover_stalled_submissions() -> list[int]:
+    """Beat, every minute: queue again the versions whose worker died (see the service)."""
+    return submission_recover_stalled()
+
+
+@worker_ready.connect(dispatch_uid="dids_recover_on_worker_ready")
+def recover_on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts (or restarts after being killed) picks up lost versions at once,
+    without waiting for the broker's visibility timeout or for beat."""
+    try:
+        lost = submission_recover_stalled()
+        if lost:
+            logger.warning("Worker start: queued %s lost submission(s) again", len(lost))
+    except Exception:  # a recovery problem must not stop the worker; beat tries again
+        logger.exception("Could not recover stalled submissions at worker start")
+    finally:
+        close_old_connections()
 
 
 @shared_task(acks_late=True)
