@@ -37,7 +37,9 @@ class UserAdmin(SimpleHistoryAdmin):
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         """Role changes made here go to the audit trail like those made by the service."""
-        before = {m.pk: _membership_state(m) for m in formset.queryset}
+        # Read afresh: validation has already changed the formset's instances in place.
+        before = {m.pk: _membership_state(m) for m in
+                  Membership.objects.filter(user_id=form.instance.pk).select_related("user")}
         instances = formset.save(commit=False)
         for removed in formset.deleted_objects:
             audit_record(actor=request.user, action=AuditAction.ROLE_REVOKED, request=request,

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from accounts.choices import AuditAction
+from accounts.services import audit_record
 from reference.choices import OrganisationType
 from reference.loaders import ReleaseFileError, ReleaseFiles
 from reference.models import (
@@ -188,6 +190,10 @@ def reference_release_load(*, release: ReleaseFiles, actor: Any = None,
         label=release.label, source=release.source[:500], is_sample=release.is_sample,
         checksum=checksum, summary=summary, loaded_by=actor if getattr(actor, "pk", None) else None,
     )
+    # Bulk writes send no history signal: the load is one audit event, with its counts.
+    audit_record(actor=actor, action=AuditAction.REFERENCE_CHANGED,
+                 target=f"reference.referencerelease:{record.pk}",
+                 after={"release": record.label, "checksum": checksum, "summary": summary})
     return record, changed
 
 
