@@ -157,8 +157,9 @@ class PeriodListView(APIView):
                    parameters=[OpenApiParameter("year", int, required=False)])
     def get(self, request: Request) -> Response:
         periods = ReportingPeriod.objects.all()
-        if request.query_params.get("year", "").isdigit():
-            periods = periods.filter(activity_month__year=int(request.query_params["year"]))
+        year = request.query_params.get("year", "")
+        if year.isdigit() and 1 <= int(year) <= 9999:  # a date's years (year=0 was a 500)
+            periods = periods.filter(activity_month__year=int(year))
         return Response(PeriodSerializer(periods, many=True).data)
 
 
