@@ -44,7 +44,12 @@ def month_of(value: date | str) -> date:
     return month_start(value)
 
 
+MAX_MONTHS = 120
+
+
 def months_between(start: date, end: date) -> list[date]:
+    if (end.year - start.year) * 12 + end.month - start.month >= MAX_MONTHS:
+        raise DomainError(f"Ask for at most {MAX_MONTHS} months at a time.", code="range_too_long")
     months, month = [], start.replace(day=1)
     while month <= end:
         months.append(month)

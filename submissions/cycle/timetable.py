@@ -44,7 +44,10 @@ def is_working_day(day: date) -> bool:
 
 def add_months(month: date, months: int) -> date:
     index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    try:
+        return date(index // 12, index % 12 + 1, 1)
+    except ValueError as exc:
+        raise DomainError("That month is outside the calendar.", code="invalid_month") from exc
 
 
 def last_working_day(month: date) -> date:

@@ -151,3 +151,10 @@ def test_reopening_is_written_to_the_audit_trail(analyst):
     event = AuditEvent.objects.get(action="period_reopened")
     assert event.organisation_code == "RR8"
     assert event.after["reason"] == "RIS outage"
+
+
+@pytest.mark.django_db
+def test_months_outside_the_calendar_or_too_long_a_range_are_refused(api_client_for, analyst):
+    client = api_client_for(analyst)
+    assert client.get("/api/periods/9999-12/").status_code == 400
+    assert client.get("/api/compliance/?start=0001-01&end=9999-12").status_code == 400
