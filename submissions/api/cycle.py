@@ -306,7 +306,7 @@ class ExtractDownloadView(APIView):
         extract = _extract(request, pk)
         if extract.state != JobState.DONE or not extract.file:
             raise DomainError("The extract is not ready.", code="not_ready", status_code=409)
-        name = extract.file.name.rsplit("/", 1)[-1]
+        name = (extract.file.name or "").rsplit("/", 1)[-1]
         audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
                      target=f"extract:{extract.pk}", request=request,
                      after={"file": name, "sha256": extract.sha256})

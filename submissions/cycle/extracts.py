@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import tempfile
 from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -50,7 +51,7 @@ def write_extract(extract: Extract, *, on_rows: Callable[[int], None]) -> None:
     key = (settings.DIDS_PSEUDONYM_KEY or "").encode()
     if not key:
         raise RuntimeError("DIDS_PSEUDONYM_KEY is not set")
-    columns = [f.column for f in Record._meta.concrete_fields if f.column not in {"warnings"}]
+    columns = [str(f.column) for f in Record._meta.concrete_fields if f.column != "warnings"]
     ids = list(CutOffVersion.objects.filter(cutoff=extract.cutoff)
                .values_list("submission_id", flat=True))
     select = ", ".join(f'r."{c}"' for c in columns)
@@ -61,9 +62,9 @@ def write_extract(extract: Extract, *, on_rows: Callable[[int], None]) -> None:
            f"JOIN submissions_submission s ON s.id = r.submission_id "
            f"WHERE r.submission_id IN ({placeholders}) ORDER BY r.submission_id, r.line")
     names = ["organisation", *columns]
-    schema = {"organisation": pl.String, **{f.column: POLARS_TYPES[f.get_internal_type()]
-                                             for f in Record._meta.concrete_fields
-                                             if f.column in columns}}
+    schema: dict[str, Any] = {"organisation": pl.String}
+    schema.update({str(f.column): POLARS_TYPES[f.get_internal_type()]
+                   for f in Record._meta.concrete_fields if f.column in columns})
     month = f"{extract.cutoff.period.activity_month:%Y-%m}"
     filename = f"dids-extract-{month}-{extract.cutoff.kind}.{extract.format}"
     digest = hashlib.sha256()

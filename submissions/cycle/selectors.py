@@ -173,7 +173,7 @@ def compliance_register(*, start: date | str, end: date | str, region: str | Non
             activity_month__in=months).values(
             "id", "organisation_id", "activity_month", "version", "status", "is_live",
             "received_at", "rows", "accepted_rows").order_by("version"):
-        versions[(v["organisation_id"], v["activity_month"])].append(v)
+        versions[(v["organisation_id"], v["activity_month"])].append(dict(v))
     live = [v for group in versions.values() for v in group if v["is_live"]]
     quality = _quality(live)
     labels = dict(ComplianceState.choices)
@@ -259,7 +259,8 @@ def provider_month_statuses(*, organisation_code: str, start: date | str | None 
     for v in Submission.objects.filter(organisation_id=code, activity_month__in=months).values(
             "id", "activity_month", "version", "status", "is_live", "received_at", "rows",
             "accepted_rows", "rejected_rows").order_by("-version"):
-        versions[v.pop("activity_month")].append(v)
+        entry: dict[str, Any] = dict(v)
+        versions[entry.pop("activity_month")].append(entry)
     taken: dict[date, dict[str, dict[str, Any]]] = defaultdict(dict)
     for cutoff in CutOff.objects.filter(period__activity_month__in=months).select_related("period"):
         taken[cutoff.period.activity_month][cutoff.kind] = {
