@@ -29,7 +29,22 @@ OTHER = {"RR8": "RCD", "RCD": "RR8"}
 
 
 @pytest.fixture
-def two_providers(db, submitter, other_provider_user, tmp_path: Path, settings):  # type: ignore[no-untyped-def]
+def keep_the_test_connection():  # type: ignore[no-untyped-def]
+    """Calls go straight to the WSGI app: keep Django from closing the test's database
+    connection at the end of each request, as its test client does."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def two_providers(db, submitter, other_provider_user, tmp_path: Path, settings,  # type: ignore[no-untyped-def]
+                  keep_the_test_connection):
     settings.ALLOWED_HOSTS = ["*"]
     snapshot = ReferenceSnapshot.from_directory(SAMPLE_DIR)
     tokens, secrets = {}, {}
