@@ -246,3 +246,10 @@ def test_sign_in_success_and_failure_are_audited_with_the_address(client: Client
     assert failed.after == {"email": submitter.email} and failed.ip_address == "198.51.100.9"
     assert signed_in.actor_id == submitter.pk and signed_in.ip_address == "198.51.100.9"
     assert "wrong password" not in str(failed.after)
+
+
+def test_removing_a_second_factor_is_audited(analyst: User) -> None:
+    device = verified_device(analyst)
+    device.delete()
+    event = AuditEvent.objects.get(action=AuditAction.OTP_DEVICE_REMOVED)
+    assert event.target == f"user:{analyst.pk}"
