@@ -1,4 +1,6 @@
-"""Demo data for a first run: the sample reference release and one user per role."""
+"""Demo data for a first run: the sample reference release, one user per role, and a few
+months of generated submissions so that the provider and national pages have something to show.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ class Command(BaseCommand):
     help = "Load the sample reference data and create demo users (their log-ins are printed once)."
 
     def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--no-submissions", action="store_true",
+                            help="Do not generate and submit demo files.")
         parser.add_argument("--reset-passwords", action="store_true",
                             help="Give existing demo users new passwords and print them.")
 
@@ -46,6 +50,8 @@ class Command(BaseCommand):
                     created.append((email, password, Role(role).label + (f" of {org}" if org else "")))
                 membership_grant(actor=None, user=user, role=role, organisation_code=org,
                                  reason="Demo data")
+        if not options["no_submissions"]:
+            self._submissions()
         if not created:
             self.stdout.write("Demo users already exist (use --reset-passwords to print new log-ins).")
             return
@@ -54,3 +60,39 @@ class Command(BaseCommand):
         for email, password, what in created:
             self.stdout.write(f"  {email:<{width}}  {password}  {what}")
         self.stdout.write("")
+
+    def _submissions(self) -> None:
+        """Generated files for the last three complete months: RR8 sends all three (one with
+        errors), RCD only the oldest; the other providers send nothing, so they show as due."""
+        import io
+        from datetime import date
+
+        from django.utils import timezone
+
+        from submissions.engine import generate_file
+        from submissions.models import Submission
+        from submissions.selectors import reference_snapshot_load
+        from submissions.services import submission_create, submission_process
+
+        if Submission.objects.exists():
+            return
+        snapshot, _release = reference_snapshot_load()
+        today = timezone.localdate()
+        months = []
+        year, month = today.year, today.month
+        for _ in range(3):
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+            months.append(date(year, month, 1))
+        plan = [("RR8", m, 0.0 if i else 0.02) for i, m in enumerate(months)] + [("RCD", months[-1], 0.0)]
+        for organisation, month, error_rate in plan:
+            version = "2.0" if month >= date(2026, 4, 1) else "1.0"
+            buffer = io.BytesIO()
+            generate_file(buffer, rows=400, org=organisation, month=month, dataset_version=version,
+                          reference=snapshot, error_rate=error_rate, seed=month.month)
+            buffer.seek(0)
+            submission, _created = submission_create(
+                actor=None, organisation_code=organisation, activity_month=month, upload=buffer,
+                original_name=f"demo-{organisation}-{month:%Y-%m}.csv", enqueue=lambda pk: None)
+            submission_process(submission_id=submission.pk)
+            submission.refresh_from_db()
+            self.stdout.write(f"Demo submission: {organisation} {month:%Y-%m} {submission.status}")
