@@ -223,9 +223,9 @@ class _Progress:
     def start(self) -> int | None:
         table = SubmissionJob._meta.db_table
         row = self.execute(
-            f"UPDATE {table} SET attempts = attempts + 1, state = %s, started_at = now(), "  # noqa: S608
+            f"UPDATE {table} SET attempts = attempts + 1, state = %s, started_at = %s, "  # noqa: S608
             "rows_done = 0 WHERE submission_id = %s RETURNING attempts",
-            [JobState.VALIDATING, self.job_pk])
+            [JobState.VALIDATING, timezone.now(), self.job_pk])
         return row[0] if row else None
 
     def rows(self, done: int) -> None:

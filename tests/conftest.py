@@ -6,9 +6,12 @@ provider (RCD), a national analyst and a reference admin.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from accounts.choices import Role
@@ -17,8 +20,18 @@ from reference.loaders import SAMPLE_DIR, read_portal_directory
 from reference.models import Organisation
 from reference.services import reference_release_load
 from tests.accounts.factories import MembershipFactory, UserFactory
+from tests.clock import OFFSET_ENV, SUITE_NOW
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def suite_clock() -> Iterator[None]:
+    """Every test runs on the suite's clock (see tests/clock.py), ticking from SUITE_NOW."""
+    os.environ[OFFSET_ENV] = str(time.time() - SUITE_NOW.timestamp())
+    with time_machine.travel(SUITE_NOW, tick=True):
+        yield
+    os.environ.pop(OFFSET_ENV, None)
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ class Workers:
 
     def start(self, name: str = "w1", **env: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dids_portal", "worker", "--pool", "solo",
+            [sys.executable, "-m", "tests.clocked_celery", "-A", "dids_portal", "worker", "--pool", "solo",
              "--hostname", f"{name}-{len(self.processes)}@%h", "--loglevel", "warning",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=worker_env(**env), stdout=subprocess.DEVNULL,

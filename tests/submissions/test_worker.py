@@ -44,7 +44,7 @@ def worker():
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dids_portal", "worker", "--pool", "solo",
+        [sys.executable, "-m", "tests.clocked_celery", "-A", "dids_portal", "worker", "--pool", "solo",
          "--loglevel", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
