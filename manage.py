@@ -5,6 +5,10 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dids_portal.settings")
+    # manage.py is the developer's entry point: without DEBUG in the environment it runs in
+    # development mode (and its development key). The WSGI/ASGI apps and Celery do not: they
+    # need SECRET_KEY. Production sets DEBUG=0 for management commands.
+    os.environ.setdefault("DEBUG", "1")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

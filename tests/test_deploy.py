@@ -16,7 +16,8 @@ ROOT = Path(settings.BASE_DIR)
 def _check_deploy(**overrides: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DJANGO_", "SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"))}
-    env.update({"DJANGO_SETTINGS_MODULE": "dids_portal.settings",
+    # Production runs management commands with DEBUG=0 (manage.py defaults to development).
+    env.update({"DJANGO_SETTINGS_MODULE": "dids_portal.settings", "DEBUG": "0",
                 "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "dids.example.nhs.uk",
                 **overrides})
     return subprocess.run(
