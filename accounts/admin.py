@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -18,7 +18,7 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     fields = ["role", "organisation"]
-    autocomplete_fields: list[str] = []
+    autocomplete_fields: ClassVar[list[str]] = []
 
 
 def _membership_state(membership: Membership) -> dict[str, Any]:

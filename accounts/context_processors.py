@@ -58,7 +58,7 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     if is_reference_admin(user) and user.is_staff:
         entries.extend(REFERENCE_ADMIN_NAVIGATION)
 
-    items = []
+    items: list[dict[str, Any]] = []
     for text, url_name, fallback in entries:
         href = _href(url_name, fallback, text.lower().replace(" ", "-"))
         if href is not None:

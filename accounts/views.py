@@ -8,11 +8,12 @@ provider pages get it, checked, from ``ProviderPageMixin``.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 
 import qrcode
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -36,7 +37,7 @@ from accounts.forms import (
     SignInForm,
 )
 from accounts.middleware import SESSION_OTP_ENROLLED_KEY
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
 from accounts.selectors import (
     can_submit_for,
     is_national,
@@ -150,7 +151,7 @@ class SignInView(auth_views.LoginView):
     template_name = "accounts/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
-    next_page = reverse_lazy("accounts:home")
+    next_page = reverse_lazy("accounts:home")  # type: ignore[assignment]  # django-stubs: a lazy URL is accepted
 
     def get_success_url(self) -> str:
         target = super().get_success_url()
@@ -182,7 +183,7 @@ class SecondFactorVerifyView(SignedInMixin, FormView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
-            if request.user.is_verified():  # type: ignore[union-attr]
+            if request.user.is_verified():  # type: ignore[attr-defined]  # added by django_otp's OTPMiddleware
                 return redirect(_safe_next(request))
             self.device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
             if self.device is None:
@@ -257,7 +258,7 @@ class SecondFactorSetupView(SignedInMixin, FormView):
 class SignOutView(auth_views.LogoutView):
     """Sign out (POST only, as Django requires) and come back to the sign-in page."""
 
-    next_page = SIGN_IN_URL
+    next_page = SIGN_IN_URL  # type: ignore[assignment]  # django-stubs: a lazy URL is accepted
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
@@ -271,7 +272,7 @@ class PasswordChangeView(SignedInMixin, BreadcrumbsMixin, auth_views.PasswordCha
     success_url = reverse_lazy("accounts:home")
     breadcrumbs = (("Home", "accounts:home"),)
 
-    def form_valid(self, form: PortalPasswordChangeForm) -> HttpResponse:
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)
         messages.success(self.request, "Your password has been changed.")
         return response
@@ -375,7 +376,7 @@ class ApiTokenCreateView(ProviderPageMixin, BreadcrumbsMixin, FormView):
     def form_valid(self, form: ApiTokenCreateForm) -> HttpResponse:
         try:
             token, plaintext = api_token_create(
-                actor=self.request.user,
+                actor=cast(User, self.request.user),
                 organisation_code=self.organisation.code,
                 name=form.cleaned_data["name"],
             )
@@ -415,7 +416,7 @@ class ApiTokenRevokeView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
         token = self.get_token()
         self.require_submitter()
         try:
-            api_token_revoke(actor=request.user, token=token)
+            api_token_revoke(actor=cast(User, request.user), token=token)
         except DomainError as exc:
             raise PermissionDenied(str(exc)) from exc
         messages.success(

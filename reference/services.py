@@ -51,7 +51,7 @@ def _upsert(model: type[models.Model], rows: list[dict[str, Any]], *, key: tuple
             create_fields: tuple[str, ...] = ()) -> LoadCounts:
     """Create new rows, update changed ones, leave the rest alone; history for each write."""
     counts = LoadCounts()
-    existing = {tuple(getattr(o, k) for k in key): o for o in model.objects.all()}
+    existing = {tuple(getattr(o, k) for k in key): o for o in model.objects.all()}  # type: ignore[attr-defined]  # django-stubs: Model declares no objects; these models all have it
     to_create: list[models.Model] = []
     to_update: list[models.Model] = []
     seen: set[tuple[Any, ...]] = set()

@@ -1,9 +1,10 @@
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.models import User
 from accounts.selectors import is_national
 from submissions.models import CutOff, PeriodReopening, ReportingPeriod, Submission, SubmissionJob
 
@@ -74,7 +75,7 @@ class ReportingPeriodAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         from submissions.cycle.services import period_update
 
-        saved = period_update(actor=request.user, month=obj.activity_month,
+        saved = period_update(actor=cast(User, request.user), month=obj.activity_month,
                               provisional_deadline=obj.provisional_deadline,
                               final_deadline=obj.final_deadline, notes=obj.notes,
                               reason="Changed in the admin" if change else "Added in the admin")
@@ -88,7 +89,7 @@ class PeriodReopeningAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
     list_display = ["period", "organisation", "expires_at", "granted_by", "granted_at", "reason"]
     list_select_related = ["period", "organisation", "granted_by"]
     fields = ["period", "organisation", "reason", "expires_at"]
-    autocomplete_fields = []
+    autocomplete_fields: ClassVar[list[str]] = []
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self.has_module_permission(request)
@@ -102,7 +103,7 @@ class PeriodReopeningAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         from submissions.cycle.services import period_reopen
 
-        saved = period_reopen(actor=request.user, organisation_code=obj.organisation_id,
+        saved = period_reopen(actor=cast(User, request.user), organisation_code=obj.organisation_id,
                               month=obj.period.activity_month, reason=obj.reason,
                               expires_at=obj.expires_at)
         obj.pk = saved.pk

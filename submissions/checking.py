@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from typing import IO, Any
 
@@ -16,7 +17,7 @@ from submissions.services import month_start
 DATASET_VERSIONS = ("1.0", "2.0")
 
 
-def file_check(*, source: str | IO[bytes], organisation_code: str, activity_month: date | str | None,
+def file_check(*, source: str | os.PathLike[str] | IO[bytes], organisation_code: str, activity_month: date | str | None,
                as_of: datetime | None = None, dataset_version: str | None = None,
                max_findings: int | None = None) -> Report:
     """Validate a file as if submitted by ``organisation_code`` at ``as_of`` (default now)."""

@@ -62,9 +62,9 @@ def annotated_csv_rows(submission: Submission) -> Iterator[str]:
     writer = csv.writer(Echo())
     if file_level:
         yield writer.writerow(["# file findings: " + " | ".join(file_level)])
-    text = _open_text(submission)
+    stream = _open_text(submission)
     try:
-        reader = csv.reader(text)
+        reader = csv.reader(stream)
         start = 1
         for index, row in enumerate(reader):
             note = " | ".join(by_line.get(start, []))
@@ -75,4 +75,4 @@ def annotated_csv_rows(submission: Submission) -> Iterator[str]:
     except csv.Error:
         yield writer.writerow(["# the rest of the file could not be read as CSV"])
     finally:
-        text.close()
+        stream.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -27,6 +27,6 @@ class UploadForm(NhsFormMixin, forms.Form):
 
     def __init__(self, *args: Any, months: list[date], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["activity_month"].choices = [("", "Select a month")] + [
+        cast(forms.ChoiceField, self.fields["activity_month"]).choices = [("", "Select a month")] + [
             (f"{m:%Y-%m}", f"{m:%B %Y}") for m in months
         ]

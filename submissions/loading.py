@@ -18,7 +18,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from django.db import connection
@@ -59,7 +59,7 @@ def fault_injection_hook(on_rows: Callable[[int], None]) -> Callable[[int], None
 
 def record_columns() -> tuple[str, ...]:
     """The record columns the engine fills, in table order (without id and submission)."""
-    return tuple(f.column for f in Record._meta.concrete_fields
+    return tuple(cast(str, f.column) for f in Record._meta.concrete_fields
                  if f.column not in {"id", "submission_id"})
 
 

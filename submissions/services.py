@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.files import File
@@ -318,7 +318,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
     writer = VersionWriter(submission.pk, on_rows=progress.rows)
     with submission.file.open("rb") as handle:
         report = writer.load(lambda on_clean_batch, on_findings: validate(
-            handle, context=context, reference=snapshot, on_clean_batch=on_clean_batch,
+            cast(IO[bytes], handle), context=context, reference=snapshot, on_clean_batch=on_clean_batch,
             on_findings=on_findings, max_findings=0))
     if report.file_rejected and writer.records_written:
         writer.discard_records()

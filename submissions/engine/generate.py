@@ -6,9 +6,10 @@ rows in Python (see planting.py), and the function returns where it planted what
 
 from __future__ import annotations
 
-import os
 import random
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
@@ -47,7 +48,7 @@ class _Random:
         lo = pl.int_range(0, 1_000_000, eager=True).sample(self.n, with_replacement=True, seed=self._next())
         return ((hi * 1_000_000 + lo) % span + low).alias("x")
 
-    def choice(self, weights: dict[str, float] | list[str]) -> pl.Series:
+    def choice(self, weights: Mapping[str, float] | list[str]) -> pl.Series:
         if isinstance(weights, list):
             weights = dict.fromkeys(weights, 1)
         values, cum, total = list(weights), [], 0.0
@@ -111,6 +112,8 @@ def generate_frame(*, rows: int, org: str, month: date, dataset_version: str, re
     weights = {m: w for m, w in MODALITY_WEIGHTS.items() if m in imaging}
     modality = r.choice(weights)
     pick = r.ints(0, 1 << 30)
+    nicip: pl.Series | pl.Expr
+    snomed: pl.Series | pl.Expr
     nicip, snomed = pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.String)
     codes = pl.DataFrame({"m": modality, "k": pick}).with_row_index("i")
     parts = []
@@ -126,7 +129,7 @@ def generate_frame(*, rows: int, org: str, month: date, dataset_version: str, re
     snomed = pl.when(which == "nicip").then(None).otherwise(both["s"])
     source = r.choice(SOURCE_WEIGHTS)
     days = (end - start).days + 1
-    test = pl.lit(start) + pl.duration(days=r.ints(0, days))
+    test = pl.lit(start) + pl.duration(days=r.ints(0, days))  # type: ignore[arg-type]  # polars stub: a Series is accepted
     wait_cap = pl.Series([0, 2, 2, 120, 40, 0, 60, 90]).gather(source.cast(pl.Int64))
     wait = (r.ints(0, 1 << 20) % (wait_cap + 1)).alias("w")
     got = r.ints(0, 3)
@@ -136,7 +139,7 @@ def generate_frame(*, rows: int, org: str, month: date, dataset_version: str, re
     df = pl.DataFrame({"source": source, "wait": wait, "got": got, "age": age, "gap": report_gap, "gp": gp})
     df = df.with_columns(
         test.alias("test"),
-        (pl.lit(start) + pl.duration(days=r.ints(0, days))).alias("_unused"),
+        (pl.lit(start) + pl.duration(days=r.ints(0, days))).alias("_unused"),  # type: ignore[arg-type]  # polars stub: a Series is accepted
     ).drop("_unused")
     df = df.with_columns((pl.col("test") - pl.duration(days=pl.col("wait"))).alias("request"))
     df = df.with_columns(
@@ -154,7 +157,7 @@ def generate_frame(*, rows: int, org: str, month: date, dataset_version: str, re
     )
     postcode = pl.concat_str([r.choice(OUTWARD), pl.lit(" "), r.ints(0, 10).cast(pl.String),
                               r.choice(list(LETTERS)), r.choice(list(LETTERS))])
-    nhs = _nhs_numbers(r, rows)
+    nhs: pl.Series | pl.Expr = _nhs_numbers(r, rows)
     nhs = pl.when(r.ints(0, 100) < 3).then(None).otherwise(nhs)
     yymm = start.strftime("%y%m")
     out = df.select(
@@ -206,7 +209,7 @@ def generate_frame(*, rows: int, org: str, month: date, dataset_version: str, re
 
 
 def generate_file(
-    path_or_fileobj: str | os.PathLike[str] | BinaryIO,
+    path_or_fileobj: str | Path | BinaryIO,
     *,
     rows: int,
     org: str,

@@ -248,10 +248,10 @@ def _report_before_test(rec: Record, s: Setting, t: date, **extra: str | None) -
         rec["report_date"] = _d(t, -1)
 
 
-PLANTERS["DIDS048"] = _order(lambda r, s, t: (_report_before_test(r, s, t), ())[1])
-PLANTERS["DIDS035"] = _order(lambda r, s, t: (_report_before_test(r, s, t, request_date=_d(t, 0)), ("DIDS048",))[1])
-PLANTERS["DIDS044"] = _order(lambda r, s, t: (_report_before_test(r, s, t, request_received_date=_d(t, 0)), ("DIDS048",))[1])
-PLANTERS["DIDS008"] = _order(lambda r, s, t: (_report_before_test(r, s, t, birth_date=_d(t, 0)), ("DIDS048",))[1])
+PLANTERS["DIDS048"] = _order(lambda r, s, t: (_report_before_test(r, s, t), ())[1])  # type: ignore[func-returns-value]  # called for its effect; the tuple's [1] is the value
+PLANTERS["DIDS035"] = _order(lambda r, s, t: (_report_before_test(r, s, t, request_date=_d(t, 0)), ("DIDS048",))[1])  # type: ignore[func-returns-value]  # called for its effect; the tuple's [1] is the value
+PLANTERS["DIDS044"] = _order(lambda r, s, t: (_report_before_test(r, s, t, request_received_date=_d(t, 0)), ("DIDS048",))[1])  # type: ignore[func-returns-value]  # called for its effect; the tuple's [1] is the value
+PLANTERS["DIDS008"] = _order(lambda r, s, t: (_report_before_test(r, s, t, birth_date=_d(t, 0)), ("DIDS048",))[1])  # type: ignore[func-returns-value]  # called for its effect; the tuple's [1] is the value
 
 
 @planter("DIDS010", "DIDS040")

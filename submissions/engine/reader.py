@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, TypedDict
 
 import polars as pl
 import pyarrow as pa
@@ -51,7 +51,7 @@ class FileRejected(Exception):
 class Source:
     """The CSV bytes of a submitted path or file object, re-openable from the start."""
 
-    def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, max_ratio: float, max_bytes: int):
+    def __init__(self, source: str | os.PathLike[str] | IO[bytes], *, max_ratio: float, max_bytes: int):
         self._tmp: str | None = None
         self._zip: zipfile.ZipFile | None = None
         self._member: zipfile.ZipInfo | None = None
@@ -60,7 +60,7 @@ class Source:
             if not path.exists():
                 raise FileNotFoundError(path)
             self._path: str | None = str(path)
-            self._obj: BinaryIO | None = None
+            self._obj: IO[bytes] | None = None
         else:
             self._path = None
             self._obj = source
@@ -126,7 +126,7 @@ class Source:
 
 
 class _NoClose(io.RawIOBase):
-    def __init__(self, inner: BinaryIO):
+    def __init__(self, inner: IO[bytes]):
         self._inner = inner
 
     def readable(self) -> bool:
@@ -144,7 +144,7 @@ class _NoClose(io.RawIOBase):
 class _ZipGuard(_NoClose):
     """Stop a zip member that inflates past its declared size (a lying header)."""
 
-    def __init__(self, inner: BinaryIO, limit: int):
+    def __init__(self, inner: IO[bytes], limit: int):
         super().__init__(inner)
         self._left = limit
 
@@ -273,7 +273,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
     header_rows = 1 if plan.header else 0
     base_line_extra = max(plan.header_lines - 1, 0)
     pending: list[pa.RecordBatch] = []
-    flags = {"newline": False, "trim": set()}
+    flags: _Flags = {"newline": False, "trim": set()}
     rows = 0
     for batch in reader:
         if batch.num_rows == 0:
@@ -288,7 +288,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
             if b"\n" in raw:
                 flags["newline"] = True
             if b" " in raw or b"\t" in raw:
-                flags["trim"].add(name)  # type: ignore[union-attr]
+                flags["trim"].add(name)
         pending.append(batch)
         rows += batch.num_rows
         if rows >= BATCH_ROWS:
@@ -335,7 +335,12 @@ def prefetch(batches: Iterator[pl.DataFrame], depth: int = 2) -> Iterator[pl.Dat
                 worker.join(0.01)
 
 
-def _frame(batches: list[pa.RecordBatch], flags: dict, names: list[str], plan: Plan, state: StreamState,
+class _Flags(TypedDict):
+    newline: bool  # some value holds a line break
+    trim: set[str]  # the columns with a value holding a space or tab
+
+
+def _frame(batches: list[pa.RecordBatch], flags: _Flags, names: list[str], plan: Plan, state: StreamState,
            header_rows: int, base_line_extra: int) -> pl.DataFrame:
     df = pl.from_arrow(pa.Table.from_batches(batches))
     assert isinstance(df, pl.DataFrame)

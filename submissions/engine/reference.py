@@ -112,6 +112,8 @@ class ReferenceSnapshot:
 
     def owners_of(self, org: str) -> set[str]:
         """The organisation and every successor it merged into (the chain of owners)."""
+        owners: set[str]
+        current: str | None
         owners, current = set(), org
         while current and current not in owners:
             owners.add(current)

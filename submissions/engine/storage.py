@@ -6,7 +6,7 @@ import polars as pl
 
 from .layout import STORAGE_COLUMNS, Layout
 
-POLARS_TYPES = {"text": pl.String, "date": pl.Date, "timestamp": pl.Datetime("us", "UTC"), "int": pl.Int64}
+POLARS_TYPES: dict[str, pl.DataType | type[pl.DataType]] = {"text": pl.String, "date": pl.Date, "timestamp": pl.Datetime("us", "UTC"), "int": pl.Int64}
 
 
 def storage_frame(df: pl.DataFrame, layout: Layout, warn_masks: dict[str, pl.Expr],

@@ -6,7 +6,7 @@ import os
 import zipfile
 from collections.abc import Callable
 from datetime import date
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import polars as pl
 import pyarrow as pa
@@ -40,7 +40,7 @@ FindingsBatch = Callable[[list[Finding]], Any]
 
 
 def validate(
-    source: str | os.PathLike[str] | BinaryIO,
+    source: str | os.PathLike[str] | IO[bytes],
     context: CheckContext,
     reference: ReferenceSnapshot,
     on_clean_batch: CleanBatch | None = None,
@@ -213,7 +213,7 @@ class _Run:
         if failing and self.want_findings():
             self.findings(df, failing, env, firsts)
         if self.on_clean is not None:
-            warn_masks = {}
+            warn_masks: dict[str, pl.Expr] = {}
             for c, n in zip(all_checks, all_names, strict=True):
                 if c.rule.severity == "warn":
                     warn_masks[c.rule.id] = warn_masks[c.rule.id] | pl.col(n) if c.rule.id in warn_masks else pl.col(n)

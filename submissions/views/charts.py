@@ -60,7 +60,7 @@ def stacked_bars(groups: list[str], series: list[str], values: dict[tuple[str, s
     colours = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
     for index, group in enumerate(groups):
         x = left + slot * index + (slot - bar_w) / 2
-        y = height - bottom
+        y: float = height - bottom
         for name in series:
             value = values.get((group, name), 0)
             if not value:

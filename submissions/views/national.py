@@ -190,7 +190,7 @@ class StatisticsView(NationalPageMixin, BreadcrumbsMixin, TemplateView):
              "values": [s["figures"]["by_modality"].get(c, 0) for c in codes],
              "total": s["figures"]["total"]} for s in stats]
         latest = stats[-1] if stats else None
-        wait_rows = []
+        wait_rows: list[dict[str, Any]] = []
         if latest is not None:
             waits = latest["figures"]["waits"]
             for code in codes:

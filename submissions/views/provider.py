@@ -8,7 +8,7 @@ organisation's submission is a 404 and national analysts can open any of them.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -19,6 +19,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from accounts.choices import AuditAction
+from accounts.models import User
 from accounts.selectors import can_submit_for, is_national
 from accounts.services import audit_record
 from accounts.views import ProviderHomeView as AccountsProviderHomeView
@@ -162,7 +163,7 @@ class UploadView(ProviderPageMixin, BreadcrumbsMixin, FormView):
             return self.check_only(form, upload, month)
         try:
             submission, _created = submission_create(
-                actor=self.request.user, organisation_code=self.organisation.code,
+                actor=cast(User, self.request.user), organisation_code=self.organisation.code,
                 activity_month=month, upload=upload, original_name=upload.name,
                 idempotency_key=self.request.POST.get("idempotency_key", ""), channel=Channel.WEB,
                 request=self.request)
@@ -270,7 +271,7 @@ class ReprocessView(SignedInMixin, View):
         if not can_submit_for(request.user, submission.organisation_id):
             raise PermissionDenied("Only the organisation's submitters can do this.")
         try:
-            submission_reprocess(actor=request.user, submission=submission, request=request)
+            submission_reprocess(actor=cast(User, request.user), submission=submission, request=request)
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("submissions:detail", pk=submission.pk)

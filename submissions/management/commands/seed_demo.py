@@ -79,10 +79,10 @@ class Command(BaseCommand):
         snapshot, _release = reference_snapshot_load()
         today = timezone.localdate()
         months = []
-        year, month = today.year, today.month
+        year, month_number = today.year, today.month
         for _ in range(3):
-            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-            months.append(date(year, month, 1))
+            year, month_number = (year - 1, 12) if month_number == 1 else (year, month_number - 1)
+            months.append(date(year, month_number, 1))
         plan = [("RR8", m, 0.0 if i else 0.02) for i, m in enumerate(months)] + [("RCD", months[-1], 0.0)]
         for organisation, month, error_rate in plan:
             version = "2.0" if month >= date(2026, 4, 1) else "1.0"
