@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Membership, User
 from accounts.services import audit_record
+from dids_portal.lib.admin import ReadOnlyAdminMixin
 
 
 class MembershipInline(admin.TabularInline):
@@ -61,22 +62,13 @@ class UserAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the trail is appended by the application and never edited."""
 
     list_display = ["seq", "occurred_at", "action", "actor_email", "organisation_code",
                     "ip_address", "target"]
     list_filter = ["action"]
     search_fields = ["actor_email", "organisation_code", "target"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # django-otp's own device admin shows a device's QR code and key to any staff user who may

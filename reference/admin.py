@@ -12,6 +12,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.selectors import is_national, is_reference_admin
+from dids_portal.lib.admin import ReadOnlyAdminMixin
 from reference import resources
 from reference.models import (
     Code,
@@ -139,7 +140,7 @@ class NicipCodeAdmin(ReferenceAdmin):
 
 
 @admin.register(ReferenceRelease)
-class ReferenceReleaseAdmin(admin.ModelAdmin):
+class ReferenceReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["label", "is_sample", "source", "loaded_at", "loaded_by", "checksum"]
     readonly_fields = ["label", "source", "is_sample", "checksum", "summary", "loaded_at",
                        "loaded_by"]
@@ -150,12 +151,3 @@ class ReferenceReleaseAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return ReferenceAdmin.has_view_permission(self, request, obj)  # type: ignore[arg-type]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -6,6 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
 from accounts.selectors import is_national
+from dids_portal.lib.admin import ReadOnlyAdminMixin
 from submissions.models import CutOff, PeriodReopening, ReportingPeriod, Submission, SubmissionJob
 
 
@@ -17,7 +18,7 @@ class SubmissionJobInline(admin.StackedInline):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(SimpleHistoryAdmin):
+class SubmissionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Read-only: versions change only through the submission services."""
 
     list_display = ["id", "organisation", "activity_month", "version", "status", "is_live",
@@ -36,15 +37,6 @@ class SubmissionAdmin(SimpleHistoryAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class NationalOnlyMixin:
@@ -110,7 +102,7 @@ class PeriodReopeningAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
 
 
 @admin.register(CutOff)
-class CutOffAdmin(NationalOnlyMixin, admin.ModelAdmin):
+class CutOffAdmin(ReadOnlyAdminMixin, NationalOnlyMixin, admin.ModelAdmin):
     """Frozen products: read-only."""
 
     list_display = ["period", "kind", "deadline", "taken_at", "run_by_label", "record_count",
@@ -119,12 +111,3 @@ class CutOffAdmin(NationalOnlyMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in CutOff._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
