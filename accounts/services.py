@@ -15,6 +15,7 @@ from accounts.choices import NATIONAL_ROLES, AuditAction, Role
 from accounts.models import ApiToken, AuditEvent, Membership, User
 from accounts.selectors import can_submit_for
 from dids_portal.lib.errors import DomainError
+from dids_portal.lib.history import history_set
 from dids_portal.lib.logging import redact
 
 TOKEN_PREFIX = "dids_"  # noqa: S105 - a public prefix, not a secret
@@ -22,11 +23,6 @@ TOKEN_PREFIX = "dids_"  # noqa: S105 - a public prefix, not a secret
 
 def hash_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
-
-
-def _set_history(obj: object, *, actor: User | None, reason: str) -> None:
-    obj._history_user = actor  # type: ignore[attr-defined]
-    obj._change_reason = reason  # type: ignore[attr-defined]
 
 
 @transaction.atomic
@@ -41,7 +37,7 @@ def membership_grant(*, actor: User | None, user: User, role: str, organisation_
         # Validate and save once, so the one history row of the grant carries who and why.
         membership = Membership(user=user, role=role, organisation_id=organisation_code)
         membership.full_clean()
-        _set_history(membership, actor=actor, reason=reason)
+        history_set(membership, actor=actor, reason=reason)
         membership.save()
         audit_record(actor=actor, action=AuditAction.ROLE_GRANTED,
                      organisation_code=organisation_code, target=f"user:{user.pk}",
@@ -68,7 +64,7 @@ def api_token_create(*, actor: User, organisation_code: str, name: str,
         name=name[:100], organisation_id=organisation_code, user=actor, prefix=prefix,
         key_hash=hash_token(plaintext), expires_at=expires_at,
     )
-    _set_history(token, actor=actor, reason=f"API token '{token.name}' created")
+    history_set(token, actor=actor, reason=f"API token '{token.name}' created")
     token.save()
     audit_record(actor=actor, action=AuditAction.API_TOKEN_CREATED,
                  organisation_code=organisation_code, target=f"api_token:{token.pk}",
@@ -83,7 +79,7 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
         raise DomainError("You cannot revoke this token.", code="permission_denied", status_code=403)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
-        _set_history(token, actor=actor, reason="API token revoked")
+        history_set(token, actor=actor, reason="API token revoked")
         token.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action=AuditAction.API_TOKEN_REVOKED,
                      organisation_code=token.organisation_id, target=f"api_token:{token.pk}",

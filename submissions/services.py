@@ -21,6 +21,7 @@ from accounts.models import ApiToken, User
 from accounts.selectors import can_submit_for
 from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
+from dids_portal.lib.history import history_set
 from dids_portal.lib.logging import redact
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
@@ -41,11 +42,6 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 CHUNK = 1024 * 1024
-
-
-def _history(obj: Any, *, actor: Any, reason: str) -> None:
-    obj._history_user = actor if getattr(actor, "pk", None) else None
-    obj._change_reason = reason[:100]
 
 
 def month_start(value: date | str) -> date:
@@ -149,7 +145,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                     received_at=now, as_of=as_of or now, channel=channel,
                 )
                 submission.file.save("upload", File(stored.temp), save=False)
-                _history(submission, actor=actor,
+                history_set(submission, actor=actor,
                          reason=f"Received {submission.original_name} as version {submission.version}")
                 submission.save()
                 SubmissionJob.objects.create(submission=submission,
@@ -257,7 +253,7 @@ def _make_live_if_newest(submission: Submission) -> Submission | None:
         return None
     if current is not None:
         current.is_live = False
-        _history(current, actor=submission.submitted_by,
+        history_set(current, actor=submission.submitted_by,
                  reason=f"Superseded by version {submission.version}")
         current.save(update_fields=["is_live"])
     submission.is_live = True
@@ -339,7 +335,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
     reason = f"Validated: {submission.get_status_display().lower()}"
     if submission.is_live:
         reason += " and live" + (f" (replaces v{replaced.version})" if replaced else "")
-    _history(submission, actor=submission.submitted_by, reason=reason)
+    history_set(submission, actor=submission.submitted_by, reason=reason)
     submission.save()
     _audit_processed(submission, replaced)
     job.state = JobState.DONE
@@ -373,7 +369,7 @@ def _fail(submission: Submission, job: SubmissionJob, reason: str) -> None:
     submission.status = SubmissionStatus.FAILED
     submission.failure_reason = reason
     submission.processed_at = timezone.now()
-    _history(submission, actor=submission.submitted_by, reason="Processing failed")
+    history_set(submission, actor=submission.submitted_by, reason="Processing failed")
     submission.save()
     _audit_processed(submission, None)
     job.state = JobState.FAILED
@@ -393,7 +389,7 @@ def submission_reprocess(*, actor: User, submission: Submission,
     before = {"status": str(submission.status), "failure_reason": submission.failure_reason}
     submission.status = SubmissionStatus.RECEIVED
     submission.failure_reason = ""
-    _history(submission, actor=actor, reason="Queued for processing again")
+    history_set(submission, actor=actor, reason="Queued for processing again")
     submission.save()
     audit_record(actor=actor, action=AuditAction.SUBMISSION_REPROCESSED,
                  organisation_code=submission.organisation_id, request=request,

@@ -8,7 +8,6 @@ import subprocess
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
@@ -19,6 +18,7 @@ from accounts.choices import PROVIDER_ROLES, AuditAction
 from accounts.models import Membership, User
 from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
+from dids_portal.lib.history import history_set
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation, ReferenceRelease
 from submissions.choices import ACCEPTED_STATUSES, FINISHED_STATUSES, CutOffKind, JobState
@@ -40,11 +40,6 @@ logger = logging.getLogger(__name__)
 # Months the due-cut-off task looks back over: beat may have been down for a while.
 CATCH_UP_MONTHS = 12
 REMINDER_STATES = ("due", "not_due", "rejected_only")
-
-
-def _history(obj: Any, *, actor: Any, reason: str) -> None:
-    obj._history_user = actor if getattr(actor, "pk", None) else None
-    obj._change_reason = reason[:100]
 
 
 @functools.cache
@@ -75,7 +70,7 @@ def period_ensure(*, month: date | str, actor: User | None = None) -> ReportingP
     deadlines = default_deadlines(month)
     period = ReportingPeriod(activity_month=month, provisional_deadline=deadlines.provisional,
                              final_deadline=deadlines.final)
-    _history(period, actor=actor, reason="Default deadlines")
+    history_set(period, actor=actor, reason="Default deadlines")
     try:
         with transaction.atomic():
             period.save()
@@ -103,7 +98,7 @@ def period_update(*, actor: User, month: date | str, provisional_deadline: datet
     if notes is not None:
         period.notes = notes
     period.full_clean()
-    _history(period, actor=actor, reason=reason)
+    history_set(period, actor=actor, reason=reason)
     period.save()
     audit_record(actor=actor, action=AuditAction.REFERENCE_CHANGED, target=f"period:{period}",
                  after={"provisional_deadline": period.provisional_deadline.isoformat(),
@@ -128,7 +123,7 @@ def period_reopen(*, actor: User, organisation_code: str, month: date | str, rea
     period = period_ensure(month=month, actor=actor)
     reopening = PeriodReopening(period=period, organisation=organisation, reason=reason,
                                 expires_at=expires_at, granted_by=actor, granted_at=now)
-    _history(reopening, actor=actor, reason=f"Reopened: {reason}")
+    history_set(reopening, actor=actor, reason=f"Reopened: {reason}")
     reopening.save()
     audit_record(actor=actor, action=AuditAction.PERIOD_REOPENED,
                  organisation_code=organisation.code, target=f"period:{period}",
