@@ -133,8 +133,10 @@ class Record(models.Model):
     pk = models.CompositePrimaryKey("submission", "line")
     # No database foreign key: records load by COPY in the version's own transaction, which
     # holds the submission row; a per-row constraint trigger would double the load time.
+    # No index of its own either: the primary key (submission, line) serves look-ups by
+    # version, and a second index would be one more insert per record (about 20% of COPY).
     submission = models.ForeignKey(Submission, on_delete=models.DO_NOTHING, db_constraint=False,
-                                   related_name="records")
+                                   db_index=False, related_name="records")
     line = models.PositiveIntegerField()
     nhs_number = models.TextField(null=True)
     nhs_number_status = models.TextField(null=True)
@@ -172,8 +174,9 @@ class Record(models.Model):
 class Finding(models.Model):
     """A validation finding of one version (values masked: never a whole NHS number)."""
 
+    # Indexed by (submission, line) below, which serves look-ups by version too.
     submission = models.ForeignKey(Submission, on_delete=models.DO_NOTHING, db_constraint=False,
-                                   related_name="findings")
+                                   db_index=False, related_name="findings")
     line = models.PositiveIntegerField(null=True)
     item = models.TextField(blank=True)
     rule = models.TextField()
