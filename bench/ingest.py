@@ -8,8 +8,11 @@ Prints, from one run on this machine:
      ingest of the same 20k-row file (targets >= 100x and >= 20x).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/dids_bench .venv/bin/python bench/ingest.py
-       [--rows 1000000] [--small-rows 20000] [--skip-import-export]
-Each measured phase runs in its own process, so peak memory is that phase's own.
+       [--rows 1000000] [--small-rows 20000] [--repeat 3] [--skip-import-export]
+Each measured phase runs in its own process, so peak memory is that phase's own. The COPY and
+the ingest run in turn --repeat times, each after a CHECKPOINT (so that neither pays for the
+other's dirty pages); the best of each is compared, since other work on a shared machine only
+ever slows a run down, and every round's own ratio is printed beside it.
 """
 
 from __future__ import annotations
@@ -176,7 +179,15 @@ def phase_import_export(path: Path, tuned: bool) -> dict[str, float]:
     return {"seconds": seconds, "rows": dataset.height, "stored": stored, "peak_mib": peak_mib()}
 
 
+def checkpoint() -> None:
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
 def run_phase(name: str, path: Path, *extra: str) -> dict[str, float]:
+    checkpoint()
     output = subprocess.run(
         [sys.executable, __file__, "--phase", name, "--file", str(path), *extra],
         check=True, capture_output=True, text=True, cwd=ROOT).stdout
@@ -187,6 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small-rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-import-export", action="store_true")
     parser.add_argument("--phase")
     parser.add_argument("--file")
@@ -203,16 +215,23 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; PostgreSQL at {os.environ['DATABASE_URL'].split('@')[-1]}")
     big = generate(args.rows)
     size_mb = big.stat().st_size / 1e6
-    copy = run_phase("copy", big)
-    ingest = run_phase("ingest", big)
-    print(f"\n1. {args.rows:,}-row v1.0 file ({size_mb:.0f} MB)")
+    rounds = []
+    for _ in range(max(1, args.repeat)):
+        rounds.append((run_phase("copy", big), run_phase("ingest", big)))
+    copy = min((c for c, _ in rounds), key=lambda r: r["seconds"])
+    ingest = min((i for _, i in rounds), key=lambda r: r["seconds"])
+    print(f"\n1. {args.rows:,}-row v1.0 file ({size_mb:.0f} MB), best of {len(rounds)} rounds")
+    for number, (c, i) in enumerate(rounds, 1):
+        print(f"   round {number}: COPY {c['seconds']:.2f} s, ingest {i['seconds']:.2f} s, "
+              f"ratio {i['seconds'] / c['seconds']:.2f}x")
     print(f"   plain COPY of the file (baseline): {copy['seconds']:7.2f} s "
           f"({copy['rows'] / copy['seconds']:,.0f} rows/s)")
     print(f"   portal ingest (parse, validate, store a version): {ingest['seconds']:7.2f} s "
           f"({ingest['rows'] / ingest['seconds']:,.0f} rows/s), {ingest['stored']:,} records stored, "
           f"status {ingest['status']}")
     print(f"   ratio ingest / COPY: {ingest['seconds'] / copy['seconds']:.2f}x (target <= 1.5x)")
-    print(f"   ingest peak memory (RSS): {ingest['peak_mib']:.0f} MiB (target <= 1024 MiB)")
+    peak = max(i["peak_mib"] for _, i in rounds)
+    print(f"   ingest peak memory (RSS), highest of the rounds: {peak:.0f} MiB (target <= 1024 MiB)")
 
     if not args.skip_import_export:
         small = generate(args.small_rows, error_rate=0.0)  # import-export has no validation
