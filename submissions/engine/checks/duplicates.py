@@ -28,17 +28,19 @@ class DuplicateKeys:
         keys = df.select("line", *self.items, self._hash(), present.alias("p"))
         seen = self._seen_frame()
         candidates = keys.select(pl.col("h").is_duplicated() & pl.col("p")).to_series()
+        # Earlier keys sharing a hash with this batch: few, and all the exact check needs.
+        hits = None
         if seen is not None and seen.height:
-            matched = seen.filter(pl.col("h").is_in(keys["h"].implode()))["h"]
-            if matched.len():
-                candidates = candidates | (keys["h"].is_in(matched.implode()) & keys["p"])
-        no_dup = pl.Series("dup", [False] * keys.height, dtype=pl.Boolean)
+            hits = seen.filter(pl.col("h").is_in(keys["h"].implode()))
+            if hits.height:
+                candidates = candidates | (keys["h"].is_in(hits["h"].implode()) & keys["p"])
+        no_dup = pl.repeat(False, keys.height, dtype=pl.Boolean, eager=True).alias("dup")
         firsts: dict[int, int] = {}
         if candidates.any():
             cand = keys.filter(candidates).select("line", *self.items)
             earlier = cand.group_by(list(self.items)).agg(pl.col("line").min().alias("first"))
-            if seen is not None:
-                prior = seen.select(*self.items, "first").join(cand.select(self.items).unique(), on=list(self.items))
+            if hits is not None and hits.height:
+                prior = hits.select(*self.items, "first").join(cand.select(self.items).unique(), on=list(self.items))
                 earlier = pl.concat([prior, earlier]).group_by(list(self.items)).agg(pl.col("first").min())
             cand = cand.join(earlier, on=list(self.items), how="left").filter(pl.col("line") > pl.col("first"))
             firsts = dict(zip(cand["line"].to_list(), cand["first"].to_list(), strict=True))
