@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -63,26 +66,60 @@ class StoredUpload:
     sha256: str
     first_megabyte: bytes
 
+    def discard(self) -> None:
+        """Close the spool, and remove it unless storage has moved it into place."""
+        self.temp.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.temp.name)
+
+
+class _SpooledFile(File):  # type: ignore[type-arg]
+    """The spool as Django's storage sees an uploaded temporary file: it is moved into
+    place (a rename on the same file system), not copied a second time."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        super().__init__(spool)
+        self.spool_path = str(spool.name)
+
+    def temporary_file_path(self) -> str:
+        return self.spool_path
+
+
+def _spool_dir() -> str | None:
+    """A directory beside the stored files, so that storing the spool is a rename."""
+    try:
+        path = os.path.join(default_storage.path(""), ".incoming")
+    except NotImplementedError:  # storage without local paths: the system's temp directory
+        return None
+    os.makedirs(path, exist_ok=True)
+    return path
+
 
 def _spool(upload: IO[bytes]) -> StoredUpload:
-    """Copy the upload to a temporary file, hashing it and enforcing the size limit."""
+    """Copy the upload to a temporary file, hashing it and enforcing the size limit, in one pass."""
     limit = settings.DIDS_MAX_UPLOAD_BYTES
     digest = hashlib.sha256()
     size = 0
     head = b""
-    temp = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller, who closes it
-    while chunk := upload.read(CHUNK):
-        size += len(chunk)
-        if size > limit:
-            temp.close()
-            raise DomainError(f"The file is larger than the limit of {limit:,} bytes.",
-                              code="file_too_large", status_code=413)
-        if len(head) < CHUNK:
-            head += chunk[: CHUNK - len(head)]
-        digest.update(chunk)
-        temp.write(chunk)
-    temp.seek(0)
-    return StoredUpload(temp=temp, size=size, sha256=digest.hexdigest(), first_megabyte=head)
+    temp = tempfile.NamedTemporaryFile(dir=_spool_dir(), prefix="upload-", delete=False)  # noqa: SIM115
+    stored = StoredUpload(temp=temp, size=0, sha256="", first_megabyte=b"")
+    try:
+        while chunk := upload.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise DomainError(f"The file is larger than the limit of {limit:,} bytes.",
+                                  code="file_too_large", status_code=413)
+            if len(head) < CHUNK:
+                head += chunk[: CHUNK - len(head)]
+            digest.update(chunk)
+            temp.write(chunk)
+        temp.flush()
+        temp.seek(0)
+    except BaseException:
+        stored.discard()
+        raise
+    stored.size, stored.sha256, stored.first_megabyte = size, digest.hexdigest(), head
+    return stored
 
 
 def _estimate_rows(head: bytes, size: int) -> int:
@@ -144,7 +181,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                     sha256=stored.sha256, idempotency_key=key, submitted_by=actor, api_token=token,
                     received_at=now, as_of=as_of or now, channel=channel,
                 )
-                submission.file.save("upload", File(stored.temp), save=False)
+                submission.file.save("upload", _SpooledFile(stored.temp), save=False)
                 history_set(submission, actor=actor,
                          reason=f"Received {submission.original_name} as version {submission.version}")
                 submission.save()
@@ -165,7 +202,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                     return existing, False
             raise
     finally:
-        stored.temp.close()
+        stored.discard()
     logger.info("Received submission %s: %s %s v%s, %s bytes", submission.pk, organisation.code,
                 f"{month:%Y-%m}", submission.version, stored.size)
     return submission, True

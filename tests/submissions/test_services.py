@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pytest
 
 from dids_portal.lib.errors import DomainError
@@ -188,6 +191,24 @@ def test_an_upload_over_the_size_limit_is_refused_before_anything_is_stored(
         submit(submitter, make_file(rows=50), process=False)
     assert caught.value.code == "file_too_large"
     assert Submission.objects.count() == 0
+    assert not spooled_files(), "the refused upload's spool is removed"
+
+
+def spooled_files():
+    from django.core.files.storage import default_storage
+
+    incoming = Path(default_storage.path("")) / ".incoming"
+    return sorted(incoming.iterdir()) if incoming.exists() else []
+
+
+@pytest.mark.django_db
+def test_the_received_file_is_moved_into_storage_intact_and_no_spool_is_left(submitter, make_file):
+    path = make_file(rows=20)
+    submission, _ = submit(submitter, path, process=False)
+    with submission.file.open("rb") as stored:
+        assert stored.read() == path.read_bytes()
+    assert submission.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert not spooled_files()
 
 
 def test_the_record_table_stores_every_engine_column_but_the_derivable_ones():
