@@ -23,6 +23,7 @@ from typing import Any, cast
 import polars as pl
 from django.db import connection
 
+from submissions.engine import stored_columns
 from submissions.models import Finding, Record
 from submissions.pgcopy import SIGNATURE, TRAILER, encode_rows
 
@@ -63,13 +64,20 @@ def record_columns() -> tuple[str, ...]:
                  if f.column not in {"id", "submission_id"})
 
 
-def record_column_kinds() -> tuple[str, ...]:
-    """The binary COPY type of each record column, submission id first."""
+def record_column_kinds(columns: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The binary COPY type of each record column (default: all), submission id first."""
     by_type = {"ForeignKey": "int8", "PositiveIntegerField": "int4", "TextField": "text",
                "DateField": "date", "DateTimeField": "timestamptz"}
     fields = {f.column: f for f in Record._meta.concrete_fields}
     return tuple(by_type[fields[c].get_internal_type()]
-                 for c in ("submission_id", *record_columns()))
+                 for c in ("submission_id", *(record_columns() if columns is None else columns)))
+
+
+def copied_columns(dataset_version: str) -> tuple[str, ...]:
+    """The record columns a version's COPY sends: the other dataset version's items are
+    always empty, and a column left out of COPY is stored as NULL without being sent."""
+    stored = set(stored_columns(dataset_version))
+    return tuple(c for c in record_columns() if c in stored)
 
 
 def _copy_sql(table: str, columns: Sequence[str], not_null: Sequence[str] = (), *,
@@ -94,9 +102,10 @@ class VersionWriter:
         self.findings_written = 0
 
     # Shapes ---------------------------------------------------------------------------------
-    def _record_frame(self, batch: pl.DataFrame) -> pl.DataFrame:
+    def _record_frame(self, batch: pl.DataFrame,
+                      columns: Sequence[str] | None = None) -> pl.DataFrame:
         return batch.select(pl.lit(self.submission_id, dtype=pl.Int64).alias("submission_id"),
-                            *[pl.col(c) for c in self.columns])
+                            *[pl.col(c) for c in (self.columns if columns is None else columns)])
 
     def _finding_rows(self, findings: Sequence[Any]) -> list[tuple[Any, ...]]:
         return [(self.submission_id, f.line, f.item or "", f.rule, f.severity, f.message,
@@ -116,11 +125,16 @@ class VersionWriter:
         chunks: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
         findings_spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
         outcome: dict[str, Any] = {}
-        kinds = record_column_kinds()
+        # Chosen on the first batch, by its dataset version (one per file: a file mixing
+        # versions is rejected, and its rows discarded).
+        shape: dict[str, tuple[str, ...]] = {}
 
         def on_clean_batch(batch: pl.DataFrame) -> None:
             if batch.height:
-                frames.put(self._record_frame(batch))
+                if not shape:
+                    shape["columns"] = copied_columns(str(batch["dataset_version"][0]))
+                    shape["kinds"] = record_column_kinds(shape["columns"])
+                frames.put(self._record_frame(batch, shape["columns"]))
 
         def on_findings(findings: Sequence[Any]) -> None:
             if findings:
@@ -140,7 +154,7 @@ class VersionWriter:
         def encode() -> None:
             try:
                 while (frame := frames.get()) is not _DONE:
-                    chunks.put((frame.height, encode_rows(frame, kinds)))
+                    chunks.put((frame.height, encode_rows(frame, shape["kinds"])))
             except BaseException as exc:
                 outcome.setdefault("error", exc)
                 while frames.get() is not _DONE:  # let the engine finish
@@ -159,15 +173,19 @@ class VersionWriter:
                 raw = cursor.cursor  # psycopg's cursor, inside Django's transaction
                 for worker in workers:
                     worker.start()
-                sql = _copy_sql(RECORD_TABLE, ("submission_id", *self.columns), binary=True)
-                with raw.copy(sql) as copy:
-                    copy.write(SIGNATURE)
-                    while (item := chunks.get()) is not _DONE:
-                        rows, data = item
-                        copy.write(data)
-                        self.records_written += rows
-                        self.on_rows(self.records_written)
-                    copy.write(TRAILER)
+                # The COPY starts with the first encoded batch, when its columns are known.
+                if (item := chunks.get()) is not _DONE:
+                    sql = _copy_sql(RECORD_TABLE, ("submission_id", *shape["columns"]),
+                                    binary=True)
+                    with raw.copy(sql) as copy:
+                        copy.write(SIGNATURE)
+                        while item is not _DONE:
+                            rows, data = item
+                            copy.write(data)
+                            self.records_written += rows
+                            self.on_rows(self.records_written)
+                            item = chunks.get()
+                        copy.write(TRAILER)
                 for worker in workers:
                     worker.join()
                 if "error" in outcome:

@@ -6,7 +6,7 @@
 
 from .context import CheckContext
 from .generate import PlantedError, generate_file
-from .layout import STORAGE_COLUMNS, load_layouts
+from .layout import STORAGE_COLUMNS, load_layouts, stored_columns
 from .reference import Arrangement, NicipCode, OrgRef, ReferenceSnapshot, SiteRef, SnomedCode
 from .report import Finding, Report
 from .rules import RULESET_VERSION, load_rules, rules_documentation
@@ -29,5 +29,6 @@ __all__ = [
     "load_layouts",
     "load_rules",
     "rules_documentation",
+    "stored_columns",
     "validate",
 ]

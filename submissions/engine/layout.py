@@ -143,3 +143,13 @@ def _storage_columns() -> tuple[tuple[str, str], ...]:
 
 
 STORAGE_COLUMNS: tuple[tuple[str, str], ...] = _storage_columns()
+DERIVED_COLUMNS = frozenset({"line", "activity_date", "report_day", "modality", "dataset_version",
+                             "warnings"})
+
+
+def stored_columns(version: str) -> tuple[str, ...]:
+    """The storage columns that can hold a value in a file of this version (the others are
+    items of the other version, always empty)."""
+    layout = load_layouts()[version]
+    return tuple(name for name, _kind in STORAGE_COLUMNS
+                 if name in DERIVED_COLUMNS or layout.has(name))

@@ -35,7 +35,7 @@ def storage_frame(df: pl.DataFrame, layout: Layout, warn_masks: dict[str, pl.Exp
             parts = [pl.when(m).then(pl.lit(rule)) for rule, m in warn_masks.items()]
             joined = pl.concat_str(parts, separator=",", ignore_nulls=True) if parts else pl.lit(None)
             expr = pl.when(joined.str.len_bytes() > 0).then(joined) if parts else joined
-        elif not layout.has(name):
+        elif not layout.has(name):  # an item of the other version (see stored_columns)
             expr = pl.lit(None)
         elif name == "nhs_number":
             expr = pl.col("_nhs")
