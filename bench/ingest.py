@@ -8,7 +8,7 @@ Prints, from one run on this machine:
      ingest of the same 20k-row file (targets >= 100x and >= 20x).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/dids_bench .venv/bin/python bench/ingest.py
-       [--rows 1000000] [--small-rows 20000] [--repeat 3] [--skip-import-export]
+       [--rows 1000000] [--small-rows 20000] [--repeat 5] [--skip-import-export]
 Each measured phase runs in its own process, so peak memory is that phase's own. The COPY and
 the ingest run in turn --repeat times, each after a CHECKPOINT (so that neither pays for the
 other's dirty pages); the best of each is compared, since other work on a shared machine only
@@ -54,10 +54,13 @@ def ensure_database() -> None:
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (it is created if missing).")
     name = url.rsplit("/", 1)[1]
+    if "bench" not in name:
+        sys.exit("The benchmark drops and recreates its database: give it one whose name "
+                 "says bench (dids_bench).")
     admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(admin, autocommit=True) as conn:  # every run starts from empty tables
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
     django_setup()
     from django.core.management import call_command
 
@@ -198,7 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small-rows", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-import-export", action="store_true")
     parser.add_argument("--phase")
     parser.add_argument("--file")
