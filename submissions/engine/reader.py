@@ -28,7 +28,8 @@ import pyarrow.csv as pacsv
 from .layout import Layout, Layouts
 
 BLOCK_SIZE = 1 << 20  # pyarrow reads up to 32 blocks ahead: this bounds that buffer
-BATCH_ROWS = 100_000  # rows per polars batch handed to the checks
+BATCH_ROWS = 100_000  # rows per polars batch handed to the checks, at most
+FIRST_BATCH_ROWS = 10_000  # the first batches are small, and so are the last ones (see _Batching)
 HEAD_BYTES = 1 << 20
 MAX_FIELD = 10_000
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -106,6 +107,19 @@ class Source:
     @property
     def is_zip(self) -> bool:
         return self._member is not None
+
+    @property
+    def size(self) -> int | None:
+        """The CSV's size in bytes (a zip member's declared size), when it can be known."""
+        if self._member is not None:
+            return self._member.file_size
+        if self._path is not None:
+            return os.path.getsize(self._path)
+        assert self._obj is not None
+        here = self._obj.tell()
+        end = self._obj.seek(0, io.SEEK_END)
+        self._obj.seek(here)
+        return end - self._start
 
     def open(self) -> BinaryIO:
         """A fresh binary stream of the CSV bytes from the start."""
@@ -275,9 +289,11 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
     pending: list[pa.RecordBatch] = []
     flags: _Flags = {"newline": False, "trim": set()}
     rows = 0
+    batching = _Batching(source.size)
     for batch in reader:
         if batch.num_rows == 0:
             continue
+        batching.read(batch)
         for name, col in zip(names, batch.columns, strict=True):
             buf = col.buffers()[2]
             if buf is None:
@@ -291,11 +307,40 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
                 flags["trim"].add(name)
         pending.append(batch)
         rows += batch.num_rows
-        if rows >= BATCH_ROWS:
+        if rows >= batching.target:
             yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
+            batching.handed_over(rows)
             pending, flags, rows = [], {"newline": False, "trim": set()}, 0
     if pending:
         yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
+
+
+class _Batching:
+    """How many rows the next batch holds: small at first, so that checking, encoding and the
+    database's storing start together sooner; then up to BATCH_ROWS; and smaller again
+    towards the end of the file (its size is known), so that little is left to store after
+    the last check. Batch sizes change only how the work is cut, never its result."""
+
+    def __init__(self, size: int | None) -> None:
+        self.size = size
+        self.smallest = min(FIRST_BATCH_ROWS, BATCH_ROWS)
+        self.target = self.smallest
+        self.bytes_read = 0  # roughly: values and their separators
+        self.rows_read = 0
+        self.rows_handed = 0
+
+    def read(self, batch: pa.RecordBatch) -> None:
+        self.rows_read += batch.num_rows
+        self.bytes_read += batch.num_rows * batch.num_columns + sum(
+            col.buffers()[2].size for col in batch.columns if col.buffers()[2] is not None)
+
+    def handed_over(self, rows: int) -> None:
+        self.rows_handed += rows
+        target = min(BATCH_ROWS, self.target * 2)
+        if self.size is not None and self.rows_read:
+            left = max(self.size - self.bytes_read, 0) * self.rows_read / self.bytes_read
+            target = min(target, max(self.smallest, int(left / 2)))
+        self.target = target
 
 
 def prefetch(batches: Iterator[pl.DataFrame], depth: int = 2) -> Iterator[pl.DataFrame]:

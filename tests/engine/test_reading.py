@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from submissions.engine import load_layouts, validate
+from submissions.engine import generate_file, load_layouts, validate
 
 from .conftest import GOLDEN, context_for
 
@@ -116,3 +116,46 @@ def test_line_numbers_stay_right_across_batches(reference, monkeypatch):
     report = run("\n".join([HEADER, *records]), reference)
     assert report.rows == 240
     assert report.rules_at(203) == {"DIDS003"}
+
+
+def test_batches_start_small_grow_and_shrink_again_at_the_end_of_the_file(reference, tmp_path,
+                                                                         monkeypatch):
+    """Small first and last batches let checking and storing start and finish together."""
+    import submissions.engine.reader as reader
+
+    monkeypatch.setattr(reader, "FIRST_BATCH_ROWS", 500)
+    monkeypatch.setattr(reader, "BATCH_ROWS", 4_000)
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 1 << 14)
+    path = tmp_path / "f.csv"
+    generate_file(path, rows=30_000, org="RR8", month=MONTH, dataset_version="1.0",
+                  reference=reference, error_rate=0.0, seed=3)
+    for source in (path, io.BytesIO(path.read_bytes())):  # a path, and an upload's file object
+        src = reader.Source(source, max_ratio=100, max_bytes=10**9)
+        _, first, lines = reader.read_head(src)
+        plan = reader.plan_columns(first, lines, load_layouts(), "1.0")
+        sizes = [b.height for b in reader.stream_batches(src, plan, reader.StreamState())]
+        assert sum(sizes) == 30_000
+        assert sizes[0] < 1_000 and max(sizes) >= 4_000
+        assert sizes[-1] < 1_000, sizes
+
+
+def test_how_a_file_is_cut_into_batches_never_changes_the_report(reference, tmp_path,
+                                                                 monkeypatch):
+    import submissions.engine.reader as reader
+
+    path = tmp_path / "f.csv"
+    generate_file(path, rows=20_000, org="RR8", month=MONTH, dataset_version="1.0",
+                  reference=reference, error_rate=0.03, seed=5)
+
+    def report():
+        result = validate(path, context=context_for(MONTH), reference=reference)
+        return result.counts_by_rule, [(f.line, f.rule, f.message) for f in result.findings]
+
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 1 << 12)
+    monkeypatch.setattr(reader, "FIRST_BATCH_ROWS", 100)
+    monkeypatch.setattr(reader, "BATCH_ROWS", 3_000)
+    many = report()
+    monkeypatch.setattr(reader, "FIRST_BATCH_ROWS", 10**9)
+    monkeypatch.setattr(reader, "BATCH_ROWS", 10**9)
+    one = report()
+    assert many == one and sum(many[0].values()) > 100
