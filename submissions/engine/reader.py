@@ -72,6 +72,13 @@ class Source:
                 self._path, self._obj = self._tmp, None
             else:
                 self._start = source.tell()
+        # Measured now, never while pyarrow reads (it may read ahead from another thread).
+        if self._path is not None:
+            self._size = os.path.getsize(self._path)
+        else:
+            assert self._obj is not None
+            self._size = self._obj.seek(0, io.SEEK_END) - self._start
+            self._obj.seek(self._start)
         with self._open_raw() as raw:
             magic = raw.read(4)
         if magic in ZIP_MAGIC:
@@ -109,17 +116,11 @@ class Source:
         return self._member is not None
 
     @property
-    def size(self) -> int | None:
-        """The CSV's size in bytes (a zip member's declared size), when it can be known."""
+    def size(self) -> int:
+        """The CSV's size in bytes (a zip member's declared size)."""
         if self._member is not None:
             return self._member.file_size
-        if self._path is not None:
-            return os.path.getsize(self._path)
-        assert self._obj is not None
-        here = self._obj.tell()
-        end = self._obj.seek(0, io.SEEK_END)
-        self._obj.seek(here)
-        return end - self._start
+        return self._size
 
     def open(self) -> BinaryIO:
         """A fresh binary stream of the CSV bytes from the start."""
@@ -321,7 +322,7 @@ class _Batching:
     towards the end of the file (its size is known), so that little is left to store after
     the last check. Batch sizes change only how the work is cut, never its result."""
 
-    def __init__(self, size: int | None) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
         self.smallest = min(FIRST_BATCH_ROWS, BATCH_ROWS)
         self.target = self.smallest
@@ -337,7 +338,7 @@ class _Batching:
     def handed_over(self, rows: int) -> None:
         self.rows_handed += rows
         target = min(BATCH_ROWS, self.target * 2)
-        if self.size is not None and self.rows_read:
+        if self.rows_read:
             left = max(self.size - self.bytes_read, 0) * self.rows_read / self.bytes_read
             target = min(target, max(self.smallest, int(left / 2)))
         self.target = target

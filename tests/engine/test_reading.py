@@ -159,3 +159,16 @@ def test_how_a_file_is_cut_into_batches_never_changes_the_report(reference, tmp_
     monkeypatch.setattr(reader, "BATCH_ROWS", 10**9)
     one = report()
     assert many == one and sum(many[0].values()) > 100
+
+
+def test_a_source_s_size_is_known_without_moving_a_reader_of_its_file_object(tmp_path):
+    """pyarrow may read ahead from another thread: asking the size must not seek the object."""
+    import submissions.engine.reader as reader
+
+    data = ("\n".join([HEADER, *RECORDS]) + "\n").encode()
+    upload = io.BytesIO(b"xx" + data)
+    upload.seek(2)  # an upload whose CSV starts after some bytes already read
+    src = reader.Source(upload, max_ratio=100, max_bytes=10**9)
+    upload.seek(7)  # as if a reader were part-way through
+    assert src.size == len(data)
+    assert upload.tell() == 7
