@@ -257,11 +257,13 @@ class StreamState:
     invalid_rows: list[int] = field(default_factory=list)  # physical row numbers (header = 1)
 
 
-def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_threads: bool = False) -> Iterator[pl.DataFrame]:
+def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_threads: bool = False,
+                   ramp: bool = True) -> Iterator[pl.DataFrame]:
     """Yield polars frames of the file's records, item-named text columns plus `line`.
 
     Blank lines are dropped (they still count as lines). Raises FileRejected for NUL bytes or
-    over-long fields; pyarrow errors propagate for the caller to diagnose.
+    over-long fields; pyarrow errors propagate for the caller to diagnose. ``ramp``: small
+    first and last batches (see _Batching), which help only when the batches are also stored.
     """
     def on_invalid(row: pacsv.InvalidRow) -> str:
         if row.number is not None:
@@ -290,7 +292,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
     pending: list[pa.RecordBatch] = []
     flags: _Flags = {"newline": False, "trim": set()}
     rows = 0
-    batching = _Batching(source.size)
+    batching = _Batching(source.size, ramp=ramp)
     for batch in reader:
         if batch.num_rows == 0:
             continue
@@ -322,9 +324,9 @@ class _Batching:
     towards the end of the file (its size is known), so that little is left to store after
     the last check. Batch sizes change only how the work is cut, never its result."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, ramp: bool = True) -> None:
         self.size = size
-        self.smallest = min(FIRST_BATCH_ROWS, BATCH_ROWS)
+        self.smallest = min(FIRST_BATCH_ROWS, BATCH_ROWS) if ramp else BATCH_ROWS
         self.target = self.smallest
         self.bytes_read = 0  # roughly: values and their separators
         self.rows_read = 0

@@ -141,7 +141,8 @@ class _Run:
         dups = DuplicateKeys(tuple(env.col(i) for i in dup_rule.items)) if dup_rule else None
         state = StreamState()
         try:
-            batches = stream_batches(src, plan, state, use_threads=use_threads)
+            batches = stream_batches(src, plan, state, use_threads=use_threads,
+                                     ramp=self.on_clean is not None)
             for batch in prefetch(batches) if use_threads else batches:
                 self.batch(batch, env, checks, dup_rule, dups)
         except FileRejected:

@@ -148,8 +148,11 @@ def test_how_a_file_is_cut_into_batches_never_changes_the_report(reference, tmp_
                   reference=reference, error_rate=0.03, seed=5)
 
     def report():
-        result = validate(path, context=context_for(MONTH), reference=reference)
-        return result.counts_by_rule, [(f.line, f.rule, f.message) for f in result.findings]
+        stored: list[int] = []  # a consumer of accepted rows: batches ramp as for storing
+        result = validate(path, context=context_for(MONTH), reference=reference,
+                          on_clean_batch=lambda batch: stored.extend(batch["line"]))
+        return (result.counts_by_rule, [(f.line, f.rule, f.message) for f in result.findings],
+                stored)
 
     monkeypatch.setattr(reader, "BLOCK_SIZE", 1 << 12)
     monkeypatch.setattr(reader, "FIRST_BATCH_ROWS", 100)
