@@ -38,6 +38,10 @@ CSV_OPTIONS: dict[str, Any] = {"include_header": False, "null_value": "",
 QUEUE_DEPTH = 2
 _DONE = object()
 
+
+class _Stopped(Exception):  # not an error: the load has failed elsewhere
+    """Raised in the engine's thread to end it once the load has failed."""
+
 # What the engine is run with: (on_clean_batch, on_findings) -> its report.
 EngineRun = Callable[[Callable[[pl.DataFrame], None], Callable[[Sequence[Any]], None]], Any]
 
@@ -128,8 +132,13 @@ class VersionWriter:
         # Chosen on the first batch, by its dataset version (one per file: a file mixing
         # versions is rejected, and its rows discarded).
         shape: dict[str, tuple[str, ...]] = {}
+        # Set when the load fails: the engine stops at its next batch, the encoder drops
+        # what is left; each thread still consumes its own queue to the end, so no one waits.
+        stop = threading.Event()
 
         def on_clean_batch(batch: pl.DataFrame) -> None:
+            if stop.is_set():
+                raise _Stopped
             if batch.height:
                 if not shape:
                     shape["columns"] = copied_columns(str(batch["dataset_version"][0]))
@@ -137,6 +146,8 @@ class VersionWriter:
                 frames.put(self._record_frame(batch, shape["columns"]))
 
         def on_findings(findings: Sequence[Any]) -> None:
+            if stop.is_set():
+                raise _Stopped
             if findings:
                 frame = pl.DataFrame(self._finding_rows(findings), schema=FINDING_SCHEMA,
                                      orient="row")
@@ -154,9 +165,11 @@ class VersionWriter:
         def encode() -> None:
             try:
                 while (frame := frames.get()) is not _DONE:
-                    chunks.put((frame.height, encode_rows(frame, shape["kinds"])))
+                    if not stop.is_set():
+                        chunks.put((frame.height, encode_rows(frame, shape["kinds"])))
             except BaseException as exc:
                 outcome.setdefault("error", exc)
+                stop.set()
                 while frames.get() is not _DONE:  # let the engine finish
                     pass
             finally:
@@ -196,11 +209,12 @@ class VersionWriter:
                     while data := findings_spool.read(1 << 20):
                         copy.write(data)
         finally:
-            # If the COPY failed, drain the queues so that the workers can finish.
+            # If the COPY failed: stop the workers, and take what the encoder still hands over
+            # (only this thread reads that queue) until both have finished.
+            stop.set()
             while any(worker.is_alive() for worker in workers):
-                for pending in (chunks, frames):
-                    with contextlib.suppress(queue.Empty):
-                        pending.get(timeout=0.05)
+                with contextlib.suppress(queue.Empty):
+                    chunks.get(timeout=0.05)
             findings_spool.close()
         return outcome["report"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime, time, timedelta
+from time import sleep
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -104,3 +105,52 @@ def test_every_stored_value_is_the_engine_s_accepted_value_for_both_versions(
                   .values_list(*record_columns()))
     assert 0 < len(stored) < 300
     assert [tuple(r) for r in stored] == expected
+
+
+def test_a_copy_failing_mid_load_stops_every_stage_and_leaves_no_records(
+        submitter, make_file, monkeypatch):
+    """The load fails in the storing thread while the engine is still producing batches and
+    the encoder is busy: every stage must still end (none left waiting on another), the
+    version fail with its reason, and nothing be stored."""
+    import submissions.engine.reader as reader
+    import submissions.loading as loading
+    import submissions.services as services
+
+    monkeypatch.setattr(reader, "FIRST_BATCH_ROWS", 100)
+    monkeypatch.setattr(reader, "BATCH_ROWS", 200)
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 1 << 12)
+    real_encode = loading.encode_rows
+
+    def slow_encode(frame, kinds):
+        sleep(0.02)  # a slow encoder: the engine runs ahead of it
+        return real_encode(frame, kinds)
+
+    written: list[int] = []
+
+    def connection_lost_on_second_batch(self, done):
+        written.append(done)
+        if len(written) == 2:
+            raise RuntimeError("COPY interrupted: the connection to the server was lost")
+
+    monkeypatch.setattr(loading, "encode_rows", slow_encode)
+    monkeypatch.setattr(services._Progress, "rows", connection_lost_on_second_batch)
+    submission, _ = submission_create(
+        actor=submitter, organisation_code="RR8", activity_month=MONTH,
+        upload=upload_of(make_file(rows=6_000, seed=12)), original_name="f.csv", as_of=AS_OF,
+        enqueue=lambda pk: None)
+    outcome: list[str] = []
+
+    def process() -> None:
+        try:
+            outcome.append(submission_process(submission_id=submission.pk))
+        finally:
+            connection.close()
+
+    runner = threading.Thread(target=process, daemon=True)
+    runner.start()
+    runner.join(timeout=60)
+    assert not runner.is_alive(), "the load hung after the COPY failed"
+    assert outcome == ["failed"]
+    submission.refresh_from_db()
+    assert submission.status == "failed" and "COPY" in submission.failure_reason.upper()
+    assert not Record.objects.filter(submission=submission).exists()
