@@ -129,22 +129,23 @@ def load_layouts(path: str | Path | None = None) -> Layouts:
     return Layouts(items=items, versions=versions)
 
 
+# Storage columns that are not items of either layout: the engine derives them.
+_DERIVED: tuple[tuple[str, str], ...] = (
+    ("activity_date", "date"),
+    ("report_day", "date"),
+    ("modality", "text"),
+    ("dataset_version", "text"),
+    ("warnings", "text"),
+)
+
+
 def _storage_columns() -> tuple[tuple[str, str], ...]:
-    cols: list[tuple[str, str]] = [("line", "int")]
-    cols += [(i.column, i.storage) for i in load_layouts().items]
-    cols += [
-        ("activity_date", "date"),
-        ("report_day", "date"),
-        ("modality", "text"),
-        ("dataset_version", "text"),
-        ("warnings", "text"),
-    ]
-    return tuple(cols)
+    items = [(i.column, i.storage) for i in load_layouts().items]
+    return (("line", "int"), *items, *_DERIVED)
 
 
 STORAGE_COLUMNS: tuple[tuple[str, str], ...] = _storage_columns()
-DERIVED_COLUMNS = frozenset({"line", "activity_date", "report_day", "modality", "dataset_version",
-                             "warnings"})
+DERIVED_COLUMNS = frozenset({"line", *(name for name, _kind in _DERIVED)})
 
 
 def stored_columns(version: str) -> tuple[str, ...]:

@@ -312,7 +312,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
         rows += batch.num_rows
         if rows >= batching.target:
             yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
-            batching.handed_over(rows)
+            batching.handed_over()
             pending, flags, rows = [], {"newline": False, "trim": set()}, 0
     if pending:
         yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
@@ -330,15 +330,14 @@ class _Batching:
         self.target = self.smallest
         self.bytes_read = 0  # roughly: values and their separators
         self.rows_read = 0
-        self.rows_handed = 0
 
     def read(self, batch: pa.RecordBatch) -> None:
         self.rows_read += batch.num_rows
+        data = (col.buffers()[2] for col in batch.columns)
         self.bytes_read += batch.num_rows * batch.num_columns + sum(
-            col.buffers()[2].size for col in batch.columns if col.buffers()[2] is not None)
+            buf.size for buf in data if buf is not None)
 
-    def handed_over(self, rows: int) -> None:
-        self.rows_handed += rows
+    def handed_over(self) -> None:
         target = min(BATCH_ROWS, self.target * 2)
         if self.rows_read:
             left = max(self.size - self.bytes_read, 0) * self.rows_read / self.bytes_read
