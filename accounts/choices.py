@@ -35,5 +35,6 @@ class AuditAction(models.TextChoices):
     REFERENCE_CHANGED = "reference_changed", "Reference data changed"
     PERIOD_CUT_OFF = "period_cut_off", "Period cut off"
     PERIOD_REOPENED = "period_reopened", "Period reopened"
+    PERIOD_REOPENING_ENDED = "period_reopening_ended", "Reopening ended early"
     EXPORT_CREATED = "export_created", "Export made"
     AUDIT_EXPORTED = "audit_exported", "Audit trail exported"

@@ -26,7 +26,12 @@ PROVIDER_NAVIGATION = (
 )
 NATIONAL_NAVIGATION = (
     ("Compliance", "national:compliance", "accounts:national-home"),
+    ("Data quality", "national:quality", "accounts:national-home"),
     ("Statistics", "national:statistics", "accounts:national-home"),
+    ("Timetable", "national:timetable", "accounts:national-home"),
+    ("Reopenings", "national:reopenings", "accounts:national-home"),
+    ("Cut-offs", "national:cutoffs", "accounts:national-home"),
+    ("Extracts", "national:extracts", "accounts:national-home"),
     ("Audit", "national:audit", "accounts:national-home"),
 )
 REFERENCE_ADMIN_NAVIGATION = (("Admin", "admin:index", None),)

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from submissions import views
+from submissions.views import national_month as month
 
 app_name = "national"
 
@@ -13,4 +14,15 @@ urlpatterns = [
     path("quality/", views.QualityView.as_view(), name="quality"),
     path("statistics/", views.StatisticsView.as_view(), name="statistics"),
     path("audit/", views.AuditView.as_view(), name="audit"),
+    # The national month: timetable, reopenings, cut-offs and extracts.
+    path("timetable/", month.TimetableView.as_view(), name="timetable"),
+    path("timetable/<str:month>/", month.DeadlineEditView.as_view(), name="deadline-edit"),
+    path("reopenings/", month.ReopeningsView.as_view(), name="reopenings"),
+    path("reopenings/<int:pk>/end/", month.ReopeningEndView.as_view(), name="reopening-end"),
+    path("cutoffs/", month.CutOffListView.as_view(), name="cutoffs"),
+    path("cutoffs/<str:month>/<str:kind>/", month.CutOffDetailView.as_view(), name="cutoff"),
+    path("cutoffs/<str:month>/<str:kind>/run/", month.CutOffRunView.as_view(), name="cutoff-run"),
+    path("extracts/", month.ExtractsView.as_view(), name="extracts"),
+    path("extracts/<int:pk>/download/", month.ExtractDownloadView.as_view(),
+         name="extract-download"),
 ]

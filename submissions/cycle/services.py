@@ -8,6 +8,7 @@ import subprocess
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
@@ -129,6 +130,35 @@ def period_reopen(*, actor: User, organisation_code: str, month: date | str, rea
                  organisation_code=organisation.code, target=f"period:{period}",
                  after={"reason": reason, "expires_at": expires_at.isoformat()})
     logger.info("%s reopened %s for %s until %s", actor, period, organisation.code, expires_at)
+    return reopening
+
+
+@transaction.atomic
+def period_reopening_end(*, actor: User, reopening_id: int, reason: str,
+                         request: Any = None) -> PeriodReopening:
+    """End a current reopening now, before its expiry (audited with the expiry it had)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why the reopening ends early.", code="reason_required")
+    reopening = (PeriodReopening.objects.select_for_update().select_related("period")
+                 .filter(pk=reopening_id).first())
+    if reopening is None:
+        raise DomainError("No such reopening.", code="not_found", status_code=404)
+    now = timezone.now()
+    if not reopening.is_current(now):
+        raise DomainError("This reopening is not current: only a current one can be ended.",
+                          code="not_current", status_code=409)
+    before = {"expires_at": reopening.expires_at.isoformat()}
+    reopening.expires_at = now
+    reopening.ended_at = now
+    reopening.ended_by = actor
+    reopening.end_reason = reason
+    history_set(reopening, actor=actor, reason=f"Ended early: {reason}"[:100])
+    reopening.save()
+    audit_record(actor=actor, action=AuditAction.PERIOD_REOPENING_ENDED,
+                 organisation_code=reopening.organisation_id, target=f"period:{reopening.period}",
+                 before=before, after={"expires_at": now.isoformat(), "reason": reason},
+                 request=request)
     return reopening
 
 

@@ -64,6 +64,11 @@ class PeriodReopening(models.Model):
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="+")
     granted_at = models.DateTimeField(default=timezone.now)
+    # Ended early by a national user: ``expires_at`` is then the moment it ended.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+")
+    end_reason = models.TextField(blank=True)
 
     history = HistoricalRecords()
 
@@ -77,6 +82,10 @@ class PeriodReopening(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.period} reopened until {self.expires_at:%Y-%m-%d %H:%M}"
+
+    def is_current(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.granted_at <= now < self.expires_at
 
 
 class CutOff(models.Model):

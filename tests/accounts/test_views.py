@@ -223,7 +223,12 @@ def test_navigation_follows_the_role(client_for, submitter: User, analyst: User)
     national = client_for(analyst).get(reverse("accounts:national-home")).context
     assert [i["text"] for i in national["portal_navigation"]] == [
         "Compliance",
+        "Data quality",
         "Statistics",
+        "Timetable",
+        "Reopenings",
+        "Cut-offs",
+        "Extracts",
         "Audit",
     ]
 

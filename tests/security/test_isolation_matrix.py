@@ -89,6 +89,11 @@ CATEGORIES: dict[str, str] = {
     "national:quality": "national",
     "national:statistics": "national",
     "national:audit": "national",
+    "national:timetable": "national", "national:deadline-edit": "national",
+    "national:reopenings": "national", "national:reopening-end": "national",
+    "national:cutoffs": "national", "national:cutoff": "national",
+    "national:cutoff-run": "national",
+    "national:extracts": "national", "national:extract-download": "national",
     # The monthly cycle's API.
     "api-periods": "reference", "api-period": "reference",
     "api-cutoff-statistics": "reference", "api-cutoff-statistics-csv": "reference",

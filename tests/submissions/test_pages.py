@@ -426,7 +426,9 @@ def test_navigation_links_point_at_real_pages(client_for, submitter: User, analy
         "/provider/", "/submissions/", "/provider/api-tokens/"]
     national = client_for(analyst).get(reverse("national:home")).context
     assert [i["href"] for i in national["portal_navigation"]] == [
-        "/national/compliance/", "/national/statistics/", "/national/audit/"]
+        "/national/compliance/", "/national/quality/", "/national/statistics/",
+        "/national/timetable/", "/national/reopenings/", "/national/cutoffs/",
+        "/national/extracts/", "/national/audit/"]
 
 
 # Query counts ----------------------------------------------------------------------------------
