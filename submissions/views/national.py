@@ -113,15 +113,23 @@ def provider_filters(request: HttpRequest) -> tuple[str, str, list[str]]:
             type_ if type_ in PROVIDER_TYPES else "", regions)
 
 
+# The activity months a page can be asked for (DIDS began in 2012).
+MONTH_YEARS = range(2000, 3000)
+
+
 def requested_month(request: HttpRequest, default: date) -> date:
-    """The ``month`` asked for (YYYY-MM), or the default; a malformed month is a 404."""
+    """The ``month`` asked for (YYYY-MM), or the default; a malformed month, or one outside
+    ``MONTH_YEARS``, is a 404."""
     value = request.GET.get("month", "").strip()
     if not value:
         return default
     try:
-        return month_start(value)
+        month = month_start(value)
     except DomainError as exc:
         raise Http404(exc.message) from exc
+    if month.year not in MONTH_YEARS:
+        raise Http404("No such activity month.")
+    return month
 
 
 def chase_month_default() -> date:

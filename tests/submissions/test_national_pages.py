@@ -158,8 +158,12 @@ def test_compliance_page_says_nobody_owes_a_month_not_over(client_for, analyst: 
     assert "No provider owes July 2026: the month is not over yet" in response.content.decode()
 
 
-def test_compliance_page_with_a_malformed_month_is_404(client_for, analyst: User) -> None:
-    response = client_for(analyst).get(reverse("national:compliance"), {"month": "June"})
+@pytest.mark.parametrize("month", ["June", "0001-01", "9999-12"])
+@pytest.mark.parametrize("name", ["national:compliance", "national:owing-csv"])
+def test_compliance_page_with_a_malformed_or_impossible_month_is_404(
+    client_for, analyst: User, name: str, month: str
+) -> None:
+    response = client_for(analyst).get(reverse(name), {"month": month})
     assert response.status_code == 404
 
 
