@@ -32,6 +32,7 @@ from submissions.cycle.services import (
     period_reopen,
     period_update,
 )
+from submissions.cycle.timetable import add_months
 from submissions.models import CutOff, Extract, PeriodReopening, ReportingPeriod
 from submissions.selectors import submission_get_for, visible_organisation_codes
 
@@ -63,6 +64,7 @@ def _csv(rows: list[list[Any]], filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse((writer.writerow(r) for r in safe_rows(rows)),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -348,6 +350,38 @@ class ComplianceCsvView(APIView):
                    summary="The compliance register as CSV (formula-safe)")
     def get(self, request: Request) -> StreamingHttpResponse:
         return _csv(cycle.compliance_csv_rows(_register(request)), "dids-compliance.csv")
+
+
+OWING_PARAMETERS = [
+    OpenApiParameter("month", str, required=False, description="YYYY-MM (default: last month)"),
+    OpenApiParameter("region", str, required=False),
+    OpenApiParameter("type", str, required=False, description="organisation type"),
+]
+
+
+def _chase(request: Request) -> cycle.ChaseList:
+    _national_only(request)
+    params = request.query_params
+    month = params.get("month") or add_months(month_range_default()[1], -1)
+    return cycle.chase_list(month=month, region=params.get("region") or None,
+                            organisation_type=params.get("type") or None)
+
+
+class OwingView(APIView):
+    @extend_schema(parameters=OWING_PARAMETERS, responses={200: OpenApiTypes.OBJECT},
+                   summary="Who still owes a month: providers due, rejected only or missing, "
+                           "their provider users' addresses and last reminder (national users)")
+    def get(self, request: Request) -> Response:
+        return Response(_plain(_chase(request)))
+
+
+class OwingCsvView(APIView):
+    @extend_schema(parameters=OWING_PARAMETERS,
+                   responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+                   summary="Who still owes a month as CSV (formula-safe)")
+    def get(self, request: Request) -> StreamingHttpResponse:
+        chase = _chase(request)
+        return _csv(cycle.chase_csv_rows(chase), f"dids-owing-{chase.month:%Y-%m}.csv")
 
 
 # Providers' own months and version diffs ------------------------------------------------------

@@ -29,6 +29,8 @@ urlpatterns = [
          name="api-extract-download"),
     path("compliance/", cycle.ComplianceView.as_view(), name="api-compliance"),
     path("compliance.csv", cycle.ComplianceCsvView.as_view(), name="api-compliance-csv"),
+    path("compliance/owing/", cycle.OwingView.as_view(), name="api-compliance-owing"),
+    path("compliance/owing.csv", cycle.OwingCsvView.as_view(), name="api-compliance-owing-csv"),
     path("months/", cycle.ProviderMonthsView.as_view(), name="api-months"),
     path("submissions/<int:pk>/diff/", cycle.VersionDiffView.as_view(), name="api-version-diff"),
     *router.urls,

@@ -17,6 +17,8 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from accounts.choices import PROVIDER_ROLES
+from accounts.models import Membership
 from dids_portal.lib.errors import DomainError
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
@@ -27,6 +29,7 @@ from submissions.models import (
     CutOffVersion,
     PeriodReopening,
     Record,
+    Reminder,
     ReportingPeriod,
     Submission,
 )
@@ -217,6 +220,93 @@ def compliance_csv_rows(register: ComplianceRegister) -> list[list[Any]]:
                          cell.live_received_at.isoformat() if cell.live_received_at else "",
                          "" if cell.quality is None else cell.quality, cell.versions,
                          cell.provisional_deadline.isoformat(), cell.final_deadline.isoformat()])
+    return rows
+
+
+# Who still owes a month (the chase list) -----------------------------------------------------
+
+# The states in which a provider still owes the month: it is over and nothing was accepted.
+OWING_STATES = (ComplianceState.DUE, ComplianceState.REJECTED_ONLY, ComplianceState.MISSING)
+
+
+@dataclass
+class ChaseRow:
+    organisation_code: str
+    name: str
+    region: str
+    type: str
+    carried_to: str | None
+    state: str
+    state_label: str
+    versions: int
+    # The active provider users (submitters and viewers) reminders go to, sorted.
+    emails: list[str]
+    # The last reminder of this month sent to the organisation, if any.
+    reminded_at: datetime | None = None
+    reminded_kind: str | None = None
+    reminded_recipients: int | None = None
+
+
+@dataclass
+class ChaseList:
+    month: date
+    provisional_deadline: datetime
+    final_deadline: datetime
+    rows: list[ChaseRow]
+
+
+def chase_list(*, month: date | str, region: str | None = None,
+               organisation_type: str | None = None, now: datetime | None = None) -> ChaseList:
+    """The providers that still owe ``month`` (due, rejected only or missing), with the
+    e-mail addresses of their provider users and the last reminder they were sent for it.
+    A fixed number of queries, whatever the number of providers."""
+    register = compliance_register(start=month, end=month, region=region,
+                                   organisation_type=organisation_type, now=now)
+    the_month = register.months[0]
+    cell = next((c for row in register.rows for c in row.cells if c is not None), None)
+    deadlines = (Deadlines(cell.provisional_deadline, cell.final_deadline) if cell is not None
+                 else period_deadlines([the_month])[the_month])
+    owing = [(row, cell) for row in register.rows for cell in row.cells
+             if cell is not None and cell.state in OWING_STATES]
+    codes = [row.organisation_code for row, _ in owing]
+    emails: dict[str, set[str]] = defaultdict(set)
+    for code, email in Membership.objects.filter(
+            organisation_id__in=codes, role__in=PROVIDER_ROLES,
+            user__is_active=True).values_list("organisation_id", "user__email"):
+        emails[code].add(email)
+    last: dict[str, Reminder] = {}
+    for sent in Reminder.objects.filter(period__activity_month=the_month,
+                                        organisation_id__in=codes).order_by("sent_at", "pk"):
+        last[sent.organisation_id] = sent
+    rows = []
+    for row, cell in owing:
+        reminder = last.get(row.organisation_code)
+        rows.append(ChaseRow(
+            organisation_code=row.organisation_code, name=row.name, region=row.region,
+            type=row.type, carried_to=row.carried_to, state=cell.state,
+            state_label=cell.state_label, versions=cell.versions,
+            emails=sorted(emails.get(row.organisation_code, ())),
+            reminded_at=reminder.sent_at if reminder else None,
+            reminded_kind=reminder.kind if reminder else None,
+            reminded_recipients=reminder.recipients if reminder else None))
+    return ChaseList(month=the_month, provisional_deadline=deadlines.provisional,
+                     final_deadline=deadlines.final, rows=rows)
+
+
+def chase_csv_rows(chase: ChaseList) -> list[list[Any]]:
+    """The chase list as one row per organisation, its addresses joined with '; ' (cells pass
+    through csvsafe)."""
+    rows: list[list[Any]] = [["organisation", "name", "region", "type", "carried_to", "month",
+                              "state", "versions", "final_deadline", "emails",
+                              "last_reminder_kind", "last_reminder_sent_at",
+                              "last_reminder_recipients"]]
+    for row in chase.rows:
+        rows.append([row.organisation_code, row.name, row.region, row.type,
+                     row.carried_to or "", f"{chase.month:%Y-%m}", row.state, row.versions,
+                     chase.final_deadline.isoformat(), "; ".join(row.emails),
+                     row.reminded_kind or "",
+                     row.reminded_at.isoformat() if row.reminded_at else "",
+                     "" if row.reminded_recipients is None else row.reminded_recipients])
     return rows
 
 
