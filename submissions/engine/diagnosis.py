@@ -6,7 +6,8 @@ import codecs
 import csv
 import io
 
-from .reader import MAX_FIELD, FileProblem, Plan, Source
+from .reader import MAX_FIELD, Plan
+from .source import FileProblem, Source
 
 
 def diagnose(source: Source, plan: Plan | None) -> FileProblem:
