@@ -56,8 +56,8 @@ def _column_count(plan: Plan, row: list[str], line: int) -> FileProblem:
     expected = plan.ncols
     detail = f"line {line} has {len(row)} columns, expected {expected}"
     if expected > plan.width:
-        first = "the header row" if plan.header else "the first record"
-        detail += f" as {first} has ({plan.width} and {expected - plan.width} empty ones after them)"
+        first, kind = ("the header row", "named") if plan.header else ("the first record", "with values")
+        detail += f" like {first} ({plan.width} {kind} and {expected - plan.width} empty at the end)"
     return FileProblem("DIDS075", detail, line, f"{expected} columns")
 
 
@@ -68,4 +68,4 @@ def _trailing_value(plan: Plan, row: list[str], line: int) -> FileProblem:
     else:
         why = f"v{plan.layout.version} has {plan.width} columns and column {at + 1} is empty in the first record"
     return FileProblem("DIDS075", f"line {line} has a value in column {at + 1}, but {why}", line,
-                       f"{plan.width} columns")
+                       f"values only in the first {plan.width} columns")

@@ -178,8 +178,8 @@ def _plan_header(first: list[str], matched: list[str | None], head: Head, layout
     problems = _header_problems(matched, first, layout)
     if problems and expected and why and best != expected:
         raise FileRejected(FileProblem(
-            "DIDS075", f"{why}: send the v{expected} layout (the header row at line {line} is "
-                       f"the v{best} layout's)", line, want))
+            "DIDS075", f"{why}: send the v{expected} layout (the header row at line {line} names "
+                       f"the v{best} columns)", line, want))
     if problems:
         at = f" (line {line})" if line != 1 else ""
         raise FileRejected(FileProblem(

@@ -151,3 +151,13 @@ def test_an_excel_export_reads_like_the_file_it_was_made_from(reference):
     # sep=, 1, header 2, records 1-3 lines 3-5, the blank line 6, record 9 is line 12
     assert report.rules_at(12) == {"DIDS003"} and len(report.findings) == 1
     assert report.accepted_rows == 11
+
+
+def test_a_record_without_the_empty_trailing_columns_is_rejected_saying_what_the_header_has(reference):
+    lines = [line + ",," for line in [HEADER, *RECORDS]]
+    lines[3] = RECORDS[2]
+    report = run("\n".join(lines), reference)
+    [finding] = [f for f in report.findings if f.severity == "file"]
+    assert (finding.rule, finding.line) == ("DIDS075", 4)
+    assert finding.message == ("line 4 has 18 columns, expected 20 like the header row "
+                               "(18 named and 2 empty at the end)")
