@@ -217,7 +217,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
     stored.
     """
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        if not row.text.strip(BLANK + "\r\n"):
+        if not row.text.strip(BLANK + "\r\n,\""):  # a row of empty cells, short or long
             if row.number is None:
                 state.unplaced_blank_rows += 1
             else:

@@ -161,3 +161,10 @@ def test_a_record_without_the_empty_trailing_columns_is_rejected_saying_what_the
     assert (finding.rule, finding.line) == ("DIDS075", 4)
     assert finding.message == ("line 4 has 18 columns, expected 20 like the header row "
                                "(18 named and 2 empty at the end)")
+
+
+def test_a_short_line_of_empty_cells_is_skipped_like_an_empty_line(reference):
+    text = "\n".join([HEADER, RECORDS[0], ", ,,", *bad_status(RECORDS, 1)[1:]])
+    report = run(text, reference)
+    assert not report.file_rejected
+    assert report.rules_at(4) == {"DIDS003"} and len(report.findings) == 1
