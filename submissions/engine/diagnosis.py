@@ -6,7 +6,8 @@ import codecs
 import csv
 import io
 
-from .reader import MAX_FIELD, FileProblem, Plan, Source
+from .reader import MAX_FIELD, Plan
+from .source import FileProblem, Source
 
 
 def diagnose(source: Source, plan: Plan | None) -> FileProblem:
@@ -28,22 +29,43 @@ def diagnose(source: Source, plan: Plan | None) -> FileProblem:
                 break
             line += block.count(b"\n")
     csv.field_size_limit(1 << 30)
-    expected = plan.ncols if plan else None
     start = 1
     with source.open() as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
         reader = csv.reader(text, strict=True)
         try:
-            for row in reader:
+            for n, row in enumerate(reader):
+                if plan is not None and n < plan.skip_rows:
+                    start = reader.line_num + 1
+                    continue
                 if any(len(cell) > MAX_FIELD for cell in row):
                     return FileProblem("P003", f"a field over {MAX_FIELD:,} characters at line {start}", start)
-                if expected is not None and any(c.strip() for c in row) and len(row) != expected:
-                    return FileProblem(
-                        "DIDS075", f"line {start} has {len(row)} columns, expected {expected}", start,
-                        f"{expected} columns")
+                if plan is not None and any(c.strip() for c in row) and len(row) != plan.ncols:
+                    return _column_count(plan, row, start)
+                if plan is not None and any(c.strip() for c in row[plan.width:]):
+                    return _trailing_value(plan, row, start)
                 start = reader.line_num + 1
         except csv.Error as exc:
             if "end of data" in str(exc):
                 return FileProblem("P003", f"unterminated quoted field starting at line {start}", start)
             return FileProblem("P003", f"CSV error at line {start}: {exc}", start)
     return FileProblem("P003", "the file could not be parsed as CSV")
+
+
+def _column_count(plan: Plan, row: list[str], line: int) -> FileProblem:
+    expected = plan.ncols
+    detail = f"line {line} has {len(row)} columns, expected {expected}"
+    if expected > plan.width:
+        first, kind = ("the header row", "named") if plan.header else ("the first record", "with values")
+        detail += f" like {first} ({plan.width} {kind} and {expected - plan.width} empty at the end)"
+    return FileProblem("DIDS075", detail, line, f"{expected} columns")
+
+
+def _trailing_value(plan: Plan, row: list[str], line: int) -> FileProblem:
+    at = next(i for i in range(plan.width, len(row)) if row[i].strip())
+    if plan.header:
+        why = f"the header row names only {plan.width} columns"
+    else:
+        why = f"v{plan.layout.version} has {plan.width} columns and column {at + 1} is empty in the first record"
+    return FileProblem("DIDS075", f"line {line} has a value in column {at + 1}, but {why}", line,
+                       f"values only in the first {plan.width} columns")

@@ -1,4 +1,4 @@
-"""Opening a submitted file: zip or CSV, encoding, header detection, streaming batches.
+"""Reading a submitted file's CSV: encoding, header detection, streaming batches.
 
 The fast path streams the CSV with pyarrow (every column as text) and hands out polars
 DataFrames with a `line` column. When the fast path meets a broken file, `diagnose` re-reads
@@ -10,180 +10,61 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import queue
-import shutil
-import tempfile
 import threading
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, BinaryIO, TypedDict
+from typing import TypedDict
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .layout import Layout, Layouts
+from .source import FileProblem, FileRejected, Source
 
 BLOCK_SIZE = 1 << 20  # pyarrow reads up to 32 blocks ahead: this bounds that buffer
 BATCH_ROWS = 100_000  # rows per polars batch handed to the checks, at most
 FIRST_BATCH_ROWS = 10_000  # the first batches are small, and so are the last ones (see _Batching)
 HEAD_BYTES = 1 << 20
 MAX_FIELD = 10_000
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-
-
-@dataclass
-class FileProblem:
-    rule: str
-    detail: str
-    line: int | None = None
-    expected: str | None = None
-
-
-class FileRejected(Exception):
-    def __init__(self, problem: FileProblem):
-        super().__init__(problem.detail)
-        self.problem = problem
-
-
-class Source:
-    """The CSV bytes of a submitted path or file object, re-openable from the start."""
-
-    def __init__(self, source: str | os.PathLike[str] | IO[bytes], *, max_ratio: float, max_bytes: int):
-        self._tmp: str | None = None
-        self._zip: zipfile.ZipFile | None = None
-        self._member: zipfile.ZipInfo | None = None
-        if isinstance(source, str | os.PathLike):
-            path = Path(source)
-            if not path.exists():
-                raise FileNotFoundError(path)
-            self._path: str | None = str(path)
-            self._obj: IO[bytes] | None = None
-        else:
-            self._path = None
-            self._obj = source
-            if not (hasattr(source, "seekable") and source.seekable()):
-                fd, self._tmp = tempfile.mkstemp(prefix="dids-", suffix=".upload")
-                with os.fdopen(fd, "wb") as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
-                self._path, self._obj = self._tmp, None
-            else:
-                self._start = source.tell()
-        # Measured now, never while pyarrow reads (it may read ahead from another thread).
-        if self._path is not None:
-            self._size = os.path.getsize(self._path)
-        else:
-            assert self._obj is not None
-            self._size = self._obj.seek(0, io.SEEK_END) - self._start
-            self._obj.seek(self._start)
-        with self._open_raw() as raw:
-            magic = raw.read(4)
-        if magic in ZIP_MAGIC:
-            self._open_zip(max_ratio, max_bytes)
-
-    def _open_raw(self) -> BinaryIO:
-        if self._path is not None:
-            return open(self._path, "rb")
-        assert self._obj is not None
-        self._obj.seek(self._start)
-        return _NoClose(self._obj)  # type: ignore[return-value]
-
-    def _open_zip(self, max_ratio: float, max_bytes: int) -> None:
-        try:
-            zf = zipfile.ZipFile(self._path if self._path else self._obj)  # type: ignore[arg-type]
-            members = [i for i in zf.infolist() if not i.is_dir()]
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise FileRejected(FileProblem("P004", f"not a readable zip file ({exc})")) from exc
-        self._zip = zf
-        if len(members) != 1:
-            names = ", ".join(m.filename for m in members[:5]) or "none"
-            raise FileRejected(FileProblem("P004", f"it holds {len(members)} files ({names}), not exactly one CSV"))
-        m = members[0]
-        if m.file_size > max_bytes:
-            raise FileRejected(FileProblem("P004", f"{m.filename} declares {m.file_size:,} bytes, over the {max_bytes:,}-byte limit"))
-        ratio = m.file_size / max(m.compress_size, 1)
-        if ratio > max_ratio:
-            raise FileRejected(FileProblem("P004", f"{m.filename} has a compression ratio of {ratio:,.0f}:1, over {max_ratio:g}:1"))
-        if m.flag_bits & 0x1:
-            raise FileRejected(FileProblem("P004", f"{m.filename} is encrypted"))
-        self._member = m
-
-    @property
-    def is_zip(self) -> bool:
-        return self._member is not None
-
-    @property
-    def size(self) -> int:
-        """The CSV's size in bytes (a zip member's declared size)."""
-        if self._member is not None:
-            return self._member.file_size
-        return self._size
-
-    def open(self) -> BinaryIO:
-        """A fresh binary stream of the CSV bytes from the start."""
-        if self._zip is not None and self._member is not None:
-            return _ZipGuard(self._zip.open(self._member), self._member.file_size)  # type: ignore[return-value]
-        return self._open_raw()
-
-    def arrow_input(self) -> pa.NativeFile | BinaryIO:
-        if self._path is not None and self._zip is None:
-            return pa.OSFile(self._path, "rb")  # read, not memory-mapped: RSS stays flat
-        return self.open()
-
-    def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
-        if self._tmp:
-            os.unlink(self._tmp)
-
-
-class _NoClose(io.RawIOBase):
-    def __init__(self, inner: IO[bytes]):
-        self._inner = inner
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b):  # type: ignore[no-untyped-def]
-        data = self._inner.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        return self._inner.read(size)
-
-
-class _ZipGuard(_NoClose):
-    """Stop a zip member that inflates past its declared size (a lying header)."""
-
-    def __init__(self, inner: IO[bytes], limit: int):
-        super().__init__(inner)
-        self._left = limit
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._inner.read(size)
-        self._left -= len(data)
-        if self._left < 0:
-            raise zipfile.BadZipFile("member inflates past its declared size")
-        return data
+BLANK = " \t\u00a0"  # trimmed around every value: spaces, tabs and Excel's non-breaking spaces
+# A non-breaking space is C2 A0 in UTF-8. Looking for the lead byte alone is a fast single-byte
+# search; the rare other characters that share it only cost a strip that changes nothing.
+NBSP_LEAD = b"\xc2"
 
 
 # ---------------------------------------------------------------- header / layout
 
 @dataclass
+class Head:
+    first: list[str] | None  # the first record: the header row, if the file has one
+    lines: int  # the file lines that record spans
+    skip_rows: int = 0  # CSV rows before it: Excel's `sep=,` line, empty or blank lines
+    skip_lines: int = 0  # the file lines those rows span
+
+
+@dataclass
 class Plan:
     layout: Layout
-    columns: list[str]  # the item column of each file column, in file order
+    columns: list[str]  # the item column of each file column, in file order (see TRAILING)
     header: bool
     header_lines: int = 0
-    ncols: int = 0
+    ncols: int = 0  # the file's columns, empty trailing ones included
+    skip_rows: int = 0  # CSV rows before the header row or the first record
+    skip_lines: int = 0
+    width: int = 0  # the columns that hold items; those after them are empty trailing columns
+
+    @property
+    def trailing(self) -> list[str]:
+        return self.columns[self.width:]
 
 
-def read_head(source: Source) -> tuple[str, list[str] | None, int]:
-    """The decoded start of the file, its first record and how many lines that record spans."""
+TRAILING = "_trailing{}"  # the name of an empty trailing column, by file position
+
+
+def read_head(source: Source) -> Head:
+    """The first record of the file (after a `sep=,` line and blank lines) and where it is."""
     with source.open() as fh:
         head = fh.read(HEAD_BYTES)
     if not head.strip(b"\r\n\t \xef\xbb\xbf"):
@@ -195,14 +76,36 @@ def read_head(source: Source) -> tuple[str, list[str] | None, int]:
         line = head[: exc.start].count(b"\n") + 1
         raise FileRejected(FileProblem("P001", f"byte 0x{head[exc.start]:02x} at line {line}", line)) from exc
     reader = csv.reader(io.StringIO(text, newline=""))
+    skip_rows = skip_lines = 0
     try:
-        first = next(reader, None)
+        for row in reader:
+            if skip_rows == 0 and _separator_hint(row):
+                pass
+            elif any(cell.strip() for cell in row):
+                return Head(row, reader.line_num - skip_lines, skip_rows, skip_lines)
+            skip_rows, skip_lines = skip_rows + 1, reader.line_num
     except csv.Error as exc:
-        raise FileRejected(FileProblem("P003", f"the first record cannot be read ({exc})", 1)) from exc
-    return text, first, reader.line_num
+        line = skip_lines + 1
+        raise FileRejected(FileProblem("P003", f"the record at line {line} cannot be read ({exc})", line)) from exc
+    return Head(None, 0, skip_rows, skip_lines)
 
 
-def plan_columns(first: list[str] | None, lines: int, layouts: Layouts, expected: str | None) -> Plan:
+def _separator_hint(row: list[str]) -> bool:
+    """True for Excel's `sep=,` first line; FileRejected for a hint naming another separator."""
+    if len(row) == 2 and row[0].strip().lower() == "sep=" and not row[1].strip():
+        return True
+    if len(row) == 1 and row[0].strip().lower().startswith("sep=") and len(row[0].strip()) <= 6:
+        sep = row[0].strip()[4:] or row[0][4:]
+        raise FileRejected(FileProblem(
+            "P003", f"line 1 is {row[0].strip()!r}, which says the values are separated by {sep!r}; "
+                    "DIDS files are separated by commas (save as 'CSV UTF-8 (comma delimited)')", 1))
+    return False
+
+
+def plan_columns(head: Head, layouts: Layouts, expected: str | None, why: str | None = None) -> Plan:
+    """How to read the file's columns. ``why`` says why ``expected`` is the version the file
+    must have ("March 2026 is a DIDS v1.0 month"), for the finding when it has the other one."""
+    first = head.first
     if not first:
         raise FileRejected(FileProblem("P002", "the file has no records"))
     cells = [c.strip().lower() for c in first]
@@ -213,24 +116,46 @@ def plan_columns(first: list[str] | None, lines: int, layouts: Layouts, expected
         if it.nhs_dd_v2:
             names[it.nhs_dd_v2.lower()] = it.column
     matched = [names.get(c) for c in cells]
+    where = {"skip_rows": head.skip_rows, "skip_lines": head.skip_lines, "ncols": len(first)}
+    line = head.skip_lines + 1
     if any(matched):
-        return _plan_header(first, matched, lines, layouts, expected)
-    layout = layouts[expected] if expected else layouts.by_column_count(len(first))
-    if layout is None or len(first) != len(layout.items):
+        width = len(cells)
+        while width and not cells[width - 1]:
+            width -= 1
+        return _plan_header(first[:width], matched[:width], head, layouts, expected, why, where)
+    layout = _headerless_layout(first, layouts, expected)
+    if layout is None:
+        other = layouts.by_column_count(len(first))
+        if expected and why and other is not None:
+            raise FileRejected(FileProblem(
+                "DIDS075", f"{why}: send the v{expected} layout (line {line} has the "
+                           f"{len(first)} columns of v{other.version})",
+                line, f"the {len(layouts[expected].items)} columns of v{expected}"))
         counts = " or ".join(f"{len(lay.items)} (v{v})" for v, lay in layouts.versions.items())
-        want = f"{len(layout.items)} columns for v{layout.version}" if layout else f"{counts} columns"
+        want = f"{len(layouts[expected].items)} columns for v{expected}" if expected else f"{counts} columns"
         raise FileRejected(FileProblem(
-            "DIDS075", f"line 1 has {len(first)} columns and no header row; expected {want}", 1, want))
-    return Plan(layout, list(layout.columns), header=False, header_lines=0, ncols=len(first))
+            "DIDS075", f"line {line} has {len(first)} columns and no header row; expected {want}", line, want))
+    width = len(layout.items)
+    columns = [*layout.columns, *(TRAILING.format(i) for i in range(width, len(first)))]
+    return Plan(layout, columns, header=False, header_lines=0, width=width, **where)
 
 
-def _plan_header(first: list[str], matched: list[str | None], lines: int, layouts: Layouts, expected: str | None) -> Plan:
+def _headerless_layout(first: list[str], layouts: Layouts, expected: str | None) -> Layout | None:
+    """The layout of a file without a header row, by its column count; columns after the
+    layout's that are empty in the first record are taken as empty trailing columns."""
+    candidates = [layouts[expected]] if expected else list(layouts.versions.values())
+    for layout in candidates:
+        if len(first) == len(layout.items):
+            return layout
+    for layout in candidates:
+        n = len(layout.items)
+        if len(first) > n and not any(c.strip() for c in first[n:]):
+            return layout
+    return None
+
+
+def _header_problems(matched: list[str | None], first: list[str], layout: Layout) -> list[str]:
     present = {m for m in matched if m}
-    if expected:
-        layout = layouts[expected]
-    else:
-        scores = {v: len(present & set(lay.columns)) - len(present - set(lay.columns)) for v, lay in layouts.versions.items()}
-        layout = layouts[max(scores, key=lambda v: scores[v])]
     problems = []
     unknown = [first[i].strip() for i, m in enumerate(matched) if m is None or not layout.has(m)]
     if unknown:
@@ -241,11 +166,29 @@ def _plan_header(first: list[str], matched: list[str | None], lines: int, layout
     missing = [c for c in layout.columns if c not in present]
     if missing:
         problems.append("missing column(s) " + ", ".join(missing))
-    if problems:
+    return problems
+
+
+def _plan_header(first: list[str], matched: list[str | None], head: Head, layouts: Layouts,
+                 expected: str | None, why: str | None, where: dict[str, int]) -> Plan:
+    present = {m for m in matched if m}
+    scores = {v: len(present & set(lay.columns)) - len(present - set(lay.columns)) for v, lay in layouts.versions.items()}
+    best = max(scores, key=lambda v: scores[v])
+    layout = layouts[expected] if expected else layouts[best]
+    line = head.skip_lines + 1
+    want = f"the {len(layout.items)} columns of v{layout.version}, each once"
+    problems = _header_problems(matched, first, layout)
+    if problems and expected and why and best != expected:
         raise FileRejected(FileProblem(
-            "DIDS075", f"header row for v{layout.version}: " + "; ".join(problems), 1,
-            f"the {len(layout.items)} columns of v{layout.version}, each once"))
-    return Plan(layout, [m or "" for m in matched], header=True, header_lines=lines, ncols=len(first))
+            "DIDS075", f"{why}: send the v{expected} layout (the header row at line {line} names "
+                       f"the v{best} columns)", line, want))
+    if problems:
+        at = f" (line {line})" if line != 1 else ""
+        raise FileRejected(FileProblem(
+            "DIDS075", f"header row{at} for v{layout.version}: " + "; ".join(problems), line, want))
+    width = len(first)
+    columns = [*(m or "" for m in matched), *(TRAILING.format(i) for i in range(width, where["ncols"]))]
+    return Plan(layout, columns, header=True, header_lines=head.lines, width=width, **where)
 
 
 # ---------------------------------------------------------------- streaming
@@ -254,22 +197,33 @@ def _plan_header(first: list[str], matched: list[str | None], lines: int, layout
 class StreamState:
     records: int = 0  # physical CSV rows yielded so far (after the header)
     extra_newlines: int = 0  # line breaks inside quoted values so far
-    invalid_rows: list[int] = field(default_factory=list)  # physical row numbers (header = 1)
+    invalid_rows: list[int] = field(default_factory=list)  # CSV row numbers (the file's first = 1)
+    blank_rows: list[int] = field(default_factory=list)  # rows of only spaces, skipped like empty lines
+    unplaced_blank_rows: int = 0  # blank rows whose number the reader did not know (threads)
+
+    def skipped(self) -> list[int]:
+        """The CSV row numbers the reader left out, in order."""
+        return sorted(n for n in (*self.invalid_rows, *self.blank_rows) if n > 0)
 
 
 def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_threads: bool = False,
                    ramp: bool = True) -> Iterator[pl.DataFrame]:
     """Yield polars frames of the file's records, item-named text columns plus `line`.
 
-    Blank lines are dropped (they still count as lines). Raises FileRejected for NUL bytes or
-    over-long fields; pyarrow errors propagate for the caller to diagnose. ``ramp``: small
-    first and last batches (see _Batching), which help only when the batches are also stored.
+    Empty lines and lines of only spaces are dropped (they still count as lines), as are
+    empty trailing columns. Raises FileRejected for NUL bytes, over-long fields or a value in
+    an empty trailing column; pyarrow errors propagate for the caller to diagnose. ``ramp``:
+    small first and last batches (see _Batching), which help only when the batches are also
+    stored.
     """
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        if row.number is not None:
-            state.invalid_rows.append(row.number)
+        if not row.text.strip(BLANK + "\r\n,\""):  # a row of empty cells, short or long
+            if row.number is None:
+                state.unplaced_blank_rows += 1
+            else:
+                state.blank_rows.append(row.number)
         else:
-            state.invalid_rows.append(-1)
+            state.invalid_rows.append(-1 if row.number is None else row.number)
         return "skip"
 
     names = [f"c{i}" for i in range(plan.ncols)]
@@ -277,7 +231,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
         source.arrow_input(),
         read_options=pacsv.ReadOptions(
             use_threads=use_threads, block_size=BLOCK_SIZE, column_names=names,
-            skip_rows=1 if plan.header else 0,
+            skip_rows=plan.skip_rows + (1 if plan.header else 0),
         ),
         parse_options=pacsv.ParseOptions(
             newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid,
@@ -287,8 +241,9 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
             strings_can_be_null=True, quoted_strings_can_be_null=True,
         ),
     )
-    header_rows = 1 if plan.header else 0
-    base_line_extra = max(plan.header_lines - 1, 0)
+    header_rows = plan.skip_rows + (1 if plan.header else 0)  # the CSV rows before the records
+    # the file lines those rows span beyond one each
+    base_line_extra = plan.skip_lines - plan.skip_rows + max(plan.header_lines - 1, 0)
     pending: list[pa.RecordBatch] = []
     flags: _Flags = {"newline": False, "trim": set()}
     rows = 0
@@ -306,7 +261,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
                 raise FileRejected(FileProblem("P003", "the file contains a NUL byte"))
             if b"\n" in raw:
                 flags["newline"] = True
-            if b" " in raw or b"\t" in raw:
+            if b" " in raw or b"\t" in raw or NBSP_LEAD in raw:
                 flags["trim"].add(name)
         pending.append(batch)
         rows += batch.num_rows
@@ -400,9 +355,12 @@ def _frame(batches: list[pa.RecordBatch], flags: _Flags, names: list[str], plan:
         if max(v or 0 for v in too_long) > MAX_FIELD:
             raise FileRejected(FileProblem("P003", f"a field is over {MAX_FIELD:,} characters"))
     row = pl.int_range(0, n, eager=True, dtype=pl.Int64) + (state.records + header_rows + 1)
-    for s in sorted(state.invalid_rows):
-        if s > 0:
-            row = row + (row >= s).cast(pl.Int64)
+    skipped = state.skipped()
+    if skipped:
+        # the k-th skipped row moves every later record on by one: a record that would be
+        # row r is row r + (how many skipped rows s_k have s_k - k <= r)
+        shifted = pl.Series(skipped, dtype=pl.Int64) - pl.int_range(0, len(skipped), eager=True, dtype=pl.Int64)
+        row = row + shifted.search_sorted(row, side="right").cast(pl.Int64)
     line = row + (base_line_extra + state.extra_newlines)
     if flags["newline"]:
         per_row = pl.sum_horizontal(pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in names)
@@ -411,13 +369,18 @@ def _frame(batches: list[pa.RecordBatch], flags: _Flags, names: list[str], plan:
         state.extra_newlines += int(extra.sum())
     state.records += n
     df = df.rename(dict(zip(names, plan.columns, strict=True))).with_columns(line.alias("line"))
-    blank = df.select(pl.all_horizontal(pl.col(c).is_null() for c in plan.columns)).to_series()
+    if plan.trailing:
+        if df.select(pl.any_horizontal(pl.col(c).is_not_null().any() for c in plan.trailing)).item():
+            raise FileRejected(FileProblem("DIDS075", "a value in an empty trailing column"))
+        df = df.drop(plan.trailing)
+    items = plan.columns[: plan.width]
+    blank = df.select(pl.all_horizontal(pl.col(c).is_null() for c in items)).to_series()
     return df.filter(~blank) if blank.any() else df
 
 
 def trimmed(column: str) -> pl.Expr:
-    """Surrounding spaces and tabs removed; an empty value is null."""
-    s = pl.col(column).str.strip_chars(" \t")
+    """Surrounding spaces, tabs and non-breaking spaces removed; an empty value is null."""
+    s = pl.col(column).str.strip_chars(BLANK)
     return pl.when(s.str.len_bytes() == 0).then(None).otherwise(s).alias(column)
 
 

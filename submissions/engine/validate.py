@@ -19,20 +19,11 @@ from .context import CheckContext
 from .diagnosis import diagnose
 from .layout import Layouts, load_layouts
 from .masking import mask_nhs_number
-from .reader import (
-    FileProblem,
-    FileRejected,
-    Plan,
-    Source,
-    StreamState,
-    plan_columns,
-    prefetch,
-    read_head,
-    stream_batches,
-)
+from .reader import Plan, StreamState, plan_columns, prefetch, read_head, stream_batches
 from .reference import ReferenceSnapshot
 from .report import Finding, Report, make_finding
 from .rules import Rule, Rules, load_rules
+from .source import FileProblem, FileRejected, Source
 from .storage import storage_frame
 
 CleanBatch = Callable[[pl.DataFrame], Any]
@@ -56,19 +47,33 @@ def validate(
     says file_rejected, rows already passed to on_clean_batch must be discarded: some
     file-level problems (P005, P006, a ragged row) are only known at the end.
     `rules` replaces the shipped rules data (load_rules(path)); use_threads lets pyarrow
-    parse on several cores (polars follows POLARS_MAX_THREADS).
+    parse on several cores (polars follows POLARS_MAX_THREADS) in a check without callbacks:
+    such a check may have to read the file again on one thread (pyarrow cannot number the
+    rows it parses on several), which it can do only while nothing was handed over.
     """
-    run = _Run(context, reference, on_clean_batch, on_findings, max_findings, rules or load_rules())
+    def start() -> _Run:
+        return _Run(context, reference, on_clean_batch, on_findings, max_findings, rules or load_rules())
+
+    run = start()
+    threads = use_threads and on_clean_batch is None and on_findings is None
     try:
         src = Source(source, max_ratio=run.rules.get("P004").params["max_ratio"],
                      max_bytes=run.rules.get("P004").params["max_bytes"])
     except FileRejected as exc:
         return run.finish_with(exc.problem)
     try:
-        run.run(src, use_threads=use_threads)
+        try:
+            run.run(src, use_threads=threads)
+        except _RowsUnnumbered:
+            run = start()
+            run.run(src, use_threads=False)
     finally:
         src.close()
-    return run.report
+    return run.finish()
+
+
+class _RowsUnnumbered(Exception):
+    """A multi-threaded read skipped a blank line it could not number: read again on one thread."""
 
 
 class _Run:
@@ -81,8 +86,10 @@ class _Run:
         self.report = Report(reference_release=ref.release, ruleset_version=self.rules.version)
         self.expected = ctx.dataset_version or (self.layouts.version_for(ctx.month) if ctx.month else None)
         self.report.dataset_version = self.expected
+        self.why = _why_version(self.expected, ctx, self.layouts)
         self.min_day: date | None = None
         self.max_day: date | None = None
+        self.month_rule = False  # P016 rejects every record outside the activity month
 
     # -- file-level outcomes
     def file_finding(self, problem: FileProblem) -> None:
@@ -100,19 +107,27 @@ class _Run:
 
     def finish_with(self, problem: FileProblem) -> Report:
         self.file_finding(problem)
-        return self.report
+        return self.finish()
+
+    def finish(self) -> Report:
+        """The report; a file rejected as a whole has no accepted records."""
+        r = self.report
+        if r.file_rejected:
+            r.accepted_rows, r.rejected_rows = 0, r.rows
+        return r
 
     def emit(self, findings: list[Finding]) -> None:
         if not findings:
             return
         if self.on_findings is not None:
             self.on_findings(findings)
-        room = None if self.max_findings is None else self.max_findings - len(self.report.findings)
-        if room is None:
+        if self.max_findings is None:
             self.report.findings.extend(findings)
-        else:
-            self.report.findings.extend(findings[: max(room, 0)])
-            if len(findings) > room:
+            return
+        for f in findings:  # findings about the whole file are always listed
+            if f.severity == "file" or len(self.report.findings) < self.max_findings:
+                self.report.findings.append(f)
+            else:
                 self.report.findings_truncated = True
 
     def want_findings(self) -> bool:
@@ -127,8 +142,7 @@ class _Run:
     def run(self, src: Source, *, use_threads: bool) -> None:
         plan: Plan | None = None
         try:
-            _, first, lines = read_head(src)
-            plan = plan_columns(first, lines, self.layouts, self.expected)
+            plan = plan_columns(read_head(src), self.layouts, self.expected, self.why)
         except FileRejected as exc:
             self.file_finding(exc.problem)
             return
@@ -136,6 +150,7 @@ class _Run:
         self.report.dataset_version = layout.version
         env = Env(layout, self.ctx, self.ref)
         rules = self.rules.for_version(layout.version)
+        self.month_rule = self.ctx.month is not None and any(r.kind == "in_submission_month" for r in rules)
         checks = build_checks(rules, env)
         dup_rule = next((r for r in rules if r.kind == "duplicate_key"), None)
         dups = DuplicateKeys(tuple(env.col(i) for i in dup_rule.items)) if dup_rule else None
@@ -154,6 +169,8 @@ class _Run:
                 problem = FileProblem("P004", f"the zip member cannot be read ({exc})")
             self.file_finding(problem)
             return
+        if state.unplaced_blank_rows:
+            raise _RowsUnnumbered
         if state.invalid_rows:
             self.file_finding(diagnose(src, plan))
             return
@@ -164,7 +181,9 @@ class _Run:
         if r.rows == 0:
             self.file_finding(FileProblem("P002", "there are no records after the header"))
             return
-        if self.min_day and self.max_day:
+        # With an activity month, a record of another month (so perhaps of the other version)
+        # is rejected by P016 on its own, not the file for mixing versions.
+        if self.min_day and self.max_day and not self.month_rule:
             low, high = self.layouts.version_for(self.min_day), self.layouts.version_for(self.max_day)
             if low != high:
                 self.file_finding(FileProblem(
@@ -263,6 +282,15 @@ class _Run:
                 out.append((row["line"], order, finding))
         out.sort(key=lambda t: (t[0], t[1]))
         self.emit([f for _, _, f in out])
+
+
+def _why_version(expected: str | None, ctx: CheckContext, layouts: Layouts) -> str | None:
+    """Why a file must have the `expected` layout, as the start of a finding."""
+    if expected is None:
+        return None
+    if ctx.month is not None and layouts.version_for(ctx.month) == expected:
+        return f"{ctx.month:%B %Y} is a DIDS v{expected} month"
+    return f"the file is checked as DIDS v{expected}"
 
 
 class _Blank(dict):

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from submissions.engine import validate
+from submissions.engine import generate_file, validate
 
 from .conftest import GOLDEN, context_for
 
@@ -200,3 +200,94 @@ def test_a_path_and_a_non_seekable_stream_read_the_same(reference, tmp_path):
     a = validate(path, context=context_for(MONTH), reference=reference)
     b = validate(Pipe(), context=context_for(MONTH), reference=reference)
     assert a.to_dict() == b.to_dict()
+
+
+def test_a_zip_holding_only_a_text_file_is_rejected_naming_it(reference):
+    finding = only(check(_zip({"readme.txt": b"The DIDS extract for February.\n"}), reference))
+    assert finding.rule == "P004"
+    assert "readme.txt" in finding.message and "not a CSV file" in finding.message
+
+
+def test_a_zip_holding_a_zip_is_rejected_naming_the_inner_zip(reference):
+    inner = _zip({"dids.csv": CLEAN})
+    finding = only(check(_zip({"dids-feb.zip": inner}), reference))
+    assert finding.rule == "P004"
+    assert "dids-feb.zip" in finding.message and "itself a zip" in finding.message
+
+
+def test_the_macos_entries_of_a_zip_are_ignored(reference):
+    archive = _zip({"dids.csv": CLEAN, "__MACOSX/._dids.csv": b"\x00\x05\x16\x07resource fork",
+                    "__MACOSX/.DS_Store": b"\x00\x00\x00\x01Bud1"})
+    report = check(archive, reference)
+    assert not report.file_rejected and report.accepted_rows == 12
+
+
+def test_a_zip_of_a_csv_and_another_file_names_both(reference):
+    finding = only(check(_zip({"dids.csv": CLEAN, "notes.txt": b"x", "__MACOSX/._dids.csv": b"x"}), reference))
+    assert finding.rule == "P004" and "holds 2 files (dids.csv, notes.txt)" in finding.message
+
+
+V2_CLEAN = (GOLDEN / "v2.0" / "clean.csv").read_bytes()
+
+
+def test_a_v2_file_for_a_v1_month_is_told_so_in_one_finding(reference):
+    finding = only(check(V2_CLEAN, reference))
+    assert finding.rule == "DIDS075" and finding.line == 1
+    assert finding.message.startswith("February 2026 is a DIDS v1.0 month: send the v1.0 layout")
+    assert "unknown column" not in finding.message
+
+
+def test_a_v1_file_for_a_v2_month_is_told_so_in_one_finding(reference):
+    report = validate(io.BytesIO(CLEAN), context=context_for(date(2026, 6, 1)), reference=reference)
+    assert only(report).message.startswith("June 2026 is a DIDS v2.0 month: send the v2.0 layout")
+
+
+def test_a_v2_file_without_a_header_for_a_v1_month_is_told_so(reference):
+    records = b"\n".join(V2_CLEAN.split(b"\n")[1:])
+    finding = only(check(records, reference))
+    assert finding.rule == "DIDS075"
+    assert finding.message.startswith("February 2026 is a DIDS v1.0 month: send the v1.0 layout")
+    assert "22 columns of v2.0" in finding.message
+
+
+def _v2_april_with_a_march_record(reference, tmp_path) -> tuple[str, int]:
+    path = tmp_path / "april.csv"
+    generate_file(path, rows=12, org="RR8", month=date(2026, 4, 1), dataset_version="2.0",
+                  reference=reference, seed=3)
+    header, *records = path.read_text().strip("\n").split("\n")
+    columns = header.split(",")
+    cells = dict(zip(columns, records[4].split(","), strict=True))
+    cells.update(procedure_start="2026-03-31T10:00:00+01:00", procedure_end="2026-03-31T10:20:00+01:00",
+                 request_date="2026-03-02", request_received_date="2026-03-02")
+    if cells["waiting_list_clock_start"]:
+        cells["waiting_list_clock_start"] = "2026-03-02"
+    records[4] = ",".join(cells[c] for c in columns)
+    return "\n".join([header, *records]), 6
+
+
+def test_a_v2_record_dated_in_march_2026_is_only_outside_the_month(reference, tmp_path):
+    text, line = _v2_april_with_a_march_record(reference, tmp_path)
+    report = validate(io.BytesIO(text.encode()), context=context_for(date(2026, 4, 1)), reference=reference)
+    assert not report.file_rejected
+    assert [(f.line, f.rule) for f in report.findings] == [(line, "P016")]
+
+
+def test_a_v2_record_dated_in_march_2026_without_a_month_is_only_a_mixed_versions_file(reference, tmp_path):
+    text, _ = _v2_april_with_a_march_record(reference, tmp_path)
+    report = validate(io.BytesIO(text.encode()), context=context_for(date(2026, 4, 1), with_month=False),
+                      reference=reference)
+    assert [f.rule for f in report.findings] == ["P005"]
+
+
+def test_a_file_rejected_as_a_whole_has_no_accepted_records(reference):
+    lines = [HEADER.encode(), *(r.encode() for r in RECORDS)]
+    lines[-1] = lines[-1].rsplit(b",", 1)[0]  # the last record is a column short
+    report = check(b"\n".join(lines), reference)
+    assert only(report).rule == "DIDS075"
+    assert report.rows == 11 and report.accepted_rows == 0 and report.rejected_rows == 11
+
+
+def test_the_file_level_finding_is_listed_whatever_the_findings_limit(reference):
+    report = validate(io.BytesIO(CLEAN.replace(b"postcode,", b"post_code,", 1)), context=context_for(MONTH),
+                      reference=reference, max_findings=0)
+    assert [f.rule for f in report.findings] == ["DIDS075"]

@@ -6,6 +6,7 @@ import io
 from datetime import date
 
 from submissions.engine import generate_file, load_layouts, validate
+from submissions.engine.source import Source
 
 from .conftest import GOLDEN, context_for
 
@@ -130,9 +131,8 @@ def test_batches_start_small_grow_and_shrink_again_at_the_end_of_the_file(refere
     generate_file(path, rows=30_000, org="RR8", month=MONTH, dataset_version="1.0",
                   reference=reference, error_rate=0.0, seed=3)
     for source in (path, io.BytesIO(path.read_bytes())):  # a path, and an upload's file object
-        src = reader.Source(source, max_ratio=100, max_bytes=10**9)
-        _, first, lines = reader.read_head(src)
-        plan = reader.plan_columns(first, lines, load_layouts(), "1.0")
+        src = Source(source, max_ratio=100, max_bytes=10**9)
+        plan = reader.plan_columns(reader.read_head(src), load_layouts(), "1.0")
         sizes = [b.height for b in reader.stream_batches(src, plan, reader.StreamState())]
         assert sum(sizes) == 30_000
         assert sizes[0] < 1_000 and max(sizes) >= 4_000
@@ -166,12 +166,10 @@ def test_how_a_file_is_cut_into_batches_never_changes_the_report(reference, tmp_
 
 def test_a_source_s_size_is_known_without_moving_a_reader_of_its_file_object(tmp_path):
     """pyarrow may read ahead from another thread: asking the size must not seek the object."""
-    import submissions.engine.reader as reader
-
     data = ("\n".join([HEADER, *RECORDS]) + "\n").encode()
     upload = io.BytesIO(b"xx" + data)
     upload.seek(2)  # an upload whose CSV starts after some bytes already read
-    src = reader.Source(upload, max_ratio=100, max_bytes=10**9)
+    src = Source(upload, max_ratio=100, max_bytes=10**9)
     upload.seek(7)  # as if a reader were part-way through
     assert src.size == len(data)
     assert upload.tell() == 7

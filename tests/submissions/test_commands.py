@@ -52,6 +52,26 @@ def test_dids_check_exits_1_when_the_file_would_be_rejected(capsys, sample_refer
     assert "DIDS075" in out
 
 
+@pytest.fixture
+def ragged_file(make_file, tmp_path):
+    """20 records of which the last is a column short: rejected as a whole once it is read."""
+    lines = make_file(rows=20).read_text().strip("\n").split("\n")
+    lines[-1] = lines[-1].rsplit(",", 1)[0]
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_dids_check_json_lists_the_file_finding_and_no_accepted_records_whatever_max_findings(
+        capsys, sample_reference, ragged_file):
+    code, out, _ = run(capsys, "dids_check", str(ragged_file), "--org", "RR8", "--month", "2026-06",
+                       "--as-of", AS_OF, "--format", "json", "--max-findings", "0")
+    report = json.loads(out)
+    assert code == 1 and report["file_rejected"] is True
+    assert report["accepted_rows"] == 0 and report["rejected_rows"] == report["rows"] == 19
+    assert [(f["rule"], f["line"]) for f in report["findings"]] == [("DIDS075", 21)]
+
+
 def test_dids_check_exits_2_when_the_file_cannot_be_read(capsys, sample_reference, tmp_path):
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes("caf\xe9,1\n".encode("latin-1"))
@@ -90,6 +110,16 @@ def test_dids_submit_exits_1_for_a_rejected_file(capsys, sample_reference, bad_f
     code, out, _ = run(capsys, "dids_submit", str(bad_file), "--org", "RR8", "--month", "2026-06",
                        "--format", "json")
     assert code == 1 and json.loads(out)["status"] == "rejected"
+
+
+def test_dids_submit_stores_no_accepted_records_for_a_file_rejected_once_read(capsys, sample_reference,
+                                                                           ragged_file):
+    code, out, _ = run(capsys, "dids_submit", str(ragged_file), "--org", "RR8", "--month", "2026-06",
+                       "--as-of", AS_OF, "--format", "json")
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "rejected"
+    assert result["accepted_rows"] == 0 and result["rejected_rows"] == result["rows"] == 19
+    assert Submission.objects.get().accepted_rows == 0 and Record.objects.count() == 0
 
 
 def test_dids_generate_writes_a_clean_file_the_checker_accepts(capsys, sample_reference, tmp_path):

@@ -86,12 +86,17 @@ def code_valid(column: str, codes: dict[str, list[tuple[date | None, date | None
 @kind("code_list")
 def code_list(rule: Rule, env: Env) -> list[Check]:
     out = []
+    # Codes are judged as of the test date, within the period of the file's dataset version:
+    # a v2.0 record dated before v2.0 began is P016's or P005's, not judged by v1.0 lists.
+    layout = env.layout
+    on = pl.col("_test").clip(pl.lit(layout.activity_from),
+                              pl.lit(layout.activity_to) if layout.activity_to else None)
     for item in rule.items:
         col = env.col(item)
         list_name = env.layout.item(col).code_list
         assert list_name, f"{rule.id}: {col} has no code list"
         codes = env.ref.codes(list_name)
-        ok = code_valid(col, codes, pl.col("_test"))
+        ok = code_valid(col, codes, on)
         out.append(Check(rule, col, _given(col) & ~ok, params={"codes": ", ".join(codes)}))
     return out
 

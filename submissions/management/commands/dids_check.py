@@ -26,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--dataset-version", choices=["1.0", "2.0"])
         parser.add_argument("--format", choices=["json", "text"], default="text")
         parser.add_argument("--max-findings", type=int, default=None,
-                            help="List at most this many findings (counts stay exact).")
+                            help="List at most this many record findings (counts stay exact; "
+                                 "a finding about the whole file is always listed).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
