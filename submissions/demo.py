@@ -1,10 +1,10 @@
 """The history ``seed_demo`` builds: what a national team sees over its last six months.
 
 Pure planning, no database: given the months, their deadlines and the time now, which demo
-provider sends which file when. Most providers send on time, some close to the provisional
-deadline; a few send late (between the deadlines); one misses a month; one sends only a file
-that is rejected; one resubmits after the provisional cut-off, so its newer version is live
-while the cut-off keeps the older one. Nothing is received after ``now``: a file planned for
+provider sends which file when. Most providers send on time: some by a scheduled job early on
+the first working day, some close to the provisional deadline. A few send late (between the
+deadlines); one misses a month; one sends only a file that is rejected; one resubmits after
+the provisional cut-off, so its newer version is live while the cut-off keeps the older one. Nothing is received after ``now``: a file planned for
 later has simply not arrived yet, so the newest month fills up as real time passes.
 
 The story is placed relative to today (``back`` = 1 is last month), so every six-month window
@@ -34,6 +34,8 @@ LATE = {("NT3", 5), ("RCD", 4), ("RAJ", 3)}
 MISSING = {("NVC", 4)}
 REJECTED_ONLY = {("TAJ", 2)}
 RESUBMITTED = {("RR8", 3)}
+# Providers whose system sends the file early on the first working day after the month.
+SCHEDULED = {"RJ1", "NT3"}
 # Providers that send in the last two working days before the provisional deadline.
 CLOSE_TO_DEADLINE = {"RYX"}
 
@@ -76,13 +78,16 @@ def _office_hours(day: date, rng: random.Random) -> datetime:
                             tzinfo=LONDON)
 
 
-def _on_time(month: date, deadlines: Deadlines, rng: random.Random, close: bool) -> datetime:
+def _on_time(month: date, deadlines: Deadlines, rng: random.Random, code: str) -> datetime:
     """In the month after the activity month, before its provisional deadline."""
     days = [d for d in _working_days(add_months(month, 1))
             if datetime.combine(d, time(17, 30), tzinfo=LONDON) < deadlines.provisional]
     if not days:  # a timetable row moved the deadline into the activity month's own month
         return deadlines.provisional - timedelta(hours=1)
-    return _office_hours(rng.choice(days[-2:] if close else days[:12]), rng)
+    if code in SCHEDULED:
+        return datetime.combine(days[0], time(6, rng.randrange(60), rng.randrange(60)),
+                                tzinfo=LONDON)
+    return _office_hours(rng.choice(days[-2:] if code in CLOSE_TO_DEADLINE else days[:12]), rng)
 
 
 def _late(month: date, deadlines: Deadlines, rng: random.Random) -> datetime:
@@ -111,17 +116,17 @@ def demo_plan(*, months: list[date], deadlines: dict[date, Deadlines],
                 receipts.append(DemoReceipt(code, month, _late(month, when, rng), size,
                                             error_rate, seed, story="sent late"))
             elif (code, back) in REJECTED_ONLY:
-                receipts.append(DemoReceipt(code, month, _on_time(month, when, rng, False), size,
+                receipts.append(DemoReceipt(code, month, _on_time(month, when, rng, code), size,
                                             error_rate, seed, rejected=True,
                                             story="sent a file that was rejected"))
             elif (code, back) in RESUBMITTED:
-                receipts.append(DemoReceipt(code, month, _on_time(month, when, rng, False), size,
+                receipts.append(DemoReceipt(code, month, _on_time(month, when, rng, code), size,
                                             0.03, seed))
                 receipts.append(DemoReceipt(code, month, _late(month, when, rng), size, 0.0,
                                             seed + 1, story="resubmitted after the provisional "
                                                             "cut-off"))
             else:
                 receipts.append(DemoReceipt(code, month,
-                                            _on_time(month, when, rng, code in CLOSE_TO_DEADLINE),
+                                            _on_time(month, when, rng, code),
                                             size, error_rate, seed))
     return sorted((r for r in receipts if r.received_at <= now), key=lambda r: r.received_at)
