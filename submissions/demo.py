@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from submissions.cycle.timetable import LONDON, Deadlines, add_months, is_working_day
+from submissions.engine import load_layouts
 
 HISTORY_MONTHS = 6
 
@@ -29,7 +30,7 @@ PROVIDERS: tuple[tuple[str, int, float], ...] = (
     ("RAJ", 250, 0.03), ("RXT", 100, 0.0), ("RYX", 120, 0.02), ("TAJ", 100, 0.01),
     ("NT3", 150, 0.0), ("NVC", 120, 0.01),
 )
-# (organisation, months back) -> what happens that month.
+# What happens to an organisation in a month: (code, months back), 1 being last month.
 LATE = {("NT3", 5), ("RCD", 4), ("RAJ", 3)}
 MISSING = {("NVC", 4)}
 REJECTED_ONLY = {("TAJ", 2)}
@@ -53,7 +54,8 @@ class DemoReceipt:
 
 
 def dataset_version_for(month: date) -> str:
-    return "2.0" if month >= date(2026, 4, 1) else "1.0"
+    """The layout a month's activity is sent in (v2.0 from April 2026), as the layouts say."""
+    return load_layouts().version_for(month)
 
 
 def history_months(today: date) -> list[date]:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from submissions.choices import Channel, ComplianceState, CutOffKind, SubmissionStatus
 from submissions.cycle.selectors import compliance_register
 from submissions.cycle.timetable import default_deadlines
-from submissions.demo import demo_plan, history_months
+from submissions.demo import dataset_version_for, demo_plan, history_months
 from submissions.models import CutOff, CutOffVersion, Record, Submission
 from submissions.services import submission_create, submission_process
 from tests.submissions.conftest import AS_OF, MONTH
@@ -127,6 +127,11 @@ def test_the_plan_receives_nothing_after_now():
     plan = demo_plan(months=months, deadlines={m: default_deadlines(m) for m in months}, now=now)
     assert plan and all(receipt.received_at <= now for receipt in plan)
     assert [r.received_at for r in plan] == sorted(r.received_at for r in plan)
+
+
+def test_a_history_across_april_2026_sends_each_month_in_its_layout():
+    months = history_months(date(2026, 6, 15))
+    assert [dataset_version_for(m) for m in months] == ["1.0"] * 4 + ["2.0"] * 2
 
 
 def test_early_in_a_month_few_providers_have_sent_the_month_before():
