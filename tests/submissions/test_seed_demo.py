@@ -1,8 +1,8 @@
 """seed_demo builds the history a national team would see: six months of receipts at the
 times they would have arrived, and the cut-offs of every month whose deadline has passed.
 
-The suite's clock stands at 25 November 2026 (tests/clock.py): the history is May to October
-2026, and the provisional deadlines of May to September have passed.
+The shared history is built, and read, at noon on 25 November 2026: it is May to October 2026,
+and the provisional deadlines of May to September have passed.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from submissions.services import submission_create, submission_process
 from tests.submissions.conftest import AS_OF, MONTH
 
 LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=LONDON)
 HISTORY = [date(2026, month, 1) for month in range(5, 11)]
 PROVISIONAL_PASSED = HISTORY[:-1]
 
@@ -37,7 +38,7 @@ PROVISIONAL_PASSED = HISTORY[:-1]
 def demo_history(django_db_setup: None, django_db_blocker) -> Iterator[None]:
     """One seed_demo on its default path, shared by the tests of a class that only read it,
     and rolled back after them."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    with time_machine.travel(NOW, tick=True), django_db_blocker.unblock(), transaction.atomic():
         call_command("seed_demo", stdout=io.StringIO())
         yield
         transaction.set_rollback(True)
