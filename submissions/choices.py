@@ -31,6 +31,7 @@ class Channel(models.TextChoices):
     WEB = "web", "Upload page"
     API = "api", "API"
     CLI = "cli", "Command line"
+    DEMO = "demo", "Demo data"
 
 
 class CutOffKind(models.TextChoices):

@@ -145,6 +145,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                       upload: IO[bytes], original_name: str, idempotency_key: str = "",
                       token: ApiToken | None = None, as_of: datetime | None = None,
                       channel: str = Channel.WEB,
+                      received_at: datetime | None = None,
                       enqueue: Callable[[int], Any] | None = None,
                       request: Any = None) -> tuple[Submission, bool]:
     """Receive a file as a new version; returns (submission, created).
@@ -154,7 +155,13 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
 
     The same idempotency key again returns the first receipt and creates nothing. Processing is
     queued when the transaction commits (``enqueue`` defaults to the Celery task).
+
+    ``received_at`` (demo data only, ``channel=Channel.DEMO``) receives the version at a past
+    time, as ``seed_demo`` builds a history: the month must have been open then, rather than
+    now, and the file is checked as of that time. Every other receipt is received now.
     """
+    if received_at is not None:
+        _check_demo_receipt(channel, received_at)
     month = month_start(activity_month)
     organisation = Organisation.objects.filter(code=organisation_code.strip().upper()).first()
     if organisation is None:
@@ -166,7 +173,8 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
         existing = Submission.objects.filter(organisation=organisation, idempotency_key=key).first()
         if existing is not None:
             return existing, False
-    month_open_check(organisation_code=organisation.code, month=month, at=timezone.now())
+    month_open_check(organisation_code=organisation.code, month=month,
+                     at=received_at or timezone.now())
     stored = _spool(upload)
     try:
         try:
@@ -174,7 +182,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                 Organisation.objects.select_for_update().get(pk=organisation.pk)  # version numbers
                 latest = Submission.objects.filter(
                     organisation=organisation, activity_month=month).aggregate(v=Max("version"))["v"]
-                now = timezone.now()
+                now = received_at or timezone.now()
                 submission = Submission(
                     organisation=organisation, activity_month=month, version=(latest or 0) + 1,
                     original_name=(original_name or "upload.csv")[:255], size_bytes=stored.size,
@@ -206,6 +214,15 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
     logger.info("Received submission %s: %s %s v%s, %s bytes", submission.pk, organisation.code,
                 f"{month:%Y-%m}", submission.version, stored.size)
     return submission, True
+
+
+def _check_demo_receipt(channel: str, received_at: datetime) -> None:
+    if channel != Channel.DEMO:
+        raise DomainError("Only demo data can be received at a time other than now.",
+                          code="backdated_receipt")
+    if received_at.tzinfo is None or received_at > timezone.now():
+        raise DomainError("A demo receipt time must be a past, timezone-aware time.",
+                          code="backdated_receipt")
 
 
 def _audit_state(submission: Submission) -> dict[str, Any]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from dids_portal.lib.errors import DomainError
-from submissions.choices import SubmissionStatus
+from submissions.choices import Channel, SubmissionStatus
 from submissions.cycle.services import period_ensure, period_reopen, period_update
 from submissions.cycle.timetable import (
     LONDON,
@@ -17,8 +19,9 @@ from submissions.cycle.timetable import (
     last_working_day,
     working_days_before,
 )
-from submissions.models import PeriodReopening
-from tests.submissions.conftest import MONTH
+from submissions.models import PeriodReopening, Submission
+from submissions.services import submission_create
+from tests.submissions.conftest import MONTH, upload_of
 from tests.submissions.cycle_helpers import submit_at
 
 FINAL_JUNE_2026 = datetime(2026, 12, 31, 23, 59, 59, tzinfo=LONDON)
@@ -158,3 +161,44 @@ def test_months_outside_the_calendar_or_too_long_a_range_are_refused(api_client_
     client = api_client_for(analyst)
     assert client.get("/api/periods/9999-12/").status_code == 400
     assert client.get("/api/compliance/?start=0001-01&end=9999-12").status_code == 400
+
+
+def _demo_receipt(path, received_at, *, channel=Channel.DEMO):
+    submission, _ = submission_create(
+        actor=None, organisation_code="RR8", activity_month=MONTH, upload=upload_of(path),
+        original_name=path.name, channel=channel, received_at=received_at,
+        enqueue=lambda pk: None)
+    return submission
+
+
+@pytest.mark.django_db
+def test_demo_data_received_before_the_lock_is_accepted_after_it(rr8, make_file):
+    received_at = FINAL_JUNE_2026 - timedelta(days=150)
+    with time_machine.travel(FINAL_JUNE_2026 + timedelta(days=10), tick=False):
+        submission = _demo_receipt(make_file(rows=5), received_at)
+    assert submission.received_at == submission.as_of == received_at
+    assert submission.channel == Channel.DEMO and submission.version == 1
+
+
+@pytest.mark.django_db
+def test_demo_data_received_after_the_final_deadline_is_refused(rr8, make_file):
+    with (time_machine.travel(FINAL_JUNE_2026 + timedelta(days=10), tick=False),
+          pytest.raises(DomainError) as error):
+        _demo_receipt(make_file(rows=5), FINAL_JUNE_2026 + timedelta(seconds=1))
+    assert error.value.code == "month_locked"
+
+
+@pytest.mark.django_db
+def test_a_past_receipt_time_is_refused_for_anything_but_demo_data(rr8, make_file):
+    with pytest.raises(DomainError) as error:
+        _demo_receipt(make_file(rows=5), FINAL_JUNE_2026 - timedelta(days=150),
+                      channel=Channel.CLI)
+    assert error.value.code == "backdated_receipt"
+    assert not Submission.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_demo_receipt_time_in_the_future_is_refused(rr8, make_file):
+    with pytest.raises(DomainError) as error:
+        _demo_receipt(make_file(rows=5), timezone.now() + timedelta(hours=1))
+    assert error.value.code == "backdated_receipt"
