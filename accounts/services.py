@@ -48,7 +48,8 @@ def membership_grant(*, actor: User | None, user: User, role: str, organisation_
 
 @transaction.atomic
 def api_token_create(*, actor: User, organisation_code: str, name: str,
-                     expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+                     expires_at: datetime | None = None,
+                     request: Any = None) -> tuple[ApiToken, str]:
     """Create a token for a RIS. The plaintext is returned once and never stored."""
     if not can_submit_for(actor, organisation_code):
         raise DomainError(
@@ -66,14 +67,14 @@ def api_token_create(*, actor: User, organisation_code: str, name: str,
     )
     history_set(token, actor=actor, reason=f"API token '{token.name}' created")
     token.save()
-    audit_record(actor=actor, action=AuditAction.API_TOKEN_CREATED,
+    audit_record(actor=actor, action=AuditAction.API_TOKEN_CREATED, request=request,
                  organisation_code=organisation_code, target=f"api_token:{token.pk}",
                  after={"name": token.name, "prefix": prefix})
     return token, plaintext
 
 
 @transaction.atomic
-def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+def api_token_revoke(*, actor: User, token: ApiToken, request: Any = None) -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if not can_submit_for(actor, token.organisation_id) and not actor.is_superuser:
         raise DomainError("You cannot revoke this token.", code="permission_denied", status_code=403)
@@ -81,7 +82,7 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         history_set(token, actor=actor, reason="API token revoked")
         token.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action=AuditAction.API_TOKEN_REVOKED,
+        audit_record(actor=actor, action=AuditAction.API_TOKEN_REVOKED, request=request,
                      organisation_code=token.organisation_id, target=f"api_token:{token.pk}",
                      before={"revoked": False}, after={"revoked": True, "prefix": token.prefix})
     return token
@@ -194,4 +195,15 @@ def totp_device_for_setup(*, user: User) -> Any:
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, device: Any, request: Any = None) -> Any:
+    """Confirm a TOTP device once a code from it has been given: it counts from now on.
+    Audited here, with the address of the request that confirmed it."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_record(actor=device.user, action=AuditAction.OTP_DEVICE_ADDED, request=request,
+                 target=f"user:{device.user_id}", after={"device": "totp", "name": device.name})
     return device

@@ -1,4 +1,5 @@
-"""Cross-cutting receivers: the audit trail of sign-ins, second-factor and reference changes,
+"""Cross-cutting receivers: the audit trail of sign-ins, second-factor removals and reference
+changes (a device is confirmed, and audited, by ``accounts.services.totp_device_confirm``),
 and the session's start time (for the absolute session limit)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import time
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -49,16 +50,6 @@ def signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(actor=user, action=AuditAction.SIGN_OUT, request=request,
                      target=f"user:{user.pk}")
-
-
-@receiver(post_save, sender=TOTPDevice, dispatch_uid="dids_totp_saved")
-def totp_device_saved(sender: Any, instance: TOTPDevice, created: bool,
-                      update_fields: Any = None, **kwargs: Any) -> None:
-    confirmed_now = instance.confirmed and (created or (update_fields and "confirmed" in update_fields))
-    if confirmed_now:
-        audit_record(actor=instance.user, action=AuditAction.OTP_DEVICE_ADDED,
-                     target=f"user:{instance.user_id}",
-                     after={"device": "totp", "name": instance.name})
 
 
 @receiver(post_delete, sender=TOTPDevice, dispatch_uid="dids_totp_deleted")

@@ -184,7 +184,8 @@ class PeriodDetailView(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         reason = values.pop("change_reason")
-        period = period_update(actor=request.user, month=month, reason=reason, **values)
+        period = period_update(actor=request.user, month=month, reason=reason, request=request,
+                               **values)
         return Response(PeriodSerializer(period).data)
 
 
@@ -206,7 +207,8 @@ class ReopeningView(APIView):
         reopening = period_reopen(actor=request.user, month=month,
                                   organisation_code=data.validated_data["organisation"],
                                   reason=data.validated_data["reason"],
-                                  expires_at=data.validated_data["expires_at"])
+                                  expires_at=data.validated_data["expires_at"],
+                                  request=request)
         return Response(ReopeningSerializer(reopening).data, status=status.HTTP_201_CREATED)
 
 
@@ -228,7 +230,8 @@ class CutOffListView(APIView):
         cutoff, created = period_cut_off(actor=request.user, month=data.validated_data["month"],
                                          kind=data.validated_data["kind"],
                                          run_by_label=f"API ({request.user.email})",
-                                         ignore_pending=data.validated_data["ignore_pending"])
+                                         ignore_pending=data.validated_data["ignore_pending"],
+                                         request=request)
         return Response(CutOffSerializer(cutoff).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -280,7 +283,7 @@ class ExtractCreateView(APIView):
         data = ExtractRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         extract = extract_create(actor=request.user, month=month, kind=kind,
-                                 format=data.validated_data["format"])
+                                 format=data.validated_data["format"], request=request)
         extract.refresh_from_db()
         return Response(ExtractSerializer(extract).data, status=status.HTTP_202_ACCEPTED)
 

@@ -8,6 +8,7 @@ import subprocess
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
@@ -79,10 +80,16 @@ def period_ensure(*, month: date | str, actor: User | None = None) -> ReportingP
     return period
 
 
+def _period_state(period: ReportingPeriod) -> dict[str, str]:
+    """What the audit trail keeps of a month's timetable row."""
+    return {"provisional_deadline": period.provisional_deadline.isoformat(),
+            "final_deadline": period.final_deadline.isoformat(), "notes": period.notes}
+
+
 @transaction.atomic
 def period_update(*, actor: User, month: date | str, provisional_deadline: datetime | None = None,
                   final_deadline: datetime | None = None, notes: str | None = None,
-                  reason: str = "Timetable changed") -> ReportingPeriod:
+                  reason: str = "Timetable changed", request: Any = None) -> ReportingPeriod:
     """Change a month's deadlines; a deadline whose cut-off has run cannot move."""
     period = ReportingPeriod.objects.select_for_update().get(pk=period_ensure(month=month).pk)
     taken = set(period.cutoffs.values_list("kind", flat=True))
@@ -91,6 +98,7 @@ def period_update(*, actor: User, month: date | str, provisional_deadline: datet
         if value is not None and kind in taken and value != period.deadline(kind):
             raise DomainError(f"The {kind} cut-off of {period} has run; its deadline is fixed.",
                               code="cutoff_taken", status_code=409)
+    before = _period_state(period)
     if provisional_deadline is not None:
         period.provisional_deadline = provisional_deadline
     if final_deadline is not None:
@@ -101,14 +109,13 @@ def period_update(*, actor: User, month: date | str, provisional_deadline: datet
     history_set(period, actor=actor, reason=reason)
     period.save()
     audit_record(actor=actor, action=AuditAction.REFERENCE_CHANGED, target=f"period:{period}",
-                 after={"provisional_deadline": period.provisional_deadline.isoformat(),
-                        "final_deadline": period.final_deadline.isoformat(), "reason": reason})
+                 request=request, before=before, after={**_period_state(period), "reason": reason})
     return period
 
 
 @transaction.atomic
 def period_reopen(*, actor: User, organisation_code: str, month: date | str, reason: str,
-                  expires_at: datetime) -> PeriodReopening:
+                  expires_at: datetime, request: Any = None) -> PeriodReopening:
     """Let one organisation submit for a locked month until ``expires_at`` (audited)."""
     reason = (reason or "").strip()
     if not reason:
@@ -125,7 +132,7 @@ def period_reopen(*, actor: User, organisation_code: str, month: date | str, rea
                                 expires_at=expires_at, granted_by=actor, granted_at=now)
     history_set(reopening, actor=actor, reason=f"Reopened: {reason}")
     reopening.save()
-    audit_record(actor=actor, action=AuditAction.PERIOD_REOPENED,
+    audit_record(actor=actor, action=AuditAction.PERIOD_REOPENED, request=request,
                  organisation_code=organisation.code, target=f"period:{period}",
                  after={"reason": reason, "expires_at": expires_at.isoformat()})
     logger.info("%s reopened %s for %s until %s", actor, period, organisation.code, expires_at)
@@ -147,7 +154,7 @@ def _live_at(month: date, deadline: datetime) -> list[Submission]:
 
 def period_cut_off(*, actor: User | None, month: date | str, kind: str,
                    run_by_label: str = "", now: datetime | None = None,
-                   ignore_pending: bool = False) -> tuple[CutOff, bool]:
+                   ignore_pending: bool = False, request: Any = None) -> tuple[CutOff, bool]:
     """Freeze the month's product at its ``kind`` deadline; returns (cut-off, created).
 
     Idempotent: the period row is locked, so a second run (or a second beat) waits and then
@@ -215,7 +222,7 @@ def period_cut_off(*, actor: User | None, month: date | str, kind: str,
             CutOffVersion(cutoff=cutoff, organisation_id=v.organisation_id, submission=v)
             for v in included)
         audit_record(actor=actor, action=AuditAction.PERIOD_CUT_OFF, target=f"cutoff:{cutoff.pk}",
-                     after={"month": manifest["month"], "kind": kind, "run_by": label,
+                     request=request, after={"month": manifest["month"], "kind": kind, "run_by": label,
                             "versions": len(included), "records": scanned["total"],
                             "records_checksum": scanned["checksum"]})
     logger.info("Cut-off %s %s: %s versions, %s records", period, kind, len(included),
@@ -310,7 +317,8 @@ def _remind(period: ReportingPeriod, kind: str, now: datetime) -> int:
 
 # Extracts -------------------------------------------------------------------------------------
 
-def extract_create(*, actor: User, month: date | str, kind: str, format: str) -> Extract:
+def extract_create(*, actor: User, month: date | str, kind: str, format: str,
+                   request: Any = None) -> Extract:
     """Queue a pseudonymised national extract of a cut-off (national analysts only)."""
     from accounts.selectors import is_national
     from submissions.cycle.selectors import cutoff_get
@@ -326,7 +334,7 @@ def extract_create(*, actor: User, month: date | str, kind: str, format: str) ->
         extract = Extract.objects.create(cutoff=cutoff, format=format, requested_by=actor,
                                          rows_total=cutoff.record_count)
         audit_record(actor=actor, action=AuditAction.EXPORT_CREATED, target=f"extract:{extract.pk}",
-                     after={"month": f"{cutoff.period.activity_month:%Y-%m}",
+                     request=request, after={"month": f"{cutoff.period.activity_month:%Y-%m}",
                             "kind": cutoff.kind, "format": format})
         transaction.on_commit(lambda: _enqueue_extract(extract.pk))
     return extract

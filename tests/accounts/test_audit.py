@@ -54,6 +54,15 @@ def test_nhs_numbers_never_reach_an_event(submitter: User) -> None:
     assert event.before["nhs_number"] == "[NHS number]"
 
 
+def test_checksums_and_hashes_holding_ten_digits_reach_an_event_whole(submitter: User) -> None:
+    sha = "9434765919" + "ab" * 27
+    event = audit_record(actor=submitter, action="test", target=f"release:{sha}",
+                         after={"records_checksum": "2575674446d6ba71", "sha256": sha})
+    event.refresh_from_db()
+    assert event.after == {"records_checksum": "2575674446d6ba71", "sha256": sha}
+    assert event.target == f"release:{sha}"
+
+
 def test_an_anonymous_actor_is_recorded_as_nobody(db: None) -> None:
     from django.contrib.auth.models import AnonymousUser
 

@@ -67,6 +67,17 @@ def test_setting_up_a_device_verifies_the_session_and_is_audited(client: Client,
                                      actor_id=analyst.pk).exists()
 
 
+def test_setting_up_a_device_audits_the_address_it_came_from(client: Client,
+                                                             analyst: User) -> None:
+    _password(client, analyst, ip="192.0.2.53")
+    client.get(reverse("accounts:otp-setup"), REMOTE_ADDR="192.0.2.53")
+    device = TOTPDevice.objects.get(user=analyst)
+    client.post(reverse("accounts:otp-setup"), {"otp_token": totp_code(device)},
+                REMOTE_ADDR="192.0.2.53")
+    event = AuditEvent.objects.get(action=AuditAction.OTP_DEVICE_ADDED)
+    assert event.ip_address == "192.0.2.53" and event.target == f"user:{analyst.pk}"
+
+
 def test_a_national_analyst_with_a_device_must_give_its_code(client: Client,
                                                             analyst: User) -> None:
     device = verified_device(analyst)
