@@ -75,6 +75,17 @@ def test_rejected_records_are_not_stored_but_their_findings_are(submitter, make_
 
 
 @pytest.mark.django_db
+def test_the_warning_count_counts_warnings_and_not_rejections(submitter, make_file):
+    submission, _ = submit(submitter, make_file(rows=200, error_rate=0.2, seed=7))
+    by_severity: dict[str, int] = {}
+    for severity in Finding.objects.filter(submission=submission).values_list("severity",
+                                                                               flat=True):
+        by_severity[severity] = by_severity.get(severity, 0) + 1
+    assert by_severity.get("reject", 0) > 0 and by_severity.get("warn", 0) > 0
+    assert submission.warning_count == by_severity["warn"]
+
+
+@pytest.mark.django_db
 def test_findings_never_hold_a_whole_nhs_number(submitter, make_file):
     import csv
 
