@@ -36,7 +36,7 @@ from submissions.choices import (
     SubmissionStatus,
 )
 from submissions.cycle.lock import month_open_check
-from submissions.engine import CheckContext, Report, validate
+from submissions.engine import CheckContext, Report, load_rules, validate
 from submissions.loading import VersionWriter
 from submissions.models import Submission, SubmissionJob
 from submissions.selectors import reference_snapshot_load
@@ -271,6 +271,13 @@ class _Progress:
             self.conn.close()
 
 
+def _warning_count(report: Report) -> int:
+    """The findings of warning rules only: rejections and file errors are counted apart."""
+    severity = {rule.id: rule.severity for rule in load_rules().rules}
+    return sum(count for rule_id, count in report.counts_by_rule.items()
+               if severity.get(rule_id) == "warn")
+
+
 def _outcome(report: Report) -> str:
     if report.file_rejected:
         return SubmissionStatus.REJECTED
@@ -360,7 +367,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
     submission.rows = report.rows
     submission.accepted_rows = 0 if report.file_rejected else report.accepted_rows
     submission.rejected_rows = report.rows if report.file_rejected else report.rejected_rows
-    submission.warning_count = sum(report.counts_by_rule.values())
+    submission.warning_count = _warning_count(report)
     submission.file_rejected = report.file_rejected
     submission.counts_by_rule = dict(report.counts_by_rule)
     submission.reference_release = release
