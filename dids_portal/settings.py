@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dids_portal.lib.env import env_bool, env_int, env_list, env_str
+from dids_portal.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -125,15 +125,18 @@ STATIC_ROOT: str | Path = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT: str | Path = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "media/"
+# Stored uploads and extracts hold patient data: readable by the portal's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploads: the largest file accepted, checked before the body is read.
 DIDS_MAX_UPLOAD_BYTES = env_int("DIDS_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1024)
 
-# The monthly cycle: the key of the NHS-number pseudonyms in national extracts (HMAC-SHA256;
-# extracts are refused without it), and how many working days before a deadline the
-# reminders go out.
-DIDS_PSEUDONYM_KEY = env_str("DIDS_PSEUDONYM_KEY") or ""
+# The monthly cycle: the key of the NHS-number pseudonyms in national extracts (HMAC-SHA256,
+# at least 32 bytes, else start-up stops; extracts are refused without it), and how many
+# working days before a deadline the reminders go out.
+DIDS_PSEUDONYM_KEY = env_secret("DIDS_PSEUDONYM_KEY", min_bytes=32)
 DIDS_REMINDER_WORKING_DAYS = env_int("DIDS_REMINDER_WORKING_DAYS", 5, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 CHUNK = 1024 * 1024
+# The spool holds patient data before it is stored: the portal's user only. (NamedTemporaryFile
+# makes its files 0600; storage sets FILE_UPLOAD_PERMISSIONS once the spool is moved in.)
+SPOOL_DIR_MODE = 0o700
 
 
 def month_start(value: date | str) -> date:
@@ -91,7 +94,8 @@ def _spool_dir() -> str | None:
         path = os.path.join(default_storage.path(""), ".incoming")
     except NotImplementedError:  # storage without local paths: the system's temp directory
         return None
-    os.makedirs(path, exist_ok=True)
+    os.makedirs(path, mode=SPOOL_DIR_MODE, exist_ok=True)
+    os.chmod(path, SPOOL_DIR_MODE)  # also if an older release made it readable to all
     return path
 
 

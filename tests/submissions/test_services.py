@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from dids_portal.lib.errors import DomainError
 from submissions.choices import JobState, SubmissionStatus
@@ -58,6 +59,16 @@ def test_clean_file_is_accepted_live_and_stored_with_line_numbers(submitter, mak
     assert lines == list(range(2, 32))  # generated files carry a header on line 1
     assert submission.job.state == JobState.DONE
     assert submission.reference_release is not None
+
+
+@pytest.mark.django_db
+def test_a_stored_upload_is_readable_by_the_portal_user_only(submitter, make_file):
+    submission, _ = submit(submitter, make_file(rows=5), process=False)
+    path = Path(submission.file.path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    spool = Path(settings.MEDIA_ROOT) / ".incoming"
+    assert spool.stat().st_mode & 0o777 == 0o700
 
 
 @pytest.mark.django_db
