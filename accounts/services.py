@@ -8,11 +8,12 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.choices import NATIONAL_ROLES, AuditAction, Role
-from accounts.models import ApiToken, AuditEvent, Membership, User
+from accounts.models import ApiToken, AuditEvent, Membership, User, api_token_expiry
 from accounts.selectors import can_submit_for
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
@@ -59,17 +60,22 @@ def api_token_create(*, actor: User, organisation_code: str, name: str,
     name = name.strip()
     if not name:
         raise DomainError("Give the token a name, such as the RIS it is for.", code="invalid")
+    longest = api_token_expiry()
+    if expires_at is not None and expires_at > longest:
+        raise DomainError(f"A token can last at most {settings.DIDS_TOKEN_DAYS} days.",
+                          code="invalid")
     prefix = secrets.token_hex(4)
     plaintext = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(
         name=name[:100], organisation_id=organisation_code, user=actor, prefix=prefix,
-        key_hash=hash_token(plaintext), expires_at=expires_at,
+        key_hash=hash_token(plaintext), expires_at=expires_at or longest,
     )
     history_set(token, actor=actor, reason=f"API token '{token.name}' created")
     token.save()
     audit_record(actor=actor, action=AuditAction.API_TOKEN_CREATED, request=request,
                  organisation_code=organisation_code, target=f"api_token:{token.pk}",
-                 after={"name": token.name, "prefix": prefix})
+                 after={"name": token.name, "prefix": prefix,
+                        "expires_at": token.expires_at.isoformat()})
     return token, plaintext
 
 
@@ -88,26 +94,81 @@ def api_token_revoke(*, actor: User, token: ApiToken, request: Any = None) -> Ap
     return token
 
 
-def api_token_authenticate(plaintext: str) -> ApiToken | None:
-    """The active token matching this plaintext, whose owner may still submit for its organisation."""
+def _token_stop(token: ApiToken, *, actor: User | None, reason: str,
+                request: Any = None) -> None:
+    """Revoke a token for good (the row is locked by the caller or is fresh)."""
+    token.revoked_at = timezone.now()
+    history_set(token, actor=actor, reason=reason)
+    token.save(update_fields=["revoked_at"])
+    audit_record(actor=actor, action=AuditAction.API_TOKEN_REVOKED, request=request,
+                 organisation_code=token.organisation_id, target=f"api_token:{token.pk}",
+                 before={"revoked": False},
+                 after={"revoked": True, "prefix": token.prefix, "reason": reason})
+
+
+def _owner_may_submit(token: ApiToken) -> bool:
+    return Membership.objects.filter(user_id=token.user_id, organisation_id=token.organisation_id,
+                                     role=Role.PROVIDER_SUBMITTER).exists()
+
+
+@transaction.atomic
+def api_tokens_stop_without_role(*, user: User, actor: User | None,
+                                 request: Any = None) -> list[ApiToken]:
+    """Revoke the user's tokens for every organisation they can no longer submit for.
+
+    Called whenever a user's roles change (the admin). Revoked, not merely refused: a token
+    stays stopped if the role is given back, so that a role briefly lost and regained does
+    not bring back a token nobody was watching."""
+    stopped = []
+    for token in ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True):
+        if not _owner_may_submit(token):
+            _token_stop(token, actor=actor, request=request,
+                        reason="Its owner is no longer a provider submitter of the organisation")
+            stopped.append(token)
+    return stopped
+
+
+def api_token_check(plaintext: str) -> tuple[ApiToken | None, str]:
+    """The active token matching this plaintext, whose owner may still submit for its
+    organisation; else None and why (specific only to a caller who holds a real token)."""
+    unknown = "The API token is not valid, expired or revoked."
     if not plaintext.startswith(TOKEN_PREFIX):
-        return None
+        return None, unknown
     parts = plaintext[len(TOKEN_PREFIX):].split("_", 1)
     if len(parts) != 2:
-        return None
+        return None, unknown
     token = ApiToken.objects.select_related("user", "organisation").filter(prefix=parts[0]).first()
     if token is None or not secrets.compare_digest(token.key_hash, hash_token(plaintext)):
-        return None
-    if not token.is_active or not token.user.is_active:
-        return None
-    if not Membership.objects.filter(
-        user=token.user, organisation_id=token.organisation_id, role=Role.PROVIDER_SUBMITTER
-    ).exists():
-        return None
+        return None, unknown
     now = timezone.now()
+    if token.revoked_at is not None:
+        return None, f"The API token was revoked on {_when(token.revoked_at)}."
+    if token.expires_at <= now:
+        return None, (f"The API token expired on {_when(token.expires_at)}. A provider "
+                      "submitter of the organisation can create a new one.")
+    if not token.user.is_active:
+        return None, "The API token's owner is no longer active."
+    if not _owner_may_submit(token):
+        # The owner lost the role some other way than the admin: stop the token for good now.
+        with transaction.atomic():
+            locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+            if locked.revoked_at is None:
+                _token_stop(locked, actor=None, reason="Its owner is no longer a provider "
+                                                       "submitter of the organisation")
+        return None, ("The API token was revoked: its owner is no longer a provider submitter "
+                      "of the organisation.")
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token
+    return token, ""
+
+
+def api_token_authenticate(plaintext: str) -> ApiToken | None:
+    """The active token matching this plaintext (see ``api_token_check``)."""
+    return api_token_check(plaintext)[0]
+
+
+def _when(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%d %B %Y %H:%M} (UK time)"
 
 
 # The audit trail -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import base64
 from typing import Any, cast
 
 import qrcode
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordChangeForm
@@ -357,6 +358,7 @@ class ApiTokenListView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
         context["tokens"] = list(
             ApiToken.objects.filter(organisation=self.organisation).select_related("user")
         )
+        context["token_days"] = settings.DIDS_TOKEN_DAYS
         return context
 
 

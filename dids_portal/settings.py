@@ -138,6 +138,8 @@ DIDS_MAX_UPLOAD_BYTES = env_int("DIDS_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, mini
 # working days before a deadline the reminders go out.
 DIDS_PSEUDONYM_KEY = env_secret("DIDS_PSEUDONYM_KEY", min_bytes=32)
 DIDS_REMINDER_WORKING_DAYS = env_int("DIDS_REMINDER_WORKING_DAYS", 5, minimum=0)
+# API tokens expire this many days after they are made.
+DIDS_TOKEN_DAYS = env_int("DIDS_TOKEN_DAYS", 365, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
