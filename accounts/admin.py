@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -61,7 +61,8 @@ class UserAdmin(SimpleHistoryAdmin):
         formset.save_m2m()
         # A token whose owner can no longer submit for its organisation stops for good.
         if formset.model is Membership:
-            api_tokens_stop_without_role(user=form.instance, actor=request.user, request=request)
+            api_tokens_stop_without_role(user=form.instance, actor=cast(User, request.user),
+                                         request=request)
 
 
 @admin.register(AuditEvent)
