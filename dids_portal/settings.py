@@ -183,11 +183,15 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=5)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Versions whose worker died are queued again by beat (and by every worker as it starts),
-# without waiting for the broker's visibility timeout; queued ones after this many seconds.
+# Versions and extracts whose worker died are queued again by beat (and by every worker as it
+# starts), without waiting for the broker's visibility timeout; queued ones after this many
+# seconds.
 CELERY_BEAT_SCHEDULE = {
     "recover-stalled-submissions": {
         "task": "submissions.tasks.recover_stalled_submissions", "schedule": 60.0,
+    },
+    "recover-stalled-extracts": {
+        "task": "submissions.tasks.recover_stalled_extracts", "schedule": 60.0,
     },
 }
 DIDS_REQUEUE_QUEUED_AFTER_SECONDS = env_int("DIDS_REQUEUE_QUEUED_AFTER_SECONDS", 120, minimum=5)

@@ -22,7 +22,7 @@ from accounts.selectors import is_national
 from accounts.services import audit_record
 from dids_portal.lib.csvsafe import Echo, safe_rows
 from dids_portal.lib.errors import DomainError
-from submissions.choices import CutOffKind, ExtractFormat, JobState
+from submissions.choices import CutOffKind, ExtractFormat, ExtractState
 from submissions.cycle import selectors as cycle
 from submissions.cycle.services import (
     extract_create,
@@ -307,7 +307,7 @@ class ExtractDownloadView(APIView):
                    summary="Download a finished extract (national analysts)")
     def get(self, request: Request, pk: int) -> FileResponse:
         extract = _extract(request, pk)
-        if extract.state != JobState.DONE or not extract.file:
+        if extract.state != ExtractState.DONE or not extract.file:
             raise DomainError("The extract is not ready.", code="not_ready", status_code=409)
         name = (extract.file.name or "").rsplit("/", 1)[-1]
         audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
