@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -242,6 +243,82 @@ def audit_record(*, actor: Any, action: str, organisation_code: str | None = Non
         fields["before"] = json.loads(json.dumps(fields["before"], default=str))
         fields["after"] = json.loads(json.dumps(fields["after"], default=str))
         return AuditEvent.objects.create(**fields, hash=audit_event_hash(**fields))
+
+
+# Password guessing spread over many addresses -------------------------------------------------
+#
+# django-axes locks one (email, address) pair after a few failures. Guessing spread over many
+# addresses gets past that, so an account that sees failed sign-ins from GUESSING_ADDRESSES or
+# more addresses within GUESSING_WINDOW is *rate limited*, not locked: at most
+# GUESSING_TRIES_PER_MINUTE tries a minute, counted over every address. A try over the limit is
+# refused without checking the password (and is not counted, so refusals never extend the
+# limit). Addresses the owner signed in from in the last FAMILIAR_FOR are not limited, so that
+# no stranger can keep the owner out; from a new address the owner gets in after waiting a
+# minute. The owner is e-mailed and the trail gets a sign_in_limited event, once per window.
+
+GUESSING_ADDRESSES = 3
+GUESSING_WINDOW = timedelta(hours=1)
+GUESSING_TRIES_PER_MINUTE = 3
+FAMILIAR_FOR = timedelta(days=30)
+LIMITED_MESSAGE = ("This account has had failed sign-ins from several places, so it can be "
+                   "tried only a few times a minute. Wait a minute, then try again.")
+
+
+def _sign_in_failures(email: str, *, since: datetime) -> Any:
+    return AuditEvent.objects.filter(action=AuditAction.SIGN_IN_FAILED, occurred_at__gte=since,
+                                     after__email=_scrub(email))
+
+
+def _guessing_spread(email: str, now: datetime) -> int:
+    """How many addresses failed to sign in as this email in the window (0 below the bar)."""
+    addresses = (_sign_in_failures(email, since=now - GUESSING_WINDOW)
+                 .exclude(ip_address__isnull=True).values("ip_address").distinct().count())
+    return addresses if addresses >= GUESSING_ADDRESSES else 0
+
+
+def sign_in_limited(*, email: str, request: Any) -> bool:
+    """Whether a sign-in as ``email`` from this request is refused by the guessing limit."""
+    email = email.strip().lower()
+    now = timezone.now()
+    if not email or not _guessing_spread(email, now):
+        return False
+    address = request_ip(request)
+    user = User.objects.filter(email=email).first()
+    if user is not None and address and AuditEvent.objects.filter(
+            action=AuditAction.SIGN_IN, actor_id=user.pk, ip_address=address,
+            occurred_at__gte=now - FAMILIAR_FOR).exists():
+        return False
+    recent = _sign_in_failures(email, since=now - timedelta(minutes=1)).count()
+    return recent >= GUESSING_TRIES_PER_MINUTE
+
+
+def sign_in_failure_record(*, email: str, request: Any) -> None:
+    """Audit a failed sign-in; the first time in the window that failures come from many
+    addresses, tell the trail and the account's owner that the account is now limited."""
+    email = email.strip().lower()[:254]
+    audit_record(actor=None, action=AuditAction.SIGN_IN_FAILED, request=request,
+                 after={"email": email})
+    now = timezone.now()
+    addresses = _guessing_spread(email, now) if email else 0
+    if not addresses or AuditEvent.objects.filter(
+            action=AuditAction.SIGN_IN_LIMITED, occurred_at__gte=now - GUESSING_WINDOW,
+            after__email=_scrub(email)).exists():
+        return
+    user = User.objects.filter(email=email, is_active=True).first()
+    audit_record(actor=None, action=AuditAction.SIGN_IN_LIMITED, request=request,
+                 target=f"user:{user.pk}" if user else "",
+                 after={"email": email, "addresses": addresses,
+                        "tries_per_minute": GUESSING_TRIES_PER_MINUTE})
+    if user is not None:
+        send_mail(
+            "DIDS: failed sign-ins to your account",
+            f"Someone failed to sign in to the DIDS portal as {email} from {addresses} "
+            "different addresses in the last hour.\n\nTo protect the account, it can now be "
+            f"tried only {GUESSING_TRIES_PER_MINUTE} times a minute from places you have not "
+            "signed in from lately. You can still sign in: if you are refused, wait a minute "
+            "and try again.\n\nIf this was not you, change your password and tell your "
+            "organisation's DIDS lead.\n",
+            None, [user.email], fail_silently=True)
 
 
 # The second factor ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from simple_history.signals import post_create_historical_record
 
 from accounts.choices import AuditAction
 from accounts.middleware import SESSION_OTP_ENROLLED_KEY, SESSION_STARTED_KEY
-from accounts.services import audit_record
+from accounts.services import audit_record, sign_in_failure_record
 
 REFERENCE_APP = "reference"
 
@@ -41,8 +41,9 @@ def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed, dispatch_uid="dids_sign_in_failed")
 def sign_in_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
                    **kwargs: Any) -> None:
-    audit_record(actor=None, action=AuditAction.SIGN_IN_FAILED, request=request,
-                 after={"email": axes_username(request, credentials)[:254]})
+    if getattr(request, "dids_sign_in_limited", False):
+        return  # refused by the guessing limit without a check: not a try, not counted
+    sign_in_failure_record(email=axes_username(request, credentials), request=request)
 
 
 @receiver(user_logged_out, dispatch_uid="dids_signed_out")
