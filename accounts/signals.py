@@ -68,7 +68,14 @@ def reference_changed(sender: Any, instance: Any, history_instance: Any, history
     if instance._meta.app_label != REFERENCE_APP:
         return
     kind = {"+": "created", "~": "changed", "-": "deleted"}.get(history_instance.history_type, "")
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] = {"change": kind, "reason": history_instance.history_change_reason}
+    previous = history_instance.prev_record if kind == "changed" else None
+    if previous is not None:  # what changed, from the row's history: before and after
+        changes = history_instance.diff_against(previous).changes
+        before = {change.field: change.old for change in changes}
+        after.update({change.field: change.new for change in changes})
     audit_record(actor=history_user, action=AuditAction.REFERENCE_CHANGED,
                  organisation_code=getattr(instance, "organisation_id", None) or None,
                  target=f"{instance._meta.label_lower}:{instance.pk}",
-                 after={"change": kind, "reason": history_instance.history_change_reason})
+                 before=before, after=after)

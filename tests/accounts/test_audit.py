@@ -153,7 +153,9 @@ def test_a_reference_release_load_is_one_audit_event(sample_reference: None) -> 
     assert "summary" in event.after
 
 
-def test_a_reference_edit_is_audited_with_its_reason(rr8, reference_admin: User) -> None:
+def test_a_reference_edit_is_audited_with_its_reason_and_what_it_was_before(
+        rr8, reference_admin: User) -> None:
+    old_name = rr8.name
     rr8.name = "Leeds Teaching Hospitals"
     rr8._history_user = reference_admin
     rr8._change_reason = "Renamed"
@@ -161,7 +163,9 @@ def test_a_reference_edit_is_audited_with_its_reason(rr8, reference_admin: User)
     event = AuditEvent.objects.filter(action=AuditAction.REFERENCE_CHANGED).order_by("-seq")[0]
     assert event.target == "reference.organisation:RR8"
     assert event.actor_id == reference_admin.pk
-    assert event.after == {"change": "changed", "reason": "Renamed"}
+    assert event.after == {"change": "changed", "reason": "Renamed",
+                           "name": "Leeds Teaching Hospitals"}
+    assert event.before == {"name": old_name}
 
 
 def test_granting_a_role_is_audited(submitter: User, analyst: User) -> None:
