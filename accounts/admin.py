@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Membership, User
-from accounts.services import audit_record
+from accounts.services import api_tokens_stop_without_role, audit_record
 from dids_portal.lib.admin import ReadOnlyAdminMixin
 
 
@@ -59,6 +59,10 @@ class UserAdmin(SimpleHistoryAdmin):
                          before=None if is_new else before.get(membership.pk),
                          after=_membership_state(membership))
         formset.save_m2m()
+        # A token whose owner can no longer submit for its organisation stops for good.
+        if formset.model is Membership:
+            api_tokens_stop_without_role(user=form.instance, actor=cast(User, request.user),
+                                         request=request)
 
 
 @admin.register(AuditEvent)

@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.services import api_token_authenticate
+from accounts.services import api_token_check
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -19,9 +19,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("The Authorization header must be 'Token <key>'.")
-        token = api_token_authenticate(header[1])
+        token, refusal = api_token_check(header[1])
         if token is None:
-            raise exceptions.AuthenticationFailed("The API token is not valid, expired or revoked.")
+            raise exceptions.AuthenticationFailed(refusal)
         return token.user, token
 
     def authenticate_header(self, request: Any) -> str:

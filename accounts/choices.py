@@ -19,6 +19,7 @@ class AuditAction(models.TextChoices):
     SIGN_IN = "sign_in", "Signed in"
     SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
     SIGN_OUT = "sign_out", "Signed out"
+    SIGN_IN_LIMITED = "sign_in_limited", "Sign-in limited (failures from many addresses)"
     OTP_DEVICE_ADDED = "otp_device_added", "Second factor set up"
     OTP_DEVICE_REMOVED = "otp_device_removed", "Second factor removed"
     OTP_VERIFY_FAILED = "otp_verify_failed", "Second factor code refused"

@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
+from accounts.services import LIMITED_MESSAGE
 from dids_portal.lib.pages import NhsFormMixin
 from reference.models import Organisation
 
@@ -33,6 +34,11 @@ class SignInForm(NhsFormMixin, AuthenticationForm):
         self.fields["password"].error_messages["required"] = "Enter your password"
         self.fields["password"].widget.attrs["class"] = "nhsuk-input"
         self._describe_fields()
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        if getattr(self.request, "dids_sign_in_limited", False):
+            return forms.ValidationError(LIMITED_MESSAGE, code="limited")
+        return super().get_invalid_login_error()
 
 
 class PortalPasswordChangeForm(NhsFormMixin, PasswordChangeForm):

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
@@ -94,8 +96,18 @@ class Membership(models.Model):
         return f"{self.user} · {self.get_role_display()} · {where}"
 
 
+def api_token_expiry() -> datetime:
+    """When a token made now expires: ``DIDS_TOKEN_DAYS`` days on."""
+    return timezone.now() + timedelta(days=settings.DIDS_TOKEN_DAYS)
+
+
 class ApiToken(models.Model):
-    """A token a RIS uses to call the API for one organisation. Only its hash is stored."""
+    """A token a RIS uses to call the API for one organisation. Only its hash is stored.
+
+    Every token expires (``DIDS_TOKEN_DAYS`` after it is made, unless made with an earlier
+    date). A revoked token stays revoked; so does one stopped because its owner lost the
+    submitter role for its organisation, even if the role is given back.
+    """
 
     name = models.CharField(max_length=100)
     organisation = models.ForeignKey(
@@ -112,7 +124,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(default=api_token_expiry)
 
     history = HistoricalRecords(excluded_fields=["last_used_at"])
 
@@ -124,8 +136,7 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        now = timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+        return self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class AuditEvent(models.Model):

@@ -1,4 +1,5 @@
-"""Cross-cutting receivers: the audit trail of sign-ins, second-factor and reference changes,
+"""Cross-cutting receivers: the audit trail of sign-ins, second-factor removals and reference
+changes (a device is confirmed, and audited, by ``accounts.services.totp_device_confirm``),
 and the session's start time (for the absolute session limit)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import time
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -15,7 +16,7 @@ from simple_history.signals import post_create_historical_record
 
 from accounts.choices import AuditAction
 from accounts.middleware import SESSION_OTP_ENROLLED_KEY, SESSION_STARTED_KEY
-from accounts.services import audit_record
+from accounts.services import audit_record, sign_in_failure_record
 
 REFERENCE_APP = "reference"
 
@@ -40,8 +41,9 @@ def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed, dispatch_uid="dids_sign_in_failed")
 def sign_in_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
                    **kwargs: Any) -> None:
-    audit_record(actor=None, action=AuditAction.SIGN_IN_FAILED, request=request,
-                 after={"email": axes_username(request, credentials)[:254]})
+    if getattr(request, "dids_sign_in_limited", False):
+        return  # refused by the guessing limit without a check: not a try, not counted
+    sign_in_failure_record(email=axes_username(request, credentials), request=request)
 
 
 @receiver(user_logged_out, dispatch_uid="dids_signed_out")
@@ -49,16 +51,6 @@ def signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(actor=user, action=AuditAction.SIGN_OUT, request=request,
                      target=f"user:{user.pk}")
-
-
-@receiver(post_save, sender=TOTPDevice, dispatch_uid="dids_totp_saved")
-def totp_device_saved(sender: Any, instance: TOTPDevice, created: bool,
-                      update_fields: Any = None, **kwargs: Any) -> None:
-    confirmed_now = instance.confirmed and (created or (update_fields and "confirmed" in update_fields))
-    if confirmed_now:
-        audit_record(actor=instance.user, action=AuditAction.OTP_DEVICE_ADDED,
-                     target=f"user:{instance.user_id}",
-                     after={"device": "totp", "name": instance.name})
 
 
 @receiver(post_delete, sender=TOTPDevice, dispatch_uid="dids_totp_deleted")
@@ -76,7 +68,14 @@ def reference_changed(sender: Any, instance: Any, history_instance: Any, history
     if instance._meta.app_label != REFERENCE_APP:
         return
     kind = {"+": "created", "~": "changed", "-": "deleted"}.get(history_instance.history_type, "")
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] = {"change": kind, "reason": history_instance.history_change_reason}
+    previous = history_instance.prev_record if kind == "changed" else None
+    if previous is not None:  # what changed, from the row's history: before and after
+        changes = history_instance.diff_against(previous).changes
+        before = {change.field: change.old for change in changes}
+        after.update({change.field: change.new for change in changes})
     audit_record(actor=history_user, action=AuditAction.REFERENCE_CHANGED,
                  organisation_code=getattr(instance, "organisation_id", None) or None,
                  target=f"{instance._meta.label_lower}:{instance.pk}",
-                 after={"change": kind, "reason": history_instance.history_change_reason})
+                 before=before, after=after)

@@ -11,6 +11,7 @@ import base64
 from typing import Any, cast
 
 import qrcode
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordChangeForm
@@ -49,6 +50,7 @@ from accounts.services import (
     api_token_create,
     api_token_revoke,
     audit_record,
+    totp_device_confirm,
     totp_device_for_setup,
 )
 from dids_portal.lib.errors import DomainError
@@ -229,8 +231,7 @@ class SecondFactorSetupView(SignedInMixin, FormView):
         return {**super().get_form_kwargs(), "device": self.device}
 
     def form_valid(self, form: SecondFactorForm) -> HttpResponse:
-        self.device.confirmed = True
-        self.device.save(update_fields=["confirmed"])  # audited (accounts.signals)
+        totp_device_confirm(device=self.device, request=self.request)
         otp_login(self.request, self.device)
         self.request.session[SESSION_OTP_ENROLLED_KEY] = True
         messages.success(self.request, "Your second factor is set up. You will need a code from "
@@ -357,6 +358,7 @@ class ApiTokenListView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
         context["tokens"] = list(
             ApiToken.objects.filter(organisation=self.organisation).select_related("user")
         )
+        context["token_days"] = settings.DIDS_TOKEN_DAYS
         return context
 
 
@@ -379,6 +381,7 @@ class ApiTokenCreateView(ProviderPageMixin, BreadcrumbsMixin, FormView):
                 actor=cast(User, self.request.user),
                 organisation_code=self.organisation.code,
                 name=form.cleaned_data["name"],
+                request=self.request,
             )
         except DomainError as exc:
             form.add_error("name", str(exc))
@@ -416,7 +419,7 @@ class ApiTokenRevokeView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
         token = self.get_token()
         self.require_submitter()
         try:
-            api_token_revoke(actor=cast(User, request.user), token=token)
+            api_token_revoke(actor=cast(User, request.user), token=token, request=request)
         except DomainError as exc:
             raise PermissionDenied(str(exc)) from exc
         messages.success(

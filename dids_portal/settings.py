@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dids_portal.lib.env import env_bool, env_int, env_list, env_str
+from dids_portal.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -101,9 +101,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 AUTH_USER_MODEL = "accounts.User"
-# django-axes first: it refuses sign-in while a user is locked out from the same address.
+# django-axes first: it refuses sign-in while a user is locked out from the same address; then
+# the rate limit of an account that failed sign-ins from many addresses (accounts.backends).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.GuessingLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:sign-in"
@@ -125,16 +127,21 @@ STATIC_ROOT: str | Path = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT: str | Path = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "media/"
+# Stored uploads and extracts hold patient data: readable by the portal's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploads: the largest file accepted, checked before the body is read.
 DIDS_MAX_UPLOAD_BYTES = env_int("DIDS_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1024)
 
-# The monthly cycle: the key of the NHS-number pseudonyms in national extracts (HMAC-SHA256;
-# extracts are refused without it), and how many working days before a deadline the
-# reminders go out.
-DIDS_PSEUDONYM_KEY = env_str("DIDS_PSEUDONYM_KEY") or ""
+# The monthly cycle: the key of the NHS-number pseudonyms in national extracts (HMAC-SHA256,
+# at least 32 bytes, else start-up stops; extracts are refused without it), and how many
+# working days before a deadline the reminders go out.
+DIDS_PSEUDONYM_KEY = env_secret("DIDS_PSEUDONYM_KEY", min_bytes=32)
 DIDS_REMINDER_WORKING_DAYS = env_int("DIDS_REMINDER_WORKING_DAYS", 5, minimum=0)
+# API tokens expire this many days after they are made.
+DIDS_TOKEN_DAYS = env_int("DIDS_TOKEN_DAYS", 365, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -178,11 +185,15 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=5)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Versions whose worker died are queued again by beat (and by every worker as it starts),
-# without waiting for the broker's visibility timeout; queued ones after this many seconds.
+# Versions and extracts whose worker died are queued again by beat (and by every worker as it
+# starts), without waiting for the broker's visibility timeout; queued ones after this many
+# seconds.
 CELERY_BEAT_SCHEDULE = {
     "recover-stalled-submissions": {
         "task": "submissions.tasks.recover_stalled_submissions", "schedule": 60.0,
+    },
+    "recover-stalled-extracts": {
+        "task": "submissions.tasks.recover_stalled_extracts", "schedule": 60.0,
     },
 }
 DIDS_REQUEUE_QUEUED_AFTER_SECONDS = env_int("DIDS_REQUEUE_QUEUED_AFTER_SECONDS", 120, minimum=5)

@@ -70,7 +70,8 @@ class ReportingPeriodAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
         saved = period_update(actor=cast(User, request.user), month=obj.activity_month,
                               provisional_deadline=obj.provisional_deadline,
                               final_deadline=obj.final_deadline, notes=obj.notes,
-                              reason="Changed in the admin" if change else "Added in the admin")
+                              reason="Changed in the admin" if change else "Added in the admin",
+                              request=request)
         obj.pk = saved.pk
 
 
@@ -97,7 +98,7 @@ class PeriodReopeningAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
 
         saved = period_reopen(actor=cast(User, request.user), organisation_code=obj.organisation_id,
                               month=obj.period.activity_month, reason=obj.reason,
-                              expires_at=obj.expires_at)
+                              expires_at=obj.expires_at, request=request)
         obj.pk = saved.pk
 
 

@@ -21,6 +21,16 @@ class JobState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ExtractState(models.TextChoices):
+    """An extract's job: queued, being written by a worker, then done or failed. A worker that
+    dies mid-write leaves it writing; it is queued again (``extract_recover_stalled``)."""
+
+    QUEUED = "queued", "Queued"
+    WRITING = "writing", "Writing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class Severity(models.TextChoices):
     FILE = "file", "File rejected"
     REJECT = "reject", "Record rejected"

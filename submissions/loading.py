@@ -46,11 +46,13 @@ class _Stopped(Exception):  # not an error: the load has failed elsewhere
 EngineRun = Callable[[Callable[[pl.DataFrame], None], Callable[[Sequence[Any]], None]], Any]
 
 
-def fault_injection_hook(on_rows: Callable[[int], None]) -> Callable[[int], None]:
+def fault_injection_hook(on_rows: Callable[[int], None], *,
+                         variable: str = "DIDS_FAULT_KILL_AT_ROWS") -> Callable[[int], None]:
     """TEST ONLY. With ``DIDS_FAULT_KILL_AT_ROWS=N`` in a worker's environment, the process
     kills itself (SIGKILL) once N records of a version are written, mid-COPY: the fault tests
-    use it for a file that kills the worker every time. Never set it anywhere else."""
-    limit = int(os.environ.get("DIDS_FAULT_KILL_AT_ROWS") or 0)
+    use it for a file that kills the worker every time (``DIDS_FAULT_KILL_EXTRACT_AT_ROWS``:
+    the same, for the rows of an extract). Never set them anywhere else."""
+    limit = int(os.environ.get(variable) or 0)
     if limit <= 0:
         return on_rows
 

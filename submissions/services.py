@@ -36,7 +36,7 @@ from submissions.choices import (
     SubmissionStatus,
 )
 from submissions.cycle.lock import month_open_check
-from submissions.engine import CheckContext, Report, validate
+from submissions.engine import CheckContext, Report, load_rules, validate
 from submissions.loading import VersionWriter
 from submissions.models import Submission, SubmissionJob
 from submissions.selectors import reference_snapshot_load
@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 CHUNK = 1024 * 1024
+# The spool holds patient data before it is stored: the portal's user only. (NamedTemporaryFile
+# makes its files 0600; storage sets FILE_UPLOAD_PERMISSIONS once the spool is moved in.)
+SPOOL_DIR_MODE = 0o700
 
 
 def month_start(value: date | str) -> date:
@@ -91,7 +94,8 @@ def _spool_dir() -> str | None:
         path = os.path.join(default_storage.path(""), ".incoming")
     except NotImplementedError:  # storage without local paths: the system's temp directory
         return None
-    os.makedirs(path, exist_ok=True)
+    os.makedirs(path, mode=SPOOL_DIR_MODE, exist_ok=True)
+    os.chmod(path, SPOOL_DIR_MODE)  # also if an older release made it readable to all
     return path
 
 
@@ -288,6 +292,13 @@ class _Progress:
             self.conn.close()
 
 
+def _warning_count(report: Report) -> int:
+    """The findings of warning rules only: rejections and file errors are counted apart."""
+    severity = {rule.id: rule.severity for rule in load_rules().rules}
+    return sum(count for rule_id, count in report.counts_by_rule.items()
+               if severity.get(rule_id) == "warn")
+
+
 def _outcome(report: Report) -> str:
     if report.file_rejected:
         return SubmissionStatus.REJECTED
@@ -377,7 +388,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
     submission.rows = report.rows
     submission.accepted_rows = 0 if report.file_rejected else report.accepted_rows
     submission.rejected_rows = report.rows if report.file_rejected else report.rejected_rows
-    submission.warning_count = sum(report.counts_by_rule.values())
+    submission.warning_count = _warning_count(report)
     submission.file_rejected = report.file_rejected
     submission.counts_by_rule = dict(report.counts_by_rule)
     submission.reference_release = release

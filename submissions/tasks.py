@@ -34,18 +34,29 @@ def recover_stalled_submissions() -> list[int]:
     return submission_recover_stalled()
 
 
+@shared_task(acks_late=True)
+def recover_stalled_extracts() -> list[int]:
+    """Beat, every minute: queue again the extracts whose worker died (see the service)."""
+    from submissions.cycle.services import extract_recover_stalled
+
+    return extract_recover_stalled()
+
+
 @worker_ready.connect(dispatch_uid="dids_recover_on_worker_ready")
 def recover_on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
-    """A worker that starts (or restarts after being killed) picks up lost versions at once,
-    without waiting for the broker's visibility timeout or for beat."""
-    try:
-        lost = submission_recover_stalled()
-        if lost:
-            logger.warning("Worker start: queued %s lost submission(s) again", len(lost))
-    except Exception:  # a recovery problem must not stop the worker; beat tries again
-        logger.exception("Could not recover stalled submissions at worker start")
-    finally:
-        close_old_connections()
+    """A worker that starts (or restarts after being killed) picks up lost versions and
+    extracts at once, without waiting for the broker's visibility timeout or for beat."""
+    from submissions.cycle.services import extract_recover_stalled
+
+    for kind, recover in (("submission", submission_recover_stalled),
+                          ("extract", extract_recover_stalled)):
+        try:
+            lost = recover()
+            if lost:
+                logger.warning("Worker start: queued %s lost %s(s) again", len(lost), kind)
+        except Exception:  # a recovery problem must not stop the worker; beat tries again
+            logger.exception("Could not recover stalled %ss at worker start", kind)
+    close_old_connections()
 
 
 @shared_task(acks_late=True)

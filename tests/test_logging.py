@@ -24,6 +24,20 @@ def test_redact_leaves_numbers_that_are_not_ten_digits_alone(text):
     assert redact(text) == text
 
 
+@pytest.mark.parametrize("text", [
+    "2575674446d6ba71",  # a records checksum whose first ten characters are digits
+    "sha256 e3b0c442a9434765919b934ca495991b7852b855",
+    "checksum 9434765919f0",
+])
+def test_redact_leaves_ten_digits_inside_a_checksum_or_hash_alone(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize("text", ["id=9434765919;", "(943 476 5919)", "file_9434765919.csv"])
+def test_redact_hides_an_nhs_number_between_punctuation(text):
+    assert "[NHS number]" in redact(text) and "9434765919" not in redact(text).replace(" ", "")
+
+
 def record(msg: str, *args: object) -> logging.LogRecord:
     return logging.LogRecord("dids", logging.INFO, __file__, 1, msg, args or None, None)
 

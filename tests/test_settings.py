@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from dids_portal.lib.env import env_bool, env_int, env_list, env_str
+from dids_portal.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
 PRINT_SETTINGS = (
     "import json; from django.conf import settings; "
@@ -18,7 +18,7 @@ PRINT_SETTINGS = (
     " 'hosts': settings.ALLOWED_HOSTS, 'eager': settings.CELERY_TASK_ALWAYS_EAGER}))"
 )
 CLEARED = ("SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "CELERY_BROKER_URL",
-           "DIDS_MAX_UPLOAD_BYTES", "SECURE_COOKIES")
+           "DIDS_MAX_UPLOAD_BYTES", "SECURE_COOKIES", "DIDS_PSEUDONYM_KEY", "DIDS_TOKEN_DAYS")
 
 
 def run_settings(**env: str) -> subprocess.CompletedProcess:
@@ -81,6 +81,18 @@ def test_settings_with_a_debug_value_that_is_not_a_boolean_fail_loudly():
 
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_settings_with_a_pseudonym_key_shorter_than_32_bytes_fail_loudly():
+    result = run_settings(SECRET_KEY="s3cret", DIDS_PSEUDONYM_KEY="k" * 31)
+
+    assert result.returncode != 0
+    assert "DIDS_PSEUDONYM_KEY must be at least 32 bytes long, got 31" in result.stderr
+
+
+def test_settings_accept_a_pseudonym_key_of_32_bytes_or_none():
+    assert run_settings(SECRET_KEY="s3cret", DIDS_PSEUDONYM_KEY="k" * 32).returncode == 0
+    assert run_settings(SECRET_KEY="s3cret").returncode == 0
 
 
 def test_settings_with_an_upload_limit_below_its_minimum_fail_loudly():
@@ -172,3 +184,16 @@ def test_env_str_falls_back_to_its_default_when_unset(monkeypatch):
     monkeypatch.delenv("DIDS_TEST_TEXT", raising=False)
 
     assert env_str("DIDS_TEST_TEXT", "fallback") == "fallback"
+
+
+def test_env_secret_is_empty_when_unset(monkeypatch):
+    monkeypatch.delenv("DIDS_TEST_SECRET", raising=False)
+    assert env_secret("DIDS_TEST_SECRET", min_bytes=32) == ""
+
+
+def test_env_secret_counts_bytes_not_characters(monkeypatch):
+    monkeypatch.setenv("DIDS_TEST_SECRET", "é" * 16)  # 16 characters, 32 bytes
+    assert env_secret("DIDS_TEST_SECRET", min_bytes=32) == "é" * 16
+    monkeypatch.setenv("DIDS_TEST_SECRET", "é" * 15)
+    with pytest.raises(ImproperlyConfigured, match="at least 32 bytes"):
+        env_secret("DIDS_TEST_SECRET", min_bytes=32)

@@ -45,3 +45,13 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_secret(name: str, *, min_bytes: int) -> str:
+    """An optional secret: empty when unset, else at least ``min_bytes`` bytes (UTF-8)."""
+    value = env_str(name) or ""
+    if value and len(value.encode()) < min_bytes:
+        raise ImproperlyConfigured(
+            f"{name} must be at least {min_bytes} bytes long, got {len(value.encode())}; "
+            f"generate one with: python -c 'import secrets; print(secrets.token_hex(32))'")
+    return value

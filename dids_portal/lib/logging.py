@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import re
 
-# Ten digits, optionally grouped 3-3-4 with spaces or hyphens, not part of a longer number.
-NHS_NUMBER_PATTERN = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
+# Ten digits, optionally grouped 3-3-4 with spaces or hyphens, standing on their own: not part
+# of a longer run of letters or digits, so that checksums, hashes and identifiers that happen to
+# hold ten digits in a row ("2575674446d6ba71") are left whole.
+NHS_NUMBER_PATTERN = re.compile(
+    r"(?<![0-9A-Za-z])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])")
 
 
 def redact(text: str) -> str:

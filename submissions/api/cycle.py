@@ -22,7 +22,7 @@ from accounts.selectors import is_national
 from accounts.services import audit_record
 from dids_portal.lib.csvsafe import Echo, safe_rows
 from dids_portal.lib.errors import DomainError
-from submissions.choices import CutOffKind, ExtractFormat, JobState
+from submissions.choices import CutOffKind, ExtractFormat, ExtractState
 from submissions.cycle import selectors as cycle
 from submissions.cycle.services import (
     extract_create,
@@ -186,7 +186,8 @@ class PeriodDetailView(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         reason = values.pop("change_reason")
-        period = period_update(actor=request.user, month=month, reason=reason, **values)
+        period = period_update(actor=request.user, month=month, reason=reason, request=request,
+                               **values)
         return Response(PeriodSerializer(period).data)
 
 
@@ -208,7 +209,8 @@ class ReopeningView(APIView):
         reopening = period_reopen(actor=request.user, month=month,
                                   organisation_code=data.validated_data["organisation"],
                                   reason=data.validated_data["reason"],
-                                  expires_at=data.validated_data["expires_at"])
+                                  expires_at=data.validated_data["expires_at"],
+                                  request=request)
         return Response(ReopeningSerializer(reopening).data, status=status.HTTP_201_CREATED)
 
 
@@ -230,7 +232,8 @@ class CutOffListView(APIView):
         cutoff, created = period_cut_off(actor=request.user, month=data.validated_data["month"],
                                          kind=data.validated_data["kind"],
                                          run_by_label=f"API ({request.user.email})",
-                                         ignore_pending=data.validated_data["ignore_pending"])
+                                         ignore_pending=data.validated_data["ignore_pending"],
+                                         request=request)
         return Response(CutOffSerializer(cutoff).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -282,7 +285,7 @@ class ExtractCreateView(APIView):
         data = ExtractRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         extract = extract_create(actor=request.user, month=month, kind=kind,
-                                 format=data.validated_data["format"])
+                                 format=data.validated_data["format"], request=request)
         extract.refresh_from_db()
         return Response(ExtractSerializer(extract).data, status=status.HTTP_202_ACCEPTED)
 
@@ -306,7 +309,7 @@ class ExtractDownloadView(APIView):
                    summary="Download a finished extract (national analysts)")
     def get(self, request: Request, pk: int) -> FileResponse:
         extract = _extract(request, pk)
-        if extract.state != JobState.DONE or not extract.file:
+        if extract.state != ExtractState.DONE or not extract.file:
             raise DomainError("The extract is not ready.", code="not_ready", status_code=409)
         name = (extract.file.name or "").rsplit("/", 1)[-1]
         audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,

@@ -36,7 +36,7 @@ from submissions.models import (
 
 # The keys of ``monthly_stats --format json``, in order.
 STATISTICS_KEYS = ("month", "cutoff", "total", "by_modality", "by_provider", "by_source_setting",
-                   "waits")
+                   "waits", "by_provider_modality", "coverage")
 SMALL_COUNT = 7
 ROUND_TO = 5
 
@@ -523,6 +523,10 @@ def statistics_csv_rows(statistics: dict[str, Any]) -> list[list[Any]]:
     for measure in ("by_modality", "by_provider", "by_source_setting"):
         for group, value in statistics[measure].items():
             rows.append([*head, measure, group, "examinations", value])
+    for provider, counts in (statistics.get("by_provider_modality") or {}).items():
+        for modality, value in counts.items():
+            rows.append([*head, "by_provider_modality", f"{provider}/{modality}", "examinations",
+                         value])
     for wait, groups in statistics["waits"].items():
         for group, figures in groups.items():
             for figure in ("n", "median", "p90"):

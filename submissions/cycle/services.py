@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import subprocess
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.choices import PROVIDER_ROLES, AuditAction
@@ -22,7 +23,7 @@ from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation, ReferenceRelease
-from submissions.choices import ACCEPTED_STATUSES, FINISHED_STATUSES, CutOffKind, JobState
+from submissions.choices import ACCEPTED_STATUSES, FINISHED_STATUSES, CutOffKind, ExtractState
 from submissions.cycle.selectors import compliance_register, in_scope, month_of
 from submissions.cycle.statistics import CHECKSUM_METHOD, product_scan
 from submissions.cycle.timetable import LONDON, add_months, default_deadlines, working_days_before
@@ -80,10 +81,16 @@ def period_ensure(*, month: date | str, actor: User | None = None) -> ReportingP
     return period
 
 
+def _period_state(period: ReportingPeriod) -> dict[str, str]:
+    """What the audit trail keeps of a month's timetable row."""
+    return {"provisional_deadline": period.provisional_deadline.isoformat(),
+            "final_deadline": period.final_deadline.isoformat(), "notes": period.notes}
+
+
 @transaction.atomic
 def period_update(*, actor: User, month: date | str, provisional_deadline: datetime | None = None,
                   final_deadline: datetime | None = None, notes: str | None = None,
-                  reason: str = "Timetable changed") -> ReportingPeriod:
+                  reason: str = "Timetable changed", request: Any = None) -> ReportingPeriod:
     """Change a month's deadlines; a deadline whose cut-off has run cannot move."""
     period = ReportingPeriod.objects.select_for_update().get(pk=period_ensure(month=month).pk)
     taken = set(period.cutoffs.values_list("kind", flat=True))
@@ -92,6 +99,7 @@ def period_update(*, actor: User, month: date | str, provisional_deadline: datet
         if value is not None and kind in taken and value != period.deadline(kind):
             raise DomainError(f"The {kind} cut-off of {period} has run; its deadline is fixed.",
                               code="cutoff_taken", status_code=409)
+    before = _period_state(period)
     if provisional_deadline is not None:
         period.provisional_deadline = provisional_deadline
     if final_deadline is not None:
@@ -102,14 +110,13 @@ def period_update(*, actor: User, month: date | str, provisional_deadline: datet
     history_set(period, actor=actor, reason=reason)
     period.save()
     audit_record(actor=actor, action=AuditAction.REFERENCE_CHANGED, target=f"period:{period}",
-                 after={"provisional_deadline": period.provisional_deadline.isoformat(),
-                        "final_deadline": period.final_deadline.isoformat(), "reason": reason})
+                 request=request, before=before, after={**_period_state(period), "reason": reason})
     return period
 
 
 @transaction.atomic
 def period_reopen(*, actor: User, organisation_code: str, month: date | str, reason: str,
-                  expires_at: datetime) -> PeriodReopening:
+                  expires_at: datetime, request: Any = None) -> PeriodReopening:
     """Let one organisation submit for a locked month until ``expires_at`` (audited)."""
     reason = (reason or "").strip()
     if not reason:
@@ -126,7 +133,7 @@ def period_reopen(*, actor: User, organisation_code: str, month: date | str, rea
                                 expires_at=expires_at, granted_by=actor, granted_at=now)
     history_set(reopening, actor=actor, reason=f"Reopened: {reason}")
     reopening.save()
-    audit_record(actor=actor, action=AuditAction.PERIOD_REOPENED,
+    audit_record(actor=actor, action=AuditAction.PERIOD_REOPENED, request=request,
                  organisation_code=organisation.code, target=f"period:{period}",
                  after={"reason": reason, "expires_at": expires_at.isoformat()})
     logger.info("%s reopened %s for %s until %s", actor, period, organisation.code, expires_at)
@@ -177,7 +184,7 @@ def _live_at(month: date, deadline: datetime) -> list[Submission]:
 
 def period_cut_off(*, actor: User | None, month: date | str, kind: str,
                    run_by_label: str = "", now: datetime | None = None,
-                   ignore_pending: bool = False) -> tuple[CutOff, bool]:
+                   ignore_pending: bool = False, request: Any = None) -> tuple[CutOff, bool]:
     """Freeze the month's product at its ``kind`` deadline; returns (cut-off, created).
 
     Idempotent: the period row is locked, so a second run (or a second beat) waits and then
@@ -245,7 +252,7 @@ def period_cut_off(*, actor: User | None, month: date | str, kind: str,
             CutOffVersion(cutoff=cutoff, organisation_id=v.organisation_id, submission=v)
             for v in included)
         audit_record(actor=actor, action=AuditAction.PERIOD_CUT_OFF, target=f"cutoff:{cutoff.pk}",
-                     after={"month": manifest["month"], "kind": kind, "run_by": label,
+                     request=request, after={"month": manifest["month"], "kind": kind, "run_by": label,
                             "versions": len(included), "records": scanned["total"],
                             "records_checksum": scanned["checksum"]})
     logger.info("Cut-off %s %s: %s versions, %s records", period, kind, len(included),
@@ -340,7 +347,8 @@ def _remind(period: ReportingPeriod, kind: str, now: datetime) -> int:
 
 # Extracts -------------------------------------------------------------------------------------
 
-def extract_create(*, actor: User, month: date | str, kind: str, format: str) -> Extract:
+def extract_create(*, actor: User, month: date | str, kind: str, format: str,
+                   request: Any = None) -> Extract:
     """Queue a pseudonymised national extract of a cut-off (national analysts only)."""
     from accounts.selectors import is_national
     from submissions.cycle.selectors import cutoff_get
@@ -356,7 +364,7 @@ def extract_create(*, actor: User, month: date | str, kind: str, format: str) ->
         extract = Extract.objects.create(cutoff=cutoff, format=format, requested_by=actor,
                                          rows_total=cutoff.record_count)
         audit_record(actor=actor, action=AuditAction.EXPORT_CREATED, target=f"extract:{extract.pk}",
-                     after={"month": f"{cutoff.period.activity_month:%Y-%m}",
+                     request=request, after={"month": f"{cutoff.period.activity_month:%Y-%m}",
                             "kind": cutoff.kind, "format": format})
         transaction.on_commit(lambda: _enqueue_extract(extract.pk))
     return extract
@@ -368,35 +376,121 @@ def _enqueue_extract(extract_id: int) -> None:
     build_extract.delay(extract_id)
 
 
+# Times a worker may start writing one extract: one that kills its worker every time fails.
+EXTRACT_MAX_ATTEMPTS = 3
+# The advisory lock class of extract writers (PostgreSQL): (this, extract id) is held by the
+# connection of the worker writing it, for as long as it writes; it goes with a dead worker.
+EXTRACT_WRITER_LOCK = 0x44494458  # "DIDX"
+
+
+def _writer_lock(extract_id: int, *, take: bool) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        function = "pg_advisory_lock" if take else "pg_advisory_unlock"
+        cursor.execute(f"SELECT {function}(%s, %s)", [EXTRACT_WRITER_LOCK, extract_id])
+
+
+def _writer_alive(extract_id: int) -> bool:
+    """Whether a worker is writing this extract now (PostgreSQL: it holds the writer lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [EXTRACT_WRITER_LOCK, extract_id])
+        return not cursor.fetchone()[0]
+
+
 def extract_build(*, extract_id: int) -> str:
-    """Write the extract file. Claimed by a status change under a row lock, so a second
-    delivery finds nothing to do; progress is written to the row as batches are written."""
+    """Write the extract file. Claimed by a status change (queued to writing) under a row lock,
+    so a second delivery finds nothing to do; progress is written to the row as batches are
+    written. The writer holds a lock for as long as it writes, so that a worker that dies
+    mid-write is recognised and its extract queued again (``extract_recover_stalled``)."""
     from submissions.cycle.extracts import write_extract
+    from submissions.loading import fault_injection_hook
 
     with transaction.atomic():
         extract = Extract.objects.select_for_update().filter(pk=extract_id).first()
         if extract is None:
             return "missing"
-        if extract.state != JobState.QUEUED:
+        if extract.state != ExtractState.QUEUED:
             return "claimed already"
-        extract.state = JobState.VALIDATING
+        extract.attempts += 1
+        if extract.attempts > EXTRACT_MAX_ATTEMPTS:
+            extract.state = ExtractState.FAILED
+            extract.error = (f"Writing stopped the worker {EXTRACT_MAX_ATTEMPTS} times; "
+                             "the extract was not written again.")
+            extract.finished_at = timezone.now()
+            extract.save(update_fields=["attempts", "state", "error", "finished_at"])
+            return str(extract.state)
+        extract.state = ExtractState.WRITING
         extract.started_at = timezone.now()
-        extract.save(update_fields=["state", "started_at"])
+        extract.rows_done = 0
+        extract.save(update_fields=["attempts", "state", "started_at", "rows_done"])
+        _writer_lock(extract_id, take=True)  # a session lock: it outlives this transaction
 
     def progress(rows: int) -> None:
         Extract.objects.filter(pk=extract_id).update(rows_done=rows)
 
     try:
-        write_extract(extract, on_rows=progress)
+        write_extract(extract, on_rows=fault_injection_hook(
+            progress, variable="DIDS_FAULT_KILL_EXTRACT_AT_ROWS"))
     except Exception as exc:
         logger.exception("Extract %s failed", extract_id)
-        extract.state = JobState.FAILED
+        extract.state = ExtractState.FAILED
         extract.error = str(exc)[:500]
     else:
-        extract.state = JobState.DONE
+        extract.state = ExtractState.DONE
+    finally:
+        _writer_lock(extract_id, take=False)
     extract.finished_at = timezone.now()
     extract.save()
     return str(extract.state)
+
+
+def extract_recover_stalled(*, queued_longer_than: timedelta | None = None,
+                            enqueue: Callable[[int], Any] | None = None) -> list[int]:
+    """Queue again the extracts whose writing was lost; returns their ids.
+
+    Like ``submission_recover_stalled`` for versions: an extract is lost when it is writing
+    and no worker holds its writer lock (the lock goes with a dead worker's connection; on
+    SQLite, which has no such lock, when it has been writing for longer than the task time
+    limit), or queued for longer than the threshold. Its state goes back to queued and it is
+    queued again; building is idempotent. Called when a worker starts and by beat every minute.
+    """
+    now = timezone.now()
+    threshold = queued_longer_than or timedelta(
+        seconds=getattr(settings, "DIDS_REQUEUE_QUEUED_AFTER_SECONDS", 120))
+    time_limit = timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 3600) + 60)
+    candidates = list(Extract.objects.filter(state__in=[ExtractState.QUEUED,
+                                                        ExtractState.WRITING])
+                      .values_list("pk", flat=True)[:1000])
+    lost: list[int] = []
+    for extract_id in candidates:
+        with transaction.atomic():
+            extract = (Extract.objects.select_for_update(skip_locked=True)
+                       .filter(pk=extract_id).first())
+            if extract is None:
+                continue  # being claimed now
+            if extract.state == ExtractState.QUEUED:
+                # Queued since it was requested, or since its last writer was lost.
+                if (extract.started_at or extract.requested_at) <= now - threshold:
+                    lost.append(extract_id)
+                continue
+            if extract.state != ExtractState.WRITING:
+                continue
+            if connection.vendor == "postgresql":
+                if _writer_alive(extract_id):
+                    continue
+            elif extract.started_at and extract.started_at > now - time_limit:
+                continue
+            extract.state = ExtractState.QUEUED
+            extract.rows_done = 0
+            extract.started_at = now
+            extract.save(update_fields=["state", "rows_done", "started_at"])
+            lost.append(extract_id)
+    run = enqueue or _enqueue_extract
+    for extract_id in lost:
+        logger.warning("Queuing extract %s again: its writing was lost", extract_id)
+        run(extract_id)
+    return lost
 
 
 def month_range_default(now: datetime | None = None) -> tuple[date, date]:

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from submissions.choices import CutOffKind, ExtractFormat, JobState
+from submissions.choices import CutOffKind, ExtractFormat, ExtractState
 
 
 class ReportingPeriod(models.Model):
@@ -167,7 +167,10 @@ class Extract(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      null=True, blank=True, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
+    state = models.CharField(max_length=16, choices=ExtractState.choices,
+                             default=ExtractState.QUEUED)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker started writing it (a worker that dies counts).")
     rows_done = models.BigIntegerField(default=0)
     rows_total = models.BigIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -184,7 +187,7 @@ class Extract(models.Model):
 
     @property
     def percent(self) -> int:
-        if self.state == JobState.DONE:
+        if self.state == ExtractState.DONE:
             return 100
         if not self.rows_total:
             return 0

@@ -26,7 +26,7 @@ from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
-from submissions.choices import CutOffKind, JobState
+from submissions.choices import CutOffKind, ExtractState
 from submissions.cycle import national as month_reads
 from submissions.cycle.selectors import month_of
 from submissions.cycle.services import (
@@ -127,7 +127,7 @@ class DeadlineEditView(NationalFormPage):
                   for kind in CutOffKind.values if kind not in fixed}
         try:
             period_update(actor=cast(User, request.user), month=self.month,
-                          reason=form.cleaned_data["change_reason"], **values)
+                          reason=form.cleaned_data["change_reason"], request=request, **values)
         except DomainError as exc:
             form.add_error(None, exc.message)
             return self.render_with(form=form)
@@ -173,7 +173,8 @@ class ReopeningsView(NationalFormPage):
             reopening = period_reopen(
                 actor=cast(User, request.user), month=form.cleaned_data["month"],
                 organisation_code=form.cleaned_data["organisation"],
-                reason=form.cleaned_data["reason"], expires_at=form.cleaned_data["expires_at"])
+                reason=form.cleaned_data["reason"], expires_at=form.cleaned_data["expires_at"],
+                request=request)
         except DomainError as exc:
             form.add_error("expires_at" if exc.code == "invalid_expiry" else None, exc.message)
             return self.render_with(form=form)
@@ -265,7 +266,8 @@ class CutOffRunView(NationalPageMixin, View):
         user = cast(User, request.user)
         try:
             cutoff, created = period_cut_off(actor=user, month=month_date, kind=kind,
-                                             run_by_label=f"Portal ({user.email})")
+                                             run_by_label=f"Portal ({user.email})",
+                                             request=request)
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect(detail)
@@ -298,11 +300,11 @@ class ExtractsView(NationalFormPage):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         extracts = list(Extract.objects.select_related("cutoff__period", "requested_by")[:100])
-        working = any(e.state in (JobState.QUEUED, JobState.VALIDATING) for e in extracts)
+        working = any(e.state in (ExtractState.QUEUED, ExtractState.WRITING) for e in extracts)
         context.setdefault("form", self._form())
         context.update(extracts=extracts, enabled=bool(settings.DIDS_PSEUDONYM_KEY),
                        refresh_seconds=EXTRACT_REFRESH_SECONDS if working else None,
-                       done=JobState.DONE)
+                       done=ExtractState.DONE)
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -312,7 +314,7 @@ class ExtractsView(NationalFormPage):
         month, kind = form.cleaned_data["cutoff"].split("/")
         try:
             extract = extract_create(actor=cast(User, request.user), month=month, kind=kind,
-                                     format=form.cleaned_data["format"])
+                                     format=form.cleaned_data["format"], request=request)
         except DomainError as exc:
             form.add_error(None, exc.message)
             return self.render_with(form=form)
@@ -326,7 +328,7 @@ class ExtractDownloadView(NationalPageMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> FileResponse:
         extract = Extract.objects.select_related("cutoff__period").filter(pk=pk).first()
-        if extract is None or extract.state != JobState.DONE or not extract.file:
+        if extract is None or extract.state != ExtractState.DONE or not extract.file:
             raise Http404("No finished extract with that number.")
         name = (extract.file.name or "").rsplit("/", 1)[-1]
         audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,

@@ -54,6 +54,15 @@ def test_nhs_numbers_never_reach_an_event(submitter: User) -> None:
     assert event.before["nhs_number"] == "[NHS number]"
 
 
+def test_checksums_and_hashes_holding_ten_digits_reach_an_event_whole(submitter: User) -> None:
+    sha = "9434765919" + "ab" * 27
+    event = audit_record(actor=submitter, action="test", target=f"release:{sha}",
+                         after={"records_checksum": "2575674446d6ba71", "sha256": sha})
+    event.refresh_from_db()
+    assert event.after == {"records_checksum": "2575674446d6ba71", "sha256": sha}
+    assert event.target == f"release:{sha}"
+
+
 def test_an_anonymous_actor_is_recorded_as_nobody(db: None) -> None:
     from django.contrib.auth.models import AnonymousUser
 
@@ -144,7 +153,9 @@ def test_a_reference_release_load_is_one_audit_event(sample_reference: None) -> 
     assert "summary" in event.after
 
 
-def test_a_reference_edit_is_audited_with_its_reason(rr8, reference_admin: User) -> None:
+def test_a_reference_edit_is_audited_with_its_reason_and_what_it_was_before(
+        rr8, reference_admin: User) -> None:
+    old_name = rr8.name
     rr8.name = "Leeds Teaching Hospitals"
     rr8._history_user = reference_admin
     rr8._change_reason = "Renamed"
@@ -152,7 +163,9 @@ def test_a_reference_edit_is_audited_with_its_reason(rr8, reference_admin: User)
     event = AuditEvent.objects.filter(action=AuditAction.REFERENCE_CHANGED).order_by("-seq")[0]
     assert event.target == "reference.organisation:RR8"
     assert event.actor_id == reference_admin.pk
-    assert event.after == {"change": "changed", "reason": "Renamed"}
+    assert event.after == {"change": "changed", "reason": "Renamed",
+                           "name": "Leeds Teaching Hospitals"}
+    assert event.before == {"name": old_name}
 
 
 def test_granting_a_role_is_audited(submitter: User, analyst: User) -> None:

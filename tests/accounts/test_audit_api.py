@@ -61,3 +61,24 @@ def test_the_export_is_formula_safe_and_itself_audited(api_client_for, analyst, 
 
 def test_anonymous_users_cannot_read_the_audit_trail(api_client_for, events):
     assert api_client_for(None).get(URL).status_code in (401, 403)
+
+
+def test_a_date_filter_with_an_offset_beyond_what_postgresql_takes_still_answers(
+        api_client_for, analyst, events):
+    response = api_client_for(analyst).get("/api/audit-events/",
+                                           {"occurred_after": "9999-06-21T20:18:20-17:53"})
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_a_date_filter_past_the_year_9999_in_utc_is_a_400(api_client_for, analyst, events):
+    response = api_client_for(analyst).get("/api/audit-events/",
+                                           {"occurred_after": "9999-12-31T23:30:00-01:00"})
+    assert response.status_code == 400
+
+
+def test_a_date_filter_with_an_offset_finds_the_same_events_as_in_utc(api_client_for, analyst,
+                                                                      events):
+    client = api_client_for(analyst)
+    local = client.get("/api/audit-events/", {"occurred_after": "2000-01-01T05:00:00+05:00"})
+    utc = client.get("/api/audit-events/", {"occurred_after": "2000-01-01T00:00:00Z"})
+    assert local.status_code == 200 and local.json() == utc.json()

@@ -100,8 +100,9 @@ def _token(**fields):
     )
 
 
-def test_token_without_revocation_or_expiry_is_active():
-    assert _token().is_active
+def test_token_made_without_an_expiry_is_given_one_and_is_active():
+    token = _token()
+    assert token.expires_at > timezone.now() and token.is_active
 
 
 def test_revoked_token_is_not_active():

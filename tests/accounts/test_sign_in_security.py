@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -65,6 +66,17 @@ def test_setting_up_a_device_verifies_the_session_and_is_audited(client: Client,
     assert client.get(reverse("accounts:national-home")).status_code == 200
     assert AuditEvent.objects.filter(action=AuditAction.OTP_DEVICE_ADDED,
                                      actor_id=analyst.pk).exists()
+
+
+def test_setting_up_a_device_audits_the_address_it_came_from(client: Client,
+                                                             analyst: User) -> None:
+    _password(client, analyst, ip="192.0.2.53")
+    client.get(reverse("accounts:otp-setup"), REMOTE_ADDR="192.0.2.53")
+    device = TOTPDevice.objects.get(user=analyst)
+    client.post(reverse("accounts:otp-setup"), {"otp_token": totp_code(device)},
+                REMOTE_ADDR="192.0.2.53")
+    event = AuditEvent.objects.get(action=AuditAction.OTP_DEVICE_ADDED)
+    assert event.ip_address == "192.0.2.53" and event.target == f"user:{analyst.pk}"
 
 
 def test_a_national_analyst_with_a_device_must_give_its_code(client: Client,
@@ -253,3 +265,68 @@ def test_removing_a_second_factor_is_audited(analyst: User) -> None:
     device.delete()
     event = AuditEvent.objects.get(action=AuditAction.OTP_DEVICE_REMOVED)
     assert event.target == f"user:{analyst.pk}"
+
+
+# Password guessing spread over many addresses ----------------------------------------------
+
+STRANGERS = ("203.0.113.1", "203.0.113.2", "203.0.113.3")
+
+
+def _guessed_from_three_addresses(user: User) -> None:
+    for ip in STRANGERS:
+        _password(Client(), user, "wrong password", ip=ip)
+
+
+def test_failures_from_three_addresses_limit_the_account_from_any_new_address(
+        submitter: User) -> None:
+    _guessed_from_three_addresses(submitter)
+    client = Client()
+    response = _password(client, submitter, ip="198.51.100.200")  # the right password
+    assert response.status_code == 200
+    assert "only a few times a minute" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_owner_gets_in_from_a_new_address_after_waiting_a_minute(submitter: User) -> None:
+    _guessed_from_three_addresses(submitter)
+    for _ in range(3):  # refused tries, even many, do not extend the limit
+        assert _password(Client(), submitter, ip="198.51.100.200").status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        response = _password(Client(), submitter, ip="198.51.100.200")
+    assert response.status_code == 302 and response.url == reverse("accounts:home")
+
+
+def test_the_owner_at_an_address_they_signed_in_from_is_not_limited(submitter: User) -> None:
+    owner = Client()
+    _password(owner, submitter, ip="192.0.2.10")
+    owner.post(reverse("accounts:sign-out"), REMOTE_ADDR="192.0.2.10")
+    _guessed_from_three_addresses(submitter)
+    response = _password(Client(), submitter, ip="192.0.2.10")
+    assert response.status_code == 302 and response.url == reverse("accounts:home")
+
+
+def test_failures_from_two_addresses_do_not_limit_the_account(submitter: User) -> None:
+    for ip in STRANGERS[:2] * 2:
+        _password(Client(), submitter, "wrong password", ip=ip)
+    response = _password(Client(), submitter, ip="198.51.100.200")
+    assert response.status_code == 302
+
+
+def test_the_owner_and_the_audit_trail_are_told_once_when_the_limit_starts(
+        submitter: User, mailoutbox) -> None:
+    _guessed_from_three_addresses(submitter)
+    _password(Client(), submitter, "wrong password", ip="203.0.113.4")
+    events = AuditEvent.objects.filter(action=AuditAction.SIGN_IN_LIMITED)
+    assert events.count() == 1
+    assert events.get().after["addresses"] == 3 and events.get().target == f"user:{submitter.pk}"
+    assert [m.to for m in mailoutbox] == [[submitter.email]]
+    assert "3 different addresses" in mailoutbox[0].body
+
+
+def test_an_unknown_email_guessed_from_three_addresses_is_limited_without_an_email(
+        db: None, mailoutbox) -> None:
+    for ip in STRANGERS:
+        Client().post(SIGN_IN, {"username": "nobody@example.org", "password": "x"},
+                      REMOTE_ADDR=ip)
+    assert AuditEvent.objects.filter(action=AuditAction.SIGN_IN_LIMITED).count() == 1
+    assert mailoutbox == []

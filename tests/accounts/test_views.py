@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.choices import Role
-from accounts.models import ApiToken, User
+from accounts.choices import AuditAction, Role
+from accounts.models import ApiToken, AuditEvent, User
 from accounts.services import api_token_authenticate, api_token_create
 from accounts.views import SESSION_ORGANISATION_KEY
 from reference.models import Organisation
@@ -263,6 +263,21 @@ def test_creating_a_token_shows_its_plaintext_once(client_for, submitter: User) 
     assert token.organisation_id == "RR8"
     assert api_token_authenticate(plaintext) == token
     assert plaintext not in client.get(reverse("accounts:token-list")).content.decode()
+
+
+def test_creating_a_token_audits_the_address_it_came_from(client_for, submitter: User) -> None:
+    client_for(submitter).post(reverse("accounts:token-create"), {"name": "Sectra RIS"},
+                               REMOTE_ADDR="192.0.2.51")
+    event = AuditEvent.objects.get(action=AuditAction.API_TOKEN_CREATED)
+    assert event.ip_address == "192.0.2.51"
+
+
+def test_revoking_a_token_audits_the_address_it_came_from(client_for, submitter: User,
+                                                         rr8_token: ApiToken) -> None:
+    client_for(submitter).post(reverse("accounts:token-revoke", args=[rr8_token.pk]),
+                               REMOTE_ADDR="192.0.2.52")
+    event = AuditEvent.objects.get(action=AuditAction.API_TOKEN_REVOKED)
+    assert event.ip_address == "192.0.2.52"
 
 
 def test_creating_a_token_without_a_name_shows_the_error(client_for, submitter: User) -> None:

@@ -133,7 +133,7 @@ def test_running_a_cutoff_through_the_api_is_idempotent(api_client_for, analyst,
 def test_extract_download_is_for_national_analysts_only(api_client_for, analyst, submitter, cutoff,
                                                         settings,
                                                         django_capture_on_commit_callbacks):
-    settings.DIDS_PSEUDONYM_KEY = "k"
+    settings.DIDS_PSEUDONYM_KEY = "an-api-test-pseudonym-key-of-32-bytes"
     with django_capture_on_commit_callbacks(execute=True):
         created = api_client_for(analyst).post("/api/cutoffs/2026-06/provisional/extracts/",
                                                {"format": "csv"}, format="json")

@@ -205,6 +205,27 @@ def test_monthly_stats_json_has_exactly_the_documented_keys(hand_cutoff):
 
 
 @pytest.mark.django_db
+def test_monthly_stats_json_gives_coverage_and_provider_by_modality(hand_cutoff):
+    out = StringIO()
+    call_command("monthly_stats", "--month", "2026-06", "--cutoff", "provisional",
+                 "--format", "json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["by_provider_modality"] == {"RR8": {"CT": 5, "MRI": 2}}
+    assert data["coverage"]["organisations_included"] == 1
+    assert data["coverage"]["organisations_in_scope"] >= 1
+
+
+@pytest.mark.django_db
+def test_monthly_stats_csv_gives_coverage_and_provider_by_modality(hand_cutoff):
+    out = StringIO()
+    call_command("monthly_stats", "--month", "2026-06", "--cutoff", "provisional",
+                 "--format", "csv", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "2026-06,provisional,by_provider_modality,RR8/CT,examinations,5" in lines
+    assert "2026-06,provisional,coverage,,organisations_included,1" in lines
+
+
+@pytest.mark.django_db
 def test_monthly_stats_published_csv_suppresses_small_counts(hand_cutoff):
     out = StringIO()
     call_command("monthly_stats", "--month", "2026-06", "--cutoff", "provisional",

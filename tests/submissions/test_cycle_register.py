@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -20,7 +21,7 @@ from tests.submissions.conftest import AS_OF, MONTH
 from tests.submissions.cycle_helpers import hand_file, submit_at
 
 DEADLINES = default_deadlines(MONTH)
-KEY = "test-pseudonym-key"
+KEY = "test-pseudonym-key-of-at-least-32-bytes"
 
 
 def version(org: str, received_at: datetime, status: str = SubmissionStatus.ACCEPTED, *,
@@ -203,6 +204,18 @@ def test_extract_replaces_every_nhs_number_with_its_keyed_pseudonym(
     expected = {hmac.new(KEY.encode(), n.encode(), hashlib.sha256).hexdigest() for n in numbers if n}
     assert set(frame["nhs_number_pseudonym"].drop_nulls().to_list()) == expected
     assert extract_build(extract_id=extract.pk) == "claimed already"
+
+
+@pytest.mark.django_db
+def test_an_extract_file_is_readable_by_the_portal_user_only(
+        frozen, analyst, settings, django_capture_on_commit_callbacks):
+    settings.DIDS_PSEUDONYM_KEY = KEY
+    with django_capture_on_commit_callbacks(execute=True):
+        extract = extract_create(actor=analyst, month=MONTH, kind="provisional", format="csv")
+    extract.refresh_from_db()
+    path = Path(extract.file.path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
 
 
 @pytest.mark.django_db

@@ -294,3 +294,11 @@ def test_an_unfinished_extract_cannot_be_downloaded(signed_in, analyst, provisio
     extract = Extract.objects.create(cutoff=provisional, format="csv", requested_by=analyst)
     assert signed_in(analyst).get(
         reverse("national:extract-download", args=[extract.pk])).status_code == 404
+
+
+def test_page_actions_record_the_address_they_came_from(signed_in, analyst, live):
+    client = signed_in(analyst)
+    client.post(reverse("national:cutoff-run", args=["2026-06", "provisional"]),
+                REMOTE_ADDR="192.0.2.7")
+    event = AuditEvent.objects.get(action="period_cut_off")
+    assert event.ip_address == "192.0.2.7"

@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from dids_portal.lib.errors import DomainError
 from submissions.choices import JobState, SubmissionStatus
@@ -61,6 +62,16 @@ def test_clean_file_is_accepted_live_and_stored_with_line_numbers(submitter, mak
 
 
 @pytest.mark.django_db
+def test_a_stored_upload_is_readable_by_the_portal_user_only(submitter, make_file):
+    submission, _ = submit(submitter, make_file(rows=5), process=False)
+    path = Path(submission.file.path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    spool = Path(settings.MEDIA_ROOT) / ".incoming"
+    assert spool.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.django_db
 def test_rejected_records_are_not_stored_but_their_findings_are(submitter, make_file):
     submission, _ = submit(submitter, make_file(rows=200, error_rate=0.2, seed=7))
     assert submission.status == SubmissionStatus.ACCEPTED_WITH_WARNINGS
@@ -72,6 +83,17 @@ def test_rejected_records_are_not_stored_but_their_findings_are(submitter, make_
     rejected_lines = set(findings.filter(severity="reject").values_list("line", flat=True))
     stored_lines = set(Record.objects.filter(submission=submission).values_list("line", flat=True))
     assert rejected_lines and not (rejected_lines & stored_lines)
+
+
+@pytest.mark.django_db
+def test_the_warning_count_counts_warnings_and_not_rejections(submitter, make_file):
+    submission, _ = submit(submitter, make_file(rows=200, error_rate=0.2, seed=7))
+    by_severity: dict[str, int] = {}
+    for severity in Finding.objects.filter(submission=submission).values_list("severity",
+                                                                               flat=True):
+        by_severity[severity] = by_severity.get(severity, 0) + 1
+    assert by_severity.get("reject", 0) > 0 and by_severity.get("warn", 0) > 0
+    assert submission.warning_count == by_severity["warn"]
 
 
 @pytest.mark.django_db

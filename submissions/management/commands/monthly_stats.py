@@ -39,7 +39,9 @@ class Command(BaseCommand):
         statistics = cutoff_statistics(cutoff=cutoff, published=options["published"],
                                        rebuild=options["rebuild"])
         if options["format"] == "json":
-            self.stdout.write(json.dumps({k: statistics[k] for k in STATISTICS_KEYS}, indent=2))
+            # A product frozen before a key existed has none: it prints as null.
+            self.stdout.write(json.dumps({k: statistics.get(k) for k in STATISTICS_KEYS},
+                                         indent=2))
             return
         writer = csv.writer(self.stdout, lineterminator="\n")
         writer.writerows(safe_rows(statistics_csv_rows(statistics)))
