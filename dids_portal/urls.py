@@ -9,6 +9,10 @@ admin.site.site_header = "DIDS Portal administration"
 admin.site.site_title = "DIDS Portal admin"
 admin.site.index_title = "Reference data, accounts and submissions"
 
+handler400 = "dids_portal.lib.pages.bad_request"
+handler404 = "dids_portal.lib.pages.not_found"
+handler500 = "dids_portal.lib.pages.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

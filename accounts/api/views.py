@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
 from accounts.api.serializers import AuditEventSerializer
@@ -22,6 +21,7 @@ from accounts.models import ApiToken, AuditEvent
 from accounts.selectors import audit_event_list_for
 from accounts.services import audit_record
 from dids_portal.lib.csvsafe import Echo, safe_rows
+from dids_portal.lib.pagination import CursorPagination
 
 EXPORT_COLUMNS = ["seq", "occurred_at", "actor_email", "organisation_code", "ip_address",
                   "action", "target", "before", "after", "hash"]
