@@ -1,5 +1,5 @@
 """Request guards: malformed requests, the upload size limit, the absolute session limit and
-the second factor."""
+the second factor; and the security headers of every response."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from django_otp import user_has_device
 
 from accounts.selectors import second_factor_required
+from dids_portal.lib import csp
 from dids_portal.lib.errors import DomainError, error_body
 from dids_portal.lib.pages import bad_request
 
@@ -29,6 +30,10 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
+
+
+def _is_static(request: HttpRequest) -> bool:
+    return request.path_info.startswith(f"/{settings.STATIC_URL.strip('/')}/")
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str,
@@ -81,6 +86,28 @@ class MalformedRequestMiddleware:
             return _error(request, exception.status_code, exception.code, exception.message,
                           exception.details)
         return bad_request(request, message=exception.message, status=exception.status_code)
+
+
+class ResponseHeadersMiddleware:
+    """Every response of the portal (pages, API, downloads, errors; not static files) is never
+    stored by a browser or proxy (``no-store, private``: they carry records, findings and
+    identifiers) and carries the Content-Security-Policy.
+
+    A response that already says ``no-store``, or sets its own policy (the API docs), keeps it.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if _is_static(request):
+            return response
+        if "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store, private"
+        if csp.HEADER not in response:
+            response[csp.HEADER] = csp.policy()
+        return response
 
 
 class UploadSizeLimitMiddleware:
@@ -153,7 +180,7 @@ class SecondFactorMiddleware:
         user: Any = request.user
         if (user.is_authenticated and not user.is_verified()
                 and request.path_info not in self.exempt_paths()
-                and not request.path_info.startswith(f"/{settings.STATIC_URL.strip('/')}/")
+                and not _is_static(request)
                 and (second_factor_required(user)
                      or request.session.get(SESSION_OTP_ENROLLED_KEY))):
             if _is_api(request):

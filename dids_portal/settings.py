@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # no-store and the CSP on every response but static files, the guards' own answers included.
+    "accounts.middleware.ResponseHeadersMiddleware",
     # NUL bytes in the address, query, headers or cookies: a 400 before anything reads them.
     "accounts.middleware.MalformedRequestMiddleware",
     # Before anything reads the body (CSRF reads POST): refuses oversized uploads with 413.
@@ -206,6 +208,20 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
+# The Content-Security-Policy of every response (accounts.middleware.ResponseHeadersMiddleware):
+# the site's own files only, no inline script or style. The API docs add Swagger UI's origin.
+DIDS_CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 # Sessions: 30 minutes idle (the expiry moves on with every request) and 12 hours in all
 # (accounts.middleware.SessionAbsoluteLimitMiddleware); sign-out deletes the session row.
