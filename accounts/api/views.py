@@ -21,6 +21,7 @@ from accounts.models import ApiToken, AuditEvent
 from accounts.selectors import audit_event_list_for
 from accounts.services import audit_record
 from dids_portal.lib.csvsafe import Echo, safe_rows
+from dids_portal.lib.filters import IsoDateTimeFilter
 from dids_portal.lib.pagination import CursorPagination
 
 EXPORT_COLUMNS = ["seq", "occurred_at", "actor_email", "organisation_code", "ip_address",
@@ -36,8 +37,8 @@ class AuditEventFilter(django_filters.FilterSet):
     organisation = django_filters.CharFilter(field_name="organisation_code")
     actor = django_filters.CharFilter(field_name="actor_email", lookup_expr="iexact")
     target = django_filters.CharFilter()
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

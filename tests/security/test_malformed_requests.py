@@ -24,6 +24,8 @@ BAD_VALUES = {
     "over-long integer": "9" * 30,
     "non-numeric": "abc",
     "bad date": "2026-02-31",
+    "time offset PostgreSQL refuses": "0254-01-31T04:52:18-20:42",
+    "time before year 1 in UTC": "0001-01-01T00:00:00+05:00",
     "negative": "-1",
 }
 # A value each path parameter could really take, so that only the one under test is bad.
