@@ -171,8 +171,9 @@ class SignInView(auth_views.LoginView):
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    # A path on this site only: redirect() takes a bare word ("abc") for a URL name (a 500).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return reverse("accounts:home")
 

@@ -54,6 +54,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # no-store and the CSP on every response but static files, the guards' own answers included.
+    "accounts.middleware.ResponseHeadersMiddleware",
+    # NUL bytes in the address, query, headers or cookies: a 400 before anything reads them.
+    "accounts.middleware.MalformedRequestMiddleware",
     # Before anything reads the body (CSRF reads POST): refuses oversized uploads with 413.
     "accounts.middleware.UploadSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -153,7 +157,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "dids_portal.lib.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "dids_portal.lib.errors.exception_handler",
 }
@@ -215,6 +219,20 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
+# The Content-Security-Policy of every response (accounts.middleware.ResponseHeadersMiddleware):
+# the site's own files only, no inline script or style. The API docs add Swagger UI's origin.
+DIDS_CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 # Sessions: 30 minutes idle (the expiry moves on with every request) and 12 hours in all
 # (accounts.middleware.SessionAbsoluteLimitMiddleware); sign-out deletes the session row.

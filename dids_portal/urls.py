@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from dids_portal.lib.csp import ApiDocsView
 
 # The admin site requires a verified second factor (django-otp), on top of is_staff.
 admin.site.__class__ = OTPAdminSite
@@ -9,10 +11,14 @@ admin.site.site_header = "DIDS Portal administration"
 admin.site.site_title = "DIDS Portal admin"
 admin.site.index_title = "Reference data, accounts and submissions"
 
+handler400 = "dids_portal.lib.pages.bad_request"
+handler404 = "dids_portal.lib.pages.not_found"
+handler500 = "dids_portal.lib.pages.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("reference.api.urls")),
     path("api/", include("submissions.api.urls")),
     path("api/", include("accounts.api.urls")),

@@ -44,6 +44,15 @@ class ReferenceAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         fields = [f for f in super().get_fields(request, obj) if f != "change_reason"]
         return [*fields, "change_reason"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The primary key is fixed once a row exists: saving a changed key would add a second
+        row beside it (Django saves by primary key), not rename it."""
+        fields = tuple(super().get_readonly_fields(request, obj))
+        key = self.model._meta.pk.name
+        if obj is None or key in fields or self.model._meta.pk.auto_created:
+            return fields
+        return (*fields, key)
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj._change_reason = form.cleaned_data.get("change_reason")
         super().save_model(request, obj, form, change)

@@ -31,6 +31,11 @@ class UploadForm(NhsFormMixin, forms.Form):
             (f"{m:%Y-%m}", f"{m:%B %Y}") for m in months
         ]
 
+    def clean_file(self) -> Any:
+        # Two files under one name: Django keeps the last one; refuse instead of guessing.
+        if self.files and len(self.files.getlist(self.add_prefix("file"))) > 1:  # type: ignore[attr-defined]
+            raise forms.ValidationError("Select one DIDS file", code="more_than_one")
+        return self.cleaned_data["file"]
 
 # The national month ---------------------------------------------------------------------------
 

@@ -126,6 +126,28 @@ def _spool(upload: IO[bytes]) -> StoredUpload:
     return stored
 
 
+def _sha256_of(upload: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while chunk := upload.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _same_request_check(existing: Submission, *, month: date, sha256: str) -> None:
+    """An idempotency key names one request: its repeat gets the first receipt, but the key
+    used again for another file or month is refused rather than answered with that receipt."""
+    differences = []
+    if existing.sha256 != sha256:
+        differences.append("a different file")
+    if existing.activity_month != month:
+        differences.append(f"a different month ({existing.activity_month:%Y-%m} the first time)")
+    if differences:
+        raise DomainError(
+            f"This idempotency key was already used for version {existing.version} of "
+            f"{existing.activity_month:%Y-%m}; this request has {' and '.join(differences)}. "
+            "Use a new key for a new upload.", code="idempotency_key_reused", status_code=422)
+
+
 def _estimate_rows(head: bytes, size: int) -> int:
     lines = head.count(b"\n")
     if not head or lines == 0:
@@ -157,8 +179,9 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
     ``actor`` None means an operator at the command line (``dids_submit``), who may submit for
     any provider; everyone else needs the submitter role for the organisation (or its token).
 
-    The same idempotency key again returns the first receipt and creates nothing. Processing is
-    queued when the transaction commits (``enqueue`` defaults to the Celery task).
+    The same idempotency key again with the same file and month returns the first receipt and
+    creates nothing; with another file or month it is refused (422). Processing is queued when
+    the transaction commits (``enqueue`` defaults to the Celery task).
 
     ``received_at`` (demo data only, ``channel=Channel.DEMO``) receives the version at a past
     time, as ``seed_demo`` builds a history: the month must have been open then, rather than
@@ -176,6 +199,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
     if key:
         existing = Submission.objects.filter(organisation=organisation, idempotency_key=key).first()
         if existing is not None:
+            _same_request_check(existing, month=month, sha256=_sha256_of(upload))
             return existing, False
     month_open_check(organisation_code=organisation.code, month=month,
                      at=received_at or timezone.now())
@@ -211,6 +235,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                 existing = Submission.objects.filter(organisation=organisation,
                                                      idempotency_key=key).first()
                 if existing is not None:
+                    _same_request_check(existing, month=month, sha256=stored.sha256)
                     return existing, False
             raise
     finally:

@@ -3,9 +3,12 @@ model with history (who, when, why) and import/export."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.staticfiles import finders
 from django.test import Client
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
@@ -22,7 +25,10 @@ def test_admin_pages_carry_the_portal_branding(client: Client, reference_admin: 
     html = client.get("/admin/").content.decode()
     assert "DIDS Portal administration" in html
     assert 'class="dids-admin-logo"' in html
-    assert "--header-bg: #005eb8" in html
+    # The colours come from a style sheet, not an inline <style> (the CSP allows none).
+    assert "<style" not in html
+    assert "css/admin.css" in html
+    assert "--header-bg: #005eb8" in Path(finders.find("css/admin.css")).read_text()
 
 
 @pytest.mark.parametrize("model", [m for m in apps.get_app_config("reference").get_models()

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
-from django import forms
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 
 from accounts.api.serializers import AuditEventSerializer
@@ -24,6 +21,8 @@ from accounts.models import ApiToken, AuditEvent
 from accounts.selectors import audit_event_list_for
 from accounts.services import audit_record
 from dids_portal.lib.csvsafe import Echo, safe_rows
+from dids_portal.lib.filters import IsoDateTimeFilter
+from dids_portal.lib.pagination import CursorPagination
 
 EXPORT_COLUMNS = ["seq", "occurred_at", "actor_email", "organisation_code", "ip_address",
                   "action", "target", "before", "after", "hash"]
@@ -33,32 +32,13 @@ def _token(request: Request) -> ApiToken | None:
     return request.auth if isinstance(request.auth, ApiToken) else None
 
 
-class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 date and time, given back in UTC: an offset the database cannot take
-    (PostgreSQL allows at most 15:59) or a moment past year 9999 is a 400, not a 500."""
-
-    def to_python(self, value: Any) -> datetime | None:
-        moment = super().to_python(value)
-        if moment is None:
-            return None
-        try:
-            return moment.astimezone(UTC)
-        except OverflowError as exc:
-            raise forms.ValidationError("Enter a date and time between the years 1 and 9999.",
-                                        code="invalid") from exc
-
-
-class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = UtcIsoDateTimeField
-
-
 class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.CharFilter()
     organisation = django_filters.CharFilter(field_name="organisation_code")
     actor = django_filters.CharFilter(field_name="actor_email", lookup_expr="iexact")
     target = django_filters.CharFilter()
-    occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

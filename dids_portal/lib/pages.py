@@ -3,6 +3,10 @@
 Templates render a form with ``{% include "includes/form_fields.html" %}`` and its errors with
 ``{% include "includes/error_summary.html" %}``; a form that mixes in ``NhsFormMixin`` gives
 its widgets the NHS classes and the ARIA links to their hint and error message.
+
+The site's error handlers are here too: under /api/ they answer in the API's JSON error shape
+(an address no route matches is a JSON 404, not the 404 page); elsewhere the 400 page has the
+portal's layout, and the 404 and 500 pages are Django's views of 404.html and 500.html.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from typing import Any
 
 from django import forms
 from django.forms.widgets import Input
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
+from django.views import defaults
 
 _WIDGET_CLASSES: tuple[tuple[type[forms.Widget], str], ...] = (
     (forms.RadioSelect, "nhsuk-radios__input"),
@@ -111,3 +118,37 @@ class BreadcrumbsMixin:
             {"text": text, "href": href} for text, href in self.get_breadcrumbs()
         ]
         return context
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def _api_error(status: int, code: str, message: str) -> HttpResponse:
+    from dids_portal.lib.errors import error_body
+
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None, *,
+                message: str = "", status: int = 400) -> HttpResponse:
+    """The 400 page, with the portal's layout (Django's own renders it without a request).
+
+    ``message`` says what was wrong, with any NHS number in it redacted."""
+    from dids_portal.lib.logging import redact
+
+    if _is_api(request):
+        return _api_error(status, "bad_request", redact(message) or "The request is not valid.")
+    return render(request, "400.html", {"message": redact(message)}, status=status)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return _api_error(404, "not_found", "Not found.")
+    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return _api_error(500, "server_error", "Sorry, there is a problem with the service.")
+    return defaults.server_error(request)

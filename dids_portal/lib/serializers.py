@@ -1,4 +1,5 @@
-"""A base serializer that runs the model's own validation (DRF does not call full_clean)."""
+"""A base serializer that runs the model's own validation (DRF does not call full_clean), and
+keeps the primary key fixed once an object exists."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class FullCleanModelSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
+        if self.instance is not None:
+            self._refuse_key_change(attrs)
         model_attrs = {k: v for k, v in attrs.items() if k != "change_reason"}
         instance = self.instance or self.Meta.model()
         if self.instance is not None:
@@ -28,6 +31,18 @@ class FullCleanModelSerializer(serializers.ModelSerializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
         return attrs
+
+    def _refuse_key_change(self, attrs: dict[str, Any]) -> None:
+        """The primary key is read-only on update: saving a new key would create a second
+        object beside this one (Django saves by primary key), not rename it."""
+        key = self.Meta.model._meta.pk
+        sent = attrs.get(key.name, getattr(self, "initial_data", {}).get(key.name))
+        if sent is None or str(sent) == str(self.instance.pk):
+            return
+        label = str(key.verbose_name)
+        raise serializers.ValidationError({key.name: [
+            f"The {label} is the key of this {self.Meta.model._meta.verbose_name} and cannot be "
+            f"changed. Create a new one, and end-date or close this one, instead."]})
 
     def _with_history(self, instance: Any, reason: str | None) -> Any:
         request = self.context.get("request")

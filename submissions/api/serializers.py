@@ -26,18 +26,37 @@ class MonthField(serializers.Field):
             raise serializers.ValidationError(exc.message) from exc
 
 
+class OneFileField(serializers.FileField):
+    """A file field that takes exactly one file: a body with two parts of this name is refused
+    (DRF would silently keep the last one)."""
+
+    default_error_messages = {"more_than_one": "Send one file: this request has {count}."}
+
+    def get_value(self, dictionary: Any) -> Any:
+        files = dictionary.getlist(self.field_name) if hasattr(dictionary, "getlist") else []
+        if len(files) > 1:
+            return files  # refused in to_internal_value, where errors belong
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, list):
+            self.fail("more_than_one", count=len(data))
+        return super().to_internal_value(data)
+
+
 class SubmissionUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A DIDS CSV file, or a zip holding exactly one CSV.")
+    file = OneFileField(help_text="A DIDS CSV file, or a zip holding exactly one CSV.")
     organisation = serializers.CharField(
         required=False, help_text="ODS code; optional with an organisation token or one membership.")
     activity_month = MonthField(help_text="YYYY-MM")
     idempotency_key = serializers.CharField(
         required=False, allow_blank=True, max_length=100,
-        help_text="Or the Idempotency-Key header: the same key again returns the first receipt.")
+        help_text="Or the Idempotency-Key header: the same key again with the same file and "
+                  "month returns the first receipt; with another file or month it is a 422.")
 
 
 class CheckSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = OneFileField()
     organisation = serializers.CharField(required=False)
     activity_month = MonthField(help_text="YYYY-MM")
     as_of = serializers.DateTimeField(required=False, help_text="Submission time for the "

@@ -8,7 +8,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +18,7 @@ from accounts.models import ApiToken
 from accounts.selectors import can_submit_for, is_national, provider_organisation_codes
 from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
+from dids_portal.lib.pagination import CursorPagination
 from submissions.api.serializers import (
     CheckSerializer,
     FindingSerializer,

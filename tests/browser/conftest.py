@@ -86,12 +86,16 @@ def browser() -> Iterator[Browser]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-def _new_page(browser: Browser, base_url: str, *, javascript: bool = True) -> Page:
+def _new_page(browser: Browser, base_url: str, *, javascript: bool = True,
+              bypass_csp: bool = True) -> Page:
+    # The pages' Content-Security-Policy allows no inline script, and axe-core goes in as one
+    # (page.add_script_tag): the checked pages bypass it. ``page_under_csp`` does not.
     context = browser.new_context(
         base_url=base_url,
         viewport={"width": 1280, "height": 900},
         locale="en-GB",
         java_script_enabled=javascript,
+        bypass_csp=bypass_csp,
     )
     context.set_default_timeout(10_000)
     return context.new_page()
@@ -100,6 +104,14 @@ def _new_page(browser: Browser, base_url: str, *, javascript: bool = True) -> Pa
 @pytest.fixture
 def page(browser: Browser, live_server, transactional_db: None) -> Iterator[Page]:
     page = _new_page(browser, live_server.url)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def page_under_csp(browser: Browser, live_server, transactional_db: None) -> Iterator[Page]:
+    """A page that keeps to the Content-Security-Policy, as a real browser does."""
+    page = _new_page(browser, live_server.url, bypass_csp=False)
     yield page
     page.context.close()
 

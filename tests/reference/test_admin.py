@@ -87,6 +87,18 @@ def test_add_form_records_the_user_and_reason_in_history(admin_client, reference
     )
 
 
+def test_change_form_cannot_change_the_key_of_a_row(admin_client):
+    site = Site.objects.get(code="RR813")
+    before = Site.objects.count()
+
+    response = admin_client.post("/admin/reference/site/RR813/change/",
+                                 site_form(site, code="ZZZ99", change_reason="Rename"))
+
+    assert response.status_code == 302
+    assert Site.objects.count() == before
+    assert not Site.objects.filter(code="ZZZ99").exists()
+
+
 def test_change_form_refuses_a_closing_date_before_the_opening_date(admin_client):
     site = Site.objects.get(code="RR813")
 

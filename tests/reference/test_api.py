@@ -158,6 +158,48 @@ def test_reference_admin_replaces_a_row_with_put(admin_api):
     assert response.json()["title"] == "Person gender code current"
 
 
+def _writable_reference_endpoints() -> list[tuple[str, type]]:
+    """Every reference endpoint that takes PATCH, from the router itself."""
+    from reference.api.urls import router
+
+    return [(prefix, viewset.queryset.model) for prefix, viewset, _ in router.registry
+            if hasattr(viewset, "partial_update")]
+
+
+def test_every_writable_reference_endpoint_is_walked_by_the_key_tests():
+    assert {prefix for prefix, _ in _writable_reference_endpoints()} == {
+        url.strip("/").removeprefix("api/") for url in WRITE_URLS}
+
+
+@pytest.mark.parametrize(("prefix", "model"), _writable_reference_endpoints())
+@pytest.mark.parametrize("method", ["patch", "put"])
+def test_changing_the_primary_key_is_a_400_naming_the_field_and_creates_nothing(
+        prefix, model, method, admin_api):
+    row = model.objects.order_by("pk").first()
+    key = model._meta.pk.name
+    before = model.objects.count()
+    url = f"/api/{prefix}/{row.pk}/"
+    body = {**admin_api.get(url).json(), key: "ZZZ99" if key != "id" else row.pk + 1000}
+
+    response = getattr(admin_api, method)(url, body, format="json")
+
+    assert response.status_code == 400, response.content
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == [key]
+    assert "cannot be changed" in error["details"][key][0]
+    assert model.objects.count() == before
+    assert not model.objects.filter(pk="ZZZ99" if key != "id" else row.pk + 1000).exists()
+
+
+def test_the_same_primary_key_sent_back_on_update_is_accepted(admin_api):
+    response = admin_api.patch("/api/organisations/RR8/", {"code": "RR8", "name": "Renamed"},
+                               format="json")
+
+    assert response.status_code == 200
+    assert Organisation.objects.get(code="RR8").name == "Renamed"
+
+
 def test_delete_is_not_allowed_even_for_a_reference_admin(admin_api):
     response = admin_api.delete("/api/sites/RR813/")
 

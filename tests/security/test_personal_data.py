@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.test import Client, RequestFactory, override_settings
 
-from accounts.middleware import UploadSizeLimitMiddleware
+from accounts.middleware import UPLOAD_OVERHEAD_BYTES, UploadSizeLimitMiddleware
 from dids_portal.lib.logging import RedactNhsNumbers
 from reference.loaders import SAMPLE_DIR
 from submissions.engine import ReferenceSnapshot, generate_file
@@ -128,3 +128,28 @@ def test_the_upload_endpoints_answer_413_through_the_whole_stack(api_client_for,
         "/api/submissions/", {"file": big, "activity_month": "2026-06"}, format="multipart")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "file_too_large"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_development_server_answers_an_oversized_upload_with_413(live_server,
+                                                                     settings) -> None:
+    """runserver (and pytest-django's live server, the same WSGI server) refuses hop-by-hop
+    headers such as Connection from the application: the 413 was a 500 there."""
+    import socket
+    from urllib.parse import urlsplit
+
+    settings.DIDS_MAX_UPLOAD_BYTES = 10_000
+    declared = 10_000 + UPLOAD_OVERHEAD_BYTES + 1
+    address = urlsplit(live_server.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as conn:
+        conn.sendall(b"POST /api/submissions/ HTTP/1.1\r\nHost: localhost\r\n"
+                     b"Content-Type: multipart/form-data; boundary=x\r\n"
+                     + f"Content-Length: {declared}\r\n\r\n".encode() + b"--x\r\n")
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    status_line = reply.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 413"), reply[:300]

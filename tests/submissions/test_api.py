@@ -55,6 +55,50 @@ def test_the_same_idempotency_key_gives_the_same_receipt(api_client_for, submitt
     assert Submission.objects.count() == 1
 
 
+def test_the_same_idempotency_key_with_another_file_is_a_422_that_says_so(api_client_for,
+                                                                          submitter, make_file):
+    client = api_client_for(submitter)
+    first = upload(client, make_file(rows=5, seed=1), key="ris-42")
+    again = upload(client, make_file(rows=5, seed=2), key="ris-42")
+    assert (first.status_code, again.status_code) == (201, 422)
+    error = again.json()["error"]
+    assert error["code"] == "idempotency_key_reused"
+    assert "a different file" in error["message"]
+    assert Submission.objects.count() == 1
+
+
+def test_the_same_idempotency_key_with_another_month_is_a_422_that_says_so(api_client_for,
+                                                                           submitter, make_file):
+    client = api_client_for(submitter)
+    path = make_file(rows=5)
+    upload(client, path, key="ris-42")
+    again = upload(client, path, key="ris-42", month="2026-05")
+    assert again.status_code == 422
+    assert "a different month" in again.json()["error"]["message"]
+    assert Submission.objects.count() == 1
+
+
+def test_an_upload_with_two_file_parts_is_a_400_and_stores_nothing(api_client_for, submitter,
+                                                                   make_file):
+    with make_file(rows=5, seed=1).open("rb") as one, make_file(rows=5, seed=2).open("rb") as two:
+        response = api_client_for(submitter).post(
+            "/api/submissions/", {"file": [one, two], "organisation": "RR8",
+                                  "activity_month": "2026-06"}, format="multipart")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"] == {"file": ["Send one file: this request has 2."]}
+    assert not Submission.objects.exists()
+
+
+def test_a_check_with_two_file_parts_is_a_400(api_client_for, submitter, make_file):
+    with make_file(rows=5, seed=1).open("rb") as one, make_file(rows=5, seed=2).open("rb") as two:
+        response = api_client_for(submitter).post(
+            "/api/checks/", {"file": [one, two], "activity_month": "2026-06"}, format="multipart")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["file"]
+
+
 def test_a_ris_token_uploads_for_its_own_organisation(client, submitter, make_file):
     _token, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
     with make_file(rows=5).open("rb") as handle:

@@ -251,6 +251,17 @@ def test_upload_without_a_file_shows_the_error_summary(client_for, submitter: Us
     assert "Select a DIDS file" in html and "Select the activity month" in html
 
 
+def test_upload_with_two_files_is_refused_and_stores_nothing(client_for, submitter: User,
+                                                             make_file) -> None:
+    with make_file(5, seed=1).open("rb") as one, make_file(5, seed=2).open("rb") as two:
+        response = client_for(submitter).post(
+            reverse("submissions:upload"),
+            {"activity_month": "2026-06", "file": [one, two], "action": "submit"})
+    assert response.status_code == 200
+    assert "Select one DIDS file" in response.content.decode()
+    assert not Submission.objects.exists()
+
+
 def test_upload_submits_and_redirects_to_the_result(client_for, submitter: User, make_file) -> None:
     with make_file(20).open("rb") as handle:
         response = client_for(submitter).post(

@@ -49,6 +49,27 @@ def test_same_idempotency_key_returns_the_first_receipt(submitter, make_file):
 
 
 @pytest.mark.django_db
+def test_same_idempotency_key_with_another_file_is_refused_with_422(submitter, make_file):
+    submit(submitter, make_file(rows=10, seed=1), key="ris-run-1", process=False)
+    with pytest.raises(DomainError) as caught:
+        submit(submitter, make_file(rows=10, seed=2), key="ris-run-1", process=False)
+    assert (caught.value.code, caught.value.status_code) == ("idempotency_key_reused", 422)
+    assert "a different file" in caught.value.message
+    assert Submission.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_same_idempotency_key_with_another_month_is_refused_with_422(submitter, make_file):
+    path = make_file(rows=10)
+    submit(submitter, path, key="ris-run-1", process=False)
+    with pytest.raises(DomainError) as caught:
+        submit(submitter, path, key="ris-run-1", process=False, month=MONTH.replace(month=5))
+    assert caught.value.status_code == 422
+    assert "a different month (2026-06 the first time)" in caught.value.message
+    assert Submission.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_clean_file_is_accepted_live_and_stored_with_line_numbers(submitter, make_file):
     submission, _ = submit(submitter, make_file(rows=30))
     assert submission.status == SubmissionStatus.ACCEPTED
