@@ -215,17 +215,12 @@ class ReferenceSnapshotView(APIView):
         description=("The code lists, NICIP and SNOMED codes, organisations, sites and submitting "
                      "arrangements the portal checks files against, with the reference release "
                      "and rule-set version, as one JSON file (format_version 1) for "
-                     "`dids-check --reference FILE`. `compress=gzip` returns it gzip-compressed. "
-                     "Any signed-in user or API token."),
-        parameters=[OpenApiParameter("compress", str, enum=["gzip"], required=False)],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT,
-                   (200, "application/gzip"): OpenApiTypes.BINARY},
+                     "`dids-check --reference FILE`. Any signed-in user or API token."),
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> HttpResponse:
-        compress = request.query_params.get("compress", "") == "gzip"
-        data, filename = reference_snapshot_file(compress=compress)
-        response = HttpResponse(data, content_type="application/gzip" if compress
-                                else "application/json")
+        data, filename = reference_snapshot_file()
+        response = HttpResponse(data, content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["X-Content-Type-Options"] = "nosniff"
         return response

@@ -79,10 +79,7 @@ class SnapshotFile:
 
 
 def snapshot_read(source: str | Path | IO[bytes]) -> SnapshotFile:
-    if isinstance(source, str | Path):
-        raw = Path(source).read_bytes()
-    else:
-        raw = source.read()
+    raw = Path(source).read_bytes() if isinstance(source, str | Path) else source.read()
     if raw[:2] == GZIP_MAGIC:
         raw = gzip.decompress(raw)
     try:

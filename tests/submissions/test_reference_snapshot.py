@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
@@ -113,12 +112,6 @@ def test_a_provider_token_downloads_the_reference_snapshot_as_an_attachment(clie
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"].startswith('attachment; filename="dids-reference-snapshot-')
     assert json.loads(response.content)["ruleset_version"] == RULESET_VERSION
-
-
-def test_the_reference_snapshot_downloads_gzip_compressed_when_asked(api_client_for, submitter):
-    response = api_client_for(submitter).get("/api/reference-snapshot/?compress=gzip")
-    assert response.status_code == 200 and response["Content-Type"] == "application/gzip"
-    assert json.loads(gzip.decompress(response.content))["format_version"] == 1
 
 
 def test_the_reference_snapshot_is_refused_to_an_anonymous_caller(client, sample_reference):
