@@ -8,6 +8,7 @@ Exit codes: 0 the file would be accepted, 1 it would be rejected (or the argumen
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime, time
 from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -52,7 +53,7 @@ def parse_month(value: str) -> date:
         raise CheckArgumentError(f"--month must be YYYY-MM, got {value!r}.") from exc
 
 
-def check_against(source: str | Any | IO[bytes], *, reference: ReferenceSnapshot,
+def check_against(source: str | os.PathLike[str] | IO[bytes], *, reference: ReferenceSnapshot,
                   organisation_code: str, activity_month: date | None, as_of: datetime | None,
                   dataset_version: str | None, max_findings: int | None) -> Report:
     """Validate a file as if ``organisation_code`` submitted it at ``as_of`` (default now).
