@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from dids_portal.lib.errors import DomainError
 from reference.models import Organisation
-from submissions.engine import CheckContext, Report, validate
+from submissions.engine import Report
+from submissions.engine.report_json import check_against
 from submissions.selectors import reference_snapshot_load
 from submissions.services import month_start
 
@@ -28,13 +29,10 @@ def file_check(*, source: str | os.PathLike[str] | IO[bytes], organisation_code:
         raise DomainError(f"The dataset version must be 1.0 or 2.0, got {dataset_version!r}.",
                           code="invalid_dataset_version")
     snapshot, _release = reference_snapshot_load()
-    context = CheckContext(
-        submitting_org=code,
-        month=month_start(activity_month) if activity_month else None,
-        as_of=as_of or timezone.now(),
-        dataset_version=dataset_version or None,
-    )
-    return validate(source, context=context, reference=snapshot, max_findings=max_findings)
+    return check_against(source, reference=snapshot, organisation_code=code,
+                         activity_month=month_start(activity_month) if activity_month else None,
+                         as_of=as_of or timezone.now(), dataset_version=dataset_version or None,
+                         max_findings=max_findings)
 
 
 def report_json(report: Report, **extra: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.selectors import is_national, provider_organisation_codes
@@ -21,6 +22,7 @@ from reference.models import (
     NicipCode as NicipModel,
 )
 from submissions.engine import (
+    RULESET_VERSION,
     Arrangement,
     NicipCode,
     OrgRef,
@@ -28,6 +30,7 @@ from submissions.engine import (
     SiteRef,
     SnomedCode,
 )
+from submissions.engine.snapshot_file import snapshot_bytes
 from submissions.models import Finding, Submission
 
 
@@ -102,3 +105,13 @@ def reference_snapshot_load() -> tuple[ReferenceSnapshot, ReferenceRelease | Non
         ],
     )
     return snapshot, release
+
+
+def reference_snapshot_file(*, compress: bool = False) -> tuple[bytes, str]:
+    """The reference snapshot as the versioned file ``dids-check`` reads, and a file name for it."""
+    snapshot, _release = reference_snapshot_load()
+    now = timezone.now()
+    data = snapshot_bytes(snapshot, ruleset_version=RULESET_VERSION, exported_at=now,
+                          compress=compress)
+    name = f"dids-reference-snapshot-{now:%Y%m%d}.json" + (".gz" if compress else "")
+    return data, name

@@ -11,6 +11,8 @@ router.register("submissions", views.SubmissionViewSet, basename="submission")
 
 urlpatterns = [
     path("checks/", views.CheckView.as_view(), name="api-checks"),
+    path("reference-snapshot/", views.ReferenceSnapshotView.as_view(),
+         name="api-reference-snapshot"),
     # The monthly cycle
     path("periods/", cycle.PeriodListView.as_view(), name="api-periods"),
     path("periods/<str:month>/", cycle.PeriodDetailView.as_view(), name="api-period"),

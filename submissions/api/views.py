@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -30,7 +30,12 @@ from submissions.checking import file_check
 from submissions.choices import Channel, SubmissionStatus
 from submissions.downloads import annotated_csv_rows, findings_csv_rows
 from submissions.models import Submission
-from submissions.selectors import finding_list, submission_get_for, submission_list_for
+from submissions.selectors import (
+    finding_list,
+    reference_snapshot_file,
+    submission_get_for,
+    submission_list_for,
+)
 from submissions.services import submission_create, submission_reprocess
 
 
@@ -200,3 +205,22 @@ class CheckView(APIView):
                             dataset_version=data.validated_data.get("dataset_version"),
                             max_findings=data.validated_data["max_findings"])
         return Response(report.to_dict())
+
+
+class ReferenceSnapshotView(APIView):
+    """The reference data the engine checks against, as the file the offline dids-check reads."""
+
+    @extend_schema(
+        summary="Download the reference snapshot for the offline checker",
+        description=("The code lists, NICIP and SNOMED codes, organisations, sites and submitting "
+                     "arrangements the portal checks files against, with the reference release "
+                     "and rule-set version, as one JSON file (format_version 1) for "
+                     "`dids-check --reference FILE`. Any signed-in user or API token."),
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        data, filename = reference_snapshot_file()
+        response = HttpResponse(data, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -38,3 +38,23 @@ def test_importing_and_running_the_engine_loads_no_django_module():
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False,
                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
     assert result.returncode == 0, result.stderr
+
+
+def test_the_offline_checker_runs_without_loading_any_django_module(tmp_path):
+    code = (
+        "import sys, io, datetime, contextlib\n"
+        "from submissions.engine import ReferenceSnapshot, RULESET_VERSION, generate_file\n"
+        "from submissions.engine.cli import main\n"
+        "ref = ReferenceSnapshot.from_directory('reference/data/sample')\n"
+        f"ref.to_file({str(tmp_path / 'ref.json')!r}, ruleset_version=RULESET_VERSION)\n"
+        f"generate_file({str(tmp_path / 'f.csv')!r}, rows=5, org='RR8', month=datetime.date(2026, 6, 1), dataset_version='2.0', reference=ref, seed=1)\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main([{str(tmp_path / 'f.csv')!r}, '--reference', {str(tmp_path / 'ref.json')!r}, '--org', 'RR8', '--month', '2026-06', '--as-of', '2026-07-01', '--format', 'json'])\n"
+        "assert rc == 0, rc\n"
+        "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        "assert not bad, bad\n"
+    )
+    root = ENGINE.parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+    assert result.returncode == 0, result.stderr

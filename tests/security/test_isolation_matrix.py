@@ -67,6 +67,7 @@ CATEGORIES: dict[str, str] = {
     "nicipcode-list": "reference", "nicipcode-detail": "reference",
     "referencerelease-list": "reference", "referencerelease-detail": "reference",
     "api-checks": "org_list",
+    "api-reference-snapshot": "reference",
     "submission-list": "org_list",
     "submission-detail": "org_object",
     "submission-findings": "org_object",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dids_portal.lib.errors import DomainError
 from submissions.checking import file_check
-from submissions.cli import exit_code_for, parse_as_of, parse_month, report_text
+from submissions.cli import exit_code_for, parse_as_of, parse_month, report_output
 
 
 class Command(BaseCommand):
@@ -45,10 +44,7 @@ class Command(BaseCommand):
         except OSError as exc:
             self.stderr.write(f"Cannot read {path}: {exc.strerror}.")
             raise SystemExit(2) from exc
-        if options["format"] == "json":
-            self.stdout.write(json.dumps(report.to_dict(), indent=2, default=str))
-        else:
-            self.stdout.write(report_text(report))
+        self.stdout.write(report_output(report, options["format"]))
         code = exit_code_for(report)
         if code:
             raise SystemExit(code)

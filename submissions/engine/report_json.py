@@ -1,0 +1,112 @@
+"""What a check prints and the exit code it ends with: one definition for ``manage.py dids_check``
+and the offline ``dids-check``, so that the two cannot drift apart.
+
+Exit codes: 0 the file would be accepted, 1 it would be rejected (or the arguments are wrong),
+2 it cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, date, datetime, time
+from typing import IO, TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:  # the engine (polars, pyarrow) is imported only when a file is checked
+    from .reference import ReferenceSnapshot
+    from .report import Report
+
+LONDON = ZoneInfo("Europe/London")
+DATASET_VERSIONS = ("1.0", "2.0")
+# File-level findings that mean the file could not be read at all (exit code 2).
+UNREADABLE_RULES = frozenset({"P001", "P003", "P004"})
+EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
+
+
+class CheckArgumentError(ValueError):
+    """A bad argument (month, time, organisation): the command says so and exits 1."""
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    """An ISO date or date-time; without an offset it is Europe/London clock time."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.combine(date.fromisoformat(value.strip()), time(12, 0))
+        except ValueError as exc:
+            raise CheckArgumentError(
+                f"--as-of must be an ISO date or timestamp, got {value!r}.") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=LONDON)
+    return parsed
+
+
+def parse_month(value: str) -> date:
+    try:
+        year, month = (int(p) for p in value.strip().split("-"))
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise CheckArgumentError(f"--month must be YYYY-MM, got {value!r}.") from exc
+
+
+def check_against(source: str | os.PathLike[str] | IO[bytes], *, reference: ReferenceSnapshot,
+                  organisation_code: str, activity_month: date | None, as_of: datetime | None,
+                  dataset_version: str | None, max_findings: int | None) -> Report:
+    """Validate a file as if ``organisation_code`` submitted it at ``as_of`` (default now).
+
+    Raises CheckArgumentError for an organisation the snapshot does not know.
+    """
+    from .context import CheckContext
+    from .validate import validate
+
+    code = organisation_code.strip().upper()
+    if code not in reference.organisations:
+        raise CheckArgumentError(f"Unknown organisation {organisation_code!r}.")
+    if dataset_version not in (None, "", *DATASET_VERSIONS):
+        raise CheckArgumentError(
+            f"The dataset version must be 1.0 or 2.0, got {dataset_version!r}.")
+    context = CheckContext(
+        submitting_org=code,
+        month=activity_month.replace(day=1) if activity_month else None,
+        as_of=as_of or datetime.now(UTC),
+        dataset_version=dataset_version or None,
+    )
+    return validate(source, context=context, reference=reference, max_findings=max_findings)
+
+
+def exit_code_for(report: Report | Any) -> int:
+    if report.file_rejected and UNREADABLE_RULES & set(report.counts_by_rule):
+        return EXIT_UNREADABLE
+    return EXIT_REJECTED if report.file_rejected else EXIT_ACCEPTED
+
+
+def report_json(report: Report | Any) -> str:
+    """The JSON ``--format json`` prints."""
+    return json.dumps(report.to_dict(), indent=2, default=str)
+
+
+def report_text(report: Report | Any) -> str:
+    verdict = "REJECTED" if report.file_rejected else "ACCEPTED"
+    lines = [
+        f"{verdict}: DIDS v{report.dataset_version or '?'}, {report.rows} records, "
+        f"{report.accepted_rows} accepted, {report.rejected_rows} rejected",
+        f"Reference release: {report.reference_release}; rule set {report.ruleset_version}",
+    ]
+    if report.counts_by_rule:
+        lines.append("Findings by rule:")
+        lines += [f"  {rule:<12} {count:>9,}" for rule, count in sorted(report.counts_by_rule.items())]
+    for finding in report.findings:
+        where = f"line {finding.line}" if finding.line else "file"
+        item = f", {finding.item}" if finding.item else ""
+        lines.append(f"{where}{item}: {finding.rule} ({finding.severity}) {finding.message}")
+    if getattr(report, "findings_truncated", False):
+        lines.append("(more findings not shown)")
+    return "\n".join(lines)
+
+
+def report_output(report: Report | Any, output_format: str) -> str:
+    return report_json(report) if output_format == "json" else report_text(report)
