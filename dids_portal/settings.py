@@ -53,6 +53,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers /healthz and /readyz before the host check, the HTTPS redirect and
+    # sessions (a load balancer probes a backend by address over plain HTTP).
+    "dids_portal.lib.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the body (CSRF reads POST): refuses oversized uploads with 413.
     "accounts.middleware.UploadSizeLimitMiddleware",

@@ -3,6 +3,8 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dids_portal.lib import health
+
 # The admin site requires a verified second factor (django-otp), on top of is_staff.
 admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "DIDS Portal administration"
@@ -10,6 +12,9 @@ admin.site.site_title = "DIDS Portal admin"
 admin.site.index_title = "Reference data, accounts and submissions"
 
 urlpatterns = [
+    # Probes: answered first by dids_portal.lib.health.ProbeMiddleware; routed here too.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
