@@ -131,6 +131,7 @@ def seed(*, organisations: int, months: int, records: int, reseed: bool) -> tupl
                             size_bytes=records * 140, sha256=f"{version:064d}", received_at=at,
                             as_of=at, rows=records + 10, accepted_rows=records, rejected_rows=10,
                             warning_count=records // 20, counts_by_rule={"W001": records // 20},
+                            warned_rows=records // 20 if version == 2 else 0,
                             dataset_version="2.0", ruleset_version="bench",
                             reference_release=release, processed_at=at + timedelta(seconds=20)))
             versions = Submission.objects.bulk_create(rows)

@@ -125,15 +125,14 @@ def _state(versions: list[dict[str, Any]], deadlines: Deadlines, month: date,
 
 def _quality(live: list[dict[str, Any]]) -> dict[int, float | None]:
     """Data-quality score of a version: the percentage of the file's rows that were accepted
-    with no warning (records rejected or carrying a warning count against it)."""
+    with no warning (records rejected or carrying a warning count against it). The count of
+    warned records is stored with the version as it is stored (``warned_rows``)."""
     scores: dict[int, float | None] = {}
-    warned_ids = [v["id"] for v in live if v["status"] == SubmissionStatus.ACCEPTED_WITH_WARNINGS]
-    warned = dict(Record.objects.filter(submission_id__in=warned_ids, warnings__isnull=False)
-                  .values("submission_id").annotate(n=Count("line"))
-                  .values_list("submission_id", "n")) if warned_ids else {}
     for v in live:
         rows = v["rows"] or 0
-        clean = (v["accepted_rows"] or 0) - warned.get(v["id"], 0)
+        warned = (v["warned_rows"] or 0
+                  if v["status"] == SubmissionStatus.ACCEPTED_WITH_WARNINGS else 0)
+        clean = (v["accepted_rows"] or 0) - warned
         scores[v["id"]] = round(100 * clean / rows, 1) if rows else None
     return scores
 
@@ -172,7 +171,7 @@ def compliance_register(*, start: date | str, end: date | str, region: str | Non
             organisation_id__in=[o.code for o in organisations],
             activity_month__in=months).values(
             "id", "organisation_id", "activity_month", "version", "status", "is_live",
-            "received_at", "rows", "accepted_rows").order_by("version"):
+            "received_at", "rows", "accepted_rows", "warned_rows").order_by("version"):
         versions[(v["organisation_id"], v["activity_month"])].append(dict(v))
     live = [v for group in versions.values() for v in group if v["is_live"]]
     quality = _quality(live)

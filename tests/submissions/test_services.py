@@ -75,6 +75,14 @@ def test_rejected_records_are_not_stored_but_their_findings_are(submitter, make_
 
 
 @pytest.mark.django_db
+def test_the_version_stores_how_many_of_its_records_carry_a_warning(submitter, make_file):
+    submission, _ = submit(submitter, make_file(rows=200, error_rate=0.2, seed=7))
+    warned = Record.objects.filter(submission=submission, warnings__isnull=False).count()
+    assert warned > 0
+    assert submission.warned_rows == warned
+
+
+@pytest.mark.django_db
 def test_findings_never_hold_a_whole_nhs_number(submitter, make_file):
     import csv
 
