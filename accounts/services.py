@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.choices import NATIONAL_ROLES, AuditAction, Role
@@ -94,14 +95,17 @@ def api_token_authenticate(plaintext: str) -> ApiToken | None:
     parts = plaintext[len(TOKEN_PREFIX):].split("_", 1)
     if len(parts) != 2:
         return None
-    token = ApiToken.objects.select_related("user", "organisation").filter(prefix=parts[0]).first()
+    # One query: the token, its owner, and whether the owner may still submit for it.
+    owner_may_submit = Membership.objects.filter(
+        user=OuterRef("user"), organisation=OuterRef("organisation"), role=Role.PROVIDER_SUBMITTER)
+    token = (ApiToken.objects.select_related("user", "organisation")
+             .annotate(owner_may_submit=Exists(owner_may_submit))
+             .filter(prefix=parts[0]).first())
     if token is None or not secrets.compare_digest(token.key_hash, hash_token(plaintext)):
         return None
     if not token.is_active or not token.user.is_active:
         return None
-    if not Membership.objects.filter(
-        user=token.user, organisation_id=token.organisation_id, role=Role.PROVIDER_SUBMITTER
-    ).exists():
+    if not getattr(token, "owner_may_submit", False):
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
