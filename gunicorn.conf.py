@@ -34,7 +34,8 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # Recycle workers now and then (with jitter, so they do not all restart at once).
 max_requests = _int("GUNICORN_MAX_REQUESTS", 10_000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1_000)
-# Load the application once in the master, before forking: faster start, shared memory.
+# Load the application once in the master, before forking: faster start, shared memory; and
+# warm it there (when_ready below), so a new or recycled worker's first request is not slow.
 preload_app = True
 # The proxy in front is the only client that may set X-Forwarded-*; list its address.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
@@ -45,3 +46,17 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# No runtime control socket (gunicornc): nothing uses it, and it is one more way in.
+control_socket_disable = True
+
+
+def when_ready(server: object) -> None:
+    """In the master, before the workers fork: import the URL conf (and so every view), which
+    Django otherwise does on each worker's first request (seconds, not milliseconds)."""
+    if not preload_app:
+        return
+    from django.db import connections
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imported for its side effect
+    connections.close_all()  # a connection opened here must not be shared by the workers
