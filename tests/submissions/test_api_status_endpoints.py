@@ -4,7 +4,6 @@ says, and each endpoint's query count is pinned, not growing with versions or mo
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
