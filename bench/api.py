@@ -21,6 +21,7 @@ wrk is Debian's package: ``apt-get install -y wrk``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -209,13 +210,16 @@ def start_gunicorn(*, url: str, port: int, workers: int, threads: int,
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Quick shutdown (SIGINT); then the whole process group, workers included, if need be."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # a worker left behind by its master
 
 
 def get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
