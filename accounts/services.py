@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.choices import NATIONAL_ROLES, AuditAction, Role
@@ -138,7 +139,12 @@ def api_token_check(plaintext: str) -> tuple[ApiToken | None, str]:
     parts = plaintext[len(TOKEN_PREFIX):].split("_", 1)
     if len(parts) != 2:
         return None, unknown
-    token = ApiToken.objects.select_related("user", "organisation").filter(prefix=parts[0]).first()
+    # One query: the token, its owner, and whether the owner may still submit for it.
+    owner_may_submit = Membership.objects.filter(
+        user=OuterRef("user"), organisation=OuterRef("organisation"), role=Role.PROVIDER_SUBMITTER)
+    token = (ApiToken.objects.select_related("user", "organisation")
+             .annotate(owner_may_submit=Exists(owner_may_submit))
+             .filter(prefix=parts[0]).first())
     if token is None or not secrets.compare_digest(token.key_hash, hash_token(plaintext)):
         return None, unknown
     now = timezone.now()
@@ -149,7 +155,7 @@ def api_token_check(plaintext: str) -> tuple[ApiToken | None, str]:
                       "submitter of the organisation can create a new one.")
     if not token.user.is_active:
         return None, "The API token's owner is no longer active."
-    if not _owner_may_submit(token):
+    if not getattr(token, "owner_may_submit", False):
         # The owner lost the role some other way than the admin: stop the token for good now.
         with transaction.atomic():
             locked = ApiToken.objects.select_for_update().get(pk=token.pk)

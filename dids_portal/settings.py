@@ -53,6 +53,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers /healthz and /readyz before the host check, the HTTPS redirect and
+    # sessions (a load balancer probes a backend by address over plain HTTP).
+    "dids_portal.lib.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # no-store and the CSP on every response but static files, the guards' own answers included.
     "accounts.middleware.ResponseHeadersMiddleware",

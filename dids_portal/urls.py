@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from dids_portal.lib.csp import ApiDocsView
 
+from dids_portal.lib import health
+
 # The admin site requires a verified second factor (django-otp), on top of is_staff.
 admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "DIDS Portal administration"
@@ -16,6 +18,9 @@ handler404 = "dids_portal.lib.pages.not_found"
 handler500 = "dids_portal.lib.pages.server_error"
 
 urlpatterns = [
+    # Probes: answered first by dids_portal.lib.health.ProbeMiddleware; routed here too.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -97,6 +97,11 @@ def _copy_sql(table: str, columns: Sequence[str], not_null: Sequence[str] = (), 
     return f"COPY {table} ({column_sql}) FROM STDIN WITH ({options})"
 
 
+def _warned(batch: pl.DataFrame) -> int:
+    """How many of the batch's records carry a warning."""
+    return batch.height - batch["warnings"].null_count()
+
+
 class VersionWriter:
     """Loads one version's accepted records and findings into their tables."""
 
@@ -106,6 +111,8 @@ class VersionWriter:
         self.on_rows = fault_injection_hook(on_rows or (lambda done: None))
         self.records_written = 0
         self.findings_written = 0
+        # Records stored with at least one warning (the quality score's count).
+        self.warned_records = 0
 
     # Shapes ---------------------------------------------------------------------------------
     def _record_frame(self, batch: pl.DataFrame,
@@ -145,6 +152,7 @@ class VersionWriter:
                 if not shape:
                     shape["columns"] = copied_columns(str(batch["dataset_version"][0]))
                     shape["kinds"] = record_column_kinds(shape["columns"])
+                self.warned_records += _warned(batch)
                 frames.put(self._record_frame(batch, shape["columns"]))
 
         def on_findings(findings: Sequence[Any]) -> None:
@@ -226,6 +234,7 @@ class VersionWriter:
             cursor.execute(f"DELETE FROM {RECORD_TABLE} WHERE submission_id = %s",  # noqa: S608
                            [self.submission_id])
         self.records_written = 0
+        self.warned_records = 0
 
     # The fallback (SQLite): batched inserts, no per-row statements ---------------------------
     def _insert_records(self, batch: pl.DataFrame) -> None:
@@ -233,6 +242,7 @@ class VersionWriter:
             self._insert(RECORD_TABLE, ("submission_id", *self.columns),
                          self._record_frame(batch).rows())
             self.records_written += batch.height
+            self.warned_records += _warned(batch)
             self.on_rows(self.records_written)
 
     def _insert_findings(self, findings: Sequence[Any]) -> None:

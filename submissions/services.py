@@ -414,6 +414,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
     submission.accepted_rows = 0 if report.file_rejected else report.accepted_rows
     submission.rejected_rows = report.rows if report.file_rejected else report.rejected_rows
     submission.warning_count = _warning_count(report)
+    submission.warned_rows = 0 if report.file_rejected else writer.warned_records
     submission.file_rejected = report.file_rejected
     submission.counts_by_rule = dict(report.counts_by_rule)
     submission.reference_release = release

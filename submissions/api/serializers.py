@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -94,6 +97,46 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     def get_findings_url(self, obj: Submission) -> str:
         return f"/api/submissions/{obj.pk}/findings/"
+
+    def to_representation(self, instance: Submission) -> dict[str, Any]:
+        """The fields above, written out: what DRF's generic field-by-field walk gives (a
+        test holds the two equal), in a tenth of the time, which is most of a list request."""
+        s = instance
+        try:
+            job = s.job
+        except ObjectDoesNotExist:
+            job = None
+        release = s.reference_release
+        user = s.submitted_by
+        return {
+            "id": s.pk, "organisation": s.organisation_id,
+            "activity_month": f"{s.activity_month:%Y-%m}", "version": s.version,
+            "status": str(s.status), "is_live": s.is_live, "original_name": s.original_name,
+            "size_bytes": s.size_bytes, "sha256": s.sha256, "received_at": _iso(s.received_at),
+            "as_of": _iso(s.as_of), "channel": str(s.channel),
+            "submitted_by": user.email if user is not None else None,
+            "dataset_version": s.dataset_version, "rows": s.rows,
+            "accepted_rows": s.accepted_rows, "rejected_rows": s.rejected_rows,
+            "warning_count": s.warning_count, "file_rejected": s.file_rejected,
+            "counts_by_rule": s.counts_by_rule,
+            "reference_release": str(release) if release is not None else None,
+            "ruleset_version": s.ruleset_version, "processed_at": _iso(s.processed_at),
+            "failure_reason": s.failure_reason,
+            "job": None if job is None else {
+                "state": str(job.state), "rows_done": job.rows_done,
+                "rows_estimate": job.rows_estimate, "percent": job.percent,
+                "attempts": job.attempts, "started_at": _iso(job.started_at),
+                "finished_at": _iso(job.finished_at), "error": job.error},
+            "findings_url": f"/api/submissions/{s.pk}/findings/",
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    """A time as DRF's DateTimeField writes it: in the current time zone, UTC as "Z"."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class ReceiptSerializer(serializers.ModelSerializer):

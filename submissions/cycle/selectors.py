@@ -128,15 +128,14 @@ def _state(versions: list[dict[str, Any]], deadlines: Deadlines, month: date,
 
 def _quality(live: list[dict[str, Any]]) -> dict[int, float | None]:
     """Data-quality score of a version: the percentage of the file's rows that were accepted
-    with no warning (records rejected or carrying a warning count against it)."""
+    with no warning (records rejected or carrying a warning count against it). The count of
+    warned records is stored with the version as it is stored (``warned_rows``)."""
     scores: dict[int, float | None] = {}
-    warned_ids = [v["id"] for v in live if v["status"] == SubmissionStatus.ACCEPTED_WITH_WARNINGS]
-    warned = dict(Record.objects.filter(submission_id__in=warned_ids, warnings__isnull=False)
-                  .values("submission_id").annotate(n=Count("line"))
-                  .values_list("submission_id", "n")) if warned_ids else {}
     for v in live:
         rows = v["rows"] or 0
-        clean = (v["accepted_rows"] or 0) - warned.get(v["id"], 0)
+        warned = (v["warned_rows"] or 0
+                  if v["status"] == SubmissionStatus.ACCEPTED_WITH_WARNINGS else 0)
+        clean = (v["accepted_rows"] or 0) - warned
         scores[v["id"]] = round(100 * clean / rows, 1) if rows else None
     return scores
 
@@ -155,6 +154,10 @@ def _organisations(region: str | None, organisation_type: str | None,
     return list(queryset)
 
 
+# A version as the register reads it: (organisation, month) -> versions, oldest first.
+VersionsByMonth = dict[tuple[str, date], list[dict[str, Any]]]
+
+
 def compliance_register(*, start: date | str, end: date | str, region: str | None = None,
                         organisation_type: str | None = None,
                         organisation_code: str | None = None,
@@ -165,17 +168,26 @@ def compliance_register(*, start: date | str, end: date | str, region: str | Non
     filtering by the successor includes them. A cell is None where the organisation was not
     in scope that month.
     """
+    return _register(start=start, end=end, region=region, organisation_type=organisation_type,
+                     organisation_code=organisation_code, now=now)[0]
+
+
+def _register(*, start: date | str, end: date | str, region: str | None,
+              organisation_type: str | None, organisation_code: str | None,
+              now: datetime | None) -> tuple[ComplianceRegister, VersionsByMonth]:
+    """The register, and the versions it was made from (so callers need not read them again)."""
     now = now or timezone.now()
     months = months_between(month_of(start), month_of(end))
     deadlines = period_deadlines(months)
     organisations = [o for o in _organisations(region, organisation_type, organisation_code)
                      if any(in_scope(o, m) for m in months)]
-    versions: dict[tuple[str, date], list[dict[str, Any]]] = defaultdict(list)
+    versions: VersionsByMonth = defaultdict(list)
     for v in Submission.objects.filter(
             organisation_id__in=[o.code for o in organisations],
             activity_month__in=months).values(
             "id", "organisation_id", "activity_month", "version", "status", "is_live",
-            "received_at", "rows", "accepted_rows").order_by("version"):
+            "received_at", "rows", "accepted_rows", "rejected_rows", "warned_rows").order_by(
+            "version"):
         versions[(v["organisation_id"], v["activity_month"])].append(dict(v))
     live = [v for group in versions.values() for v in group if v["is_live"]]
     quality = _quality(live)
@@ -202,7 +214,7 @@ def compliance_register(*, start: date | str, end: date | str, region: str | Non
         rows.append(row)
     rows.sort(key=lambda r: (r.carried_to or r.organisation_code, r.carried_to is not None,
                              r.organisation_code))
-    return ComplianceRegister(months=months, rows=rows)
+    return ComplianceRegister(months=months, rows=rows), versions
 
 
 def compliance_csv_rows(register: ComplianceRegister) -> list[list[Any]]:
@@ -339,18 +351,16 @@ def provider_month_statuses(*, organisation_code: str, start: date | str | None 
     end_month = month_of(end) if end else now.date().replace(day=1)
     start_month = month_of(start) if start else add_months(end_month, -11)
     code = organisation_code.strip().upper()
-    register = compliance_register(start=start_month, end=end_month, organisation_code=code,
-                                   now=now)
+    register, read = _register(start=start_month, end=end_month, region=None,
+                               organisation_type=None, organisation_code=code, now=now)
     row = next((r for r in register.rows if r.organisation_code == code), None)
     if row is None:
         return []
     months = [c.month for c in row.cells if c is not None]
-    versions: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    for v in Submission.objects.filter(organisation_id=code, activity_month__in=months).values(
-            "id", "activity_month", "version", "status", "is_live", "received_at", "rows",
-            "accepted_rows", "rejected_rows").order_by("-version"):
-        entry: dict[str, Any] = dict(v)
-        versions[entry.pop("activity_month")].append(entry)
+    shown = ("id", "version", "status", "is_live", "received_at", "rows", "accepted_rows",
+             "rejected_rows")
+    versions = {month: [{k: v[k] for k in shown} for v in reversed(read.get((code, month), []))]
+                for month in months}
     taken: dict[date, dict[str, dict[str, Any]]] = defaultdict(dict)
     for cutoff in CutOff.objects.filter(period__activity_month__in=months).select_related("period"):
         taken[cutoff.period.activity_month][cutoff.kind] = {

@@ -60,6 +60,8 @@ class Submission(models.Model):
     accepted_rows = models.PositiveIntegerField(null=True, blank=True)
     rejected_rows = models.PositiveIntegerField(null=True, blank=True)
     warning_count = models.PositiveIntegerField(null=True, blank=True)
+    warned_rows = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Accepted records carrying at least one warning.")
     file_rejected = models.BooleanField(default=False)
     counts_by_rule = models.JSONField(default=dict, blank=True)
     reference_release = models.ForeignKey("reference.ReferenceRelease", on_delete=models.PROTECT,

@@ -46,6 +46,8 @@ CATEGORIES: dict[str, str] = {
     "submissions:rules": "public",
     "api-schema": "public",
     "api-docs": "public",
+    "healthz": "public",
+    "readyz": "public",
     "api-root": "reference",
     "accounts:home": "account",
     "accounts:sign-out": "account",

@@ -100,6 +100,16 @@ def test_quality_counts_rows_rejected_or_warned(submitter, make_file):
 
 
 @pytest.mark.django_db
+def test_quality_reads_the_stored_count_of_warned_records(sample_reference):
+    live = version("RR8", AS_OF, SubmissionStatus.ACCEPTED_WITH_WARNINGS)
+    live.warned_rows = 3
+    live.save()
+    cell = next(r for r in compliance_register(start=MONTH, end=MONTH).rows
+                if r.organisation_code == "RR8").cells[0]
+    assert cell.quality == 70.0
+
+
+@pytest.mark.django_db
 def test_register_filters_by_region_and_type(june):
     london = compliance_register(start=MONTH, end=MONTH, region="London")
     assert {r.organisation_code for r in london.rows} == {"RJ1", "RYX"}

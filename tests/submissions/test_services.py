@@ -118,6 +118,14 @@ def test_the_warning_count_counts_warnings_and_not_rejections(submitter, make_fi
 
 
 @pytest.mark.django_db
+def test_the_version_stores_how_many_of_its_records_carry_a_warning(submitter, make_file):
+    submission, _ = submit(submitter, make_file(rows=200, error_rate=0.2, seed=7))
+    warned = Record.objects.filter(submission=submission, warnings__isnull=False).count()
+    assert warned > 0
+    assert submission.warned_rows == warned
+
+
+@pytest.mark.django_db
 def test_findings_never_hold_a_whole_nhs_number(submitter, make_file):
     import csv
 

@@ -1,0 +1,62 @@
+"""Gunicorn settings for production: ``gunicorn -c gunicorn.conf.py``.
+
+Each setting can be changed by its environment variable (or a command-line flag, which wins).
+Threads, not only processes: a request mostly waits on PostgreSQL, and each thread keeps its
+own database connection (CONN_MAX_AGE), so workers x threads connections in all.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        number = int(value) if value else default
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, not {value!r}.") from exc
+    if number < 1:
+        raise SystemExit(f"{name} must be at least 1.")
+    return number
+
+
+wsgi_app = "dids_portal.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = _int("GUNICORN_WORKERS", 2)
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
+# Uploads of up to DIDS_MAX_UPLOAD_BYTES are read by the web process (validation runs in
+# Celery), so a request may take a while on a slow link; a stuck worker is still replaced.
+timeout = _int("GUNICORN_TIMEOUT", 120)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then (with jitter, so they do not all restart at once).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10_000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1_000)
+# Load the application once in the master, before forking: faster start, shared memory; and
+# warm it there (when_ready below), so a new or recycled worker's first request is not slow.
+preload_app = True
+# The proxy in front is the only client that may set X-Forwarded-*; list its address.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Access log without the query string (%(U)s is the path alone): query strings may carry
+# identifiers. No user agent or referrer either.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# No runtime control socket (gunicornc): nothing uses it, and it is one more way in.
+control_socket_disable = True
+
+
+def when_ready(server: object) -> None:
+    """In the master, before the workers fork: import the URL conf (and so every view), which
+    Django otherwise does on each worker's first request (seconds, not milliseconds)."""
+    if not preload_app:
+        return
+    from django.db import connections
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imported for its side effect
+    connections.close_all()  # a connection opened here must not be shared by the workers

@@ -1,0 +1,107 @@
+"""The provider status endpoints (``/api/submissions/``, ``/api/submissions/{id}/``,
+``/api/months/``) with a RIS token: the written-out serializer says what DRF's generic one
+says, and each endpoint's query count is pinned, not growing with versions or months."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIClient
+
+from accounts.services import api_token_create
+from submissions.api.serializers import SubmissionSerializer
+from submissions.choices import JobState, SubmissionStatus
+from submissions.models import Submission, SubmissionJob
+from submissions.selectors import submission_list_for
+from tests.submissions.conftest import AS_OF, MONTH
+from tests.submissions.cycle_helpers import submit_at
+
+pytestmark = pytest.mark.django_db
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def bare_version(*, month: date, number: int, received_at: datetime, **fields) -> Submission:
+    return Submission.objects.create(
+        organisation_id="RR8", activity_month=month, version=number, file="none",
+        original_name="f.csv", size_bytes=1, sha256="0" * 64, received_at=received_at,
+        as_of=received_at, **fields)
+
+
+def as_json(data) -> str:
+    return JSONRenderer().render(data).decode()
+
+
+def test_the_written_out_serializer_says_what_drfs_generic_one_says(submitter, make_file):
+    submit_at(submitter, make_file(rows=20, error_rate=0.2, seed=3), AS_OF)  # user, job, release
+    # No job, no user, no release, not processed, received in winter (UTC: "Z").
+    bare_version(month=date(2026, 1, 1), number=1, received_at=datetime(2026, 2, 3, 9, 0, 0,
+                                                                         tzinfo=LONDON))
+    # A failed one whose job has times with microseconds, in summer time.
+    failed = bare_version(month=date(2026, 5, 1), number=1,
+                          received_at=datetime(2026, 6, 2, 9, 30, 1, 123456, tzinfo=LONDON),
+                          status=SubmissionStatus.FAILED, failure_reason="It broke.",
+                          processed_at=datetime(2026, 6, 2, 9, 31, tzinfo=LONDON))
+    SubmissionJob.objects.create(submission=failed, state=JobState.FAILED, rows_estimate=10,
+                                 rows_done=4, attempts=2, error="It broke.",
+                                 started_at=datetime(2026, 6, 2, 9, 30, 2, 5, tzinfo=LONDON))
+    versions = list(submission_list_for(user=submitter))
+    assert len(versions) == 3
+    for version in versions:
+        serializer = SubmissionSerializer(version)
+        generic = serializers.ModelSerializer.to_representation(serializer, version)
+        written = serializer.to_representation(version)
+        assert list(written) == list(generic)
+        assert as_json(written) == as_json(generic)
+
+
+@pytest.fixture
+def token_client(submitter) -> APIClient:
+    _, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
+    client.get("/api/submissions/")  # the token's first use is recorded once
+    return client
+
+
+def many_versions(months: int) -> list[Submission]:
+    """Two versions a month (the second live, with its job) for ``months`` months."""
+    made = []
+    for i in range(months):
+        month = date(2026 - (i // 6), 6 - (i % 6), 1)
+        for number in (1, 2):
+            version = bare_version(month=month, number=number, received_at=AS_OF,
+                                   status=SubmissionStatus.ACCEPTED, is_live=number == 2,
+                                   rows=10, accepted_rows=10, warned_rows=0)
+            SubmissionJob.objects.create(submission=version, state=JobState.DONE)
+            made.append(version)
+    return made
+
+
+@pytest.mark.parametrize("months", [1, 12])
+def test_the_submission_list_takes_the_same_queries_however_many_versions(
+        token_client, months, django_assert_max_num_queries):
+    many_versions(months)
+    with django_assert_max_num_queries(2):
+        response = token_client.get("/api/submissions/")
+    assert len(response.json()["results"]) == 2 * months
+
+
+def test_a_submission_takes_two_queries(token_client, django_assert_max_num_queries):
+    live = many_versions(1)[1]
+    with django_assert_max_num_queries(2):
+        response = token_client.get(f"/api/submissions/{live.pk}/")
+    assert response.json()["id"] == live.pk
+
+
+@pytest.mark.parametrize("months", [1, 12])
+def test_the_months_take_the_same_queries_however_many_months(
+        token_client, months, django_assert_max_num_queries):
+    many_versions(months)
+    with django_assert_max_num_queries(7):
+        response = token_client.get(f"/api/months/?organisation=RR8&start=2025-07&end={MONTH:%Y-%m}")
+    assert len(response.json()["months"]) == 12
