@@ -3,9 +3,8 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView
 
-from dids_portal.lib.csp import ApiDocsView
-
 from dids_portal.lib import health
+from dids_portal.lib.csp import ApiDocsView
 
 # The admin site requires a verified second factor (django-otp), on top of is_staff.
 admin.site.__class__ = OTPAdminSite
