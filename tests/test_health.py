@@ -22,6 +22,11 @@ def test_healthz_sets_no_cookie_and_is_not_cached() -> None:
     assert response["Cache-Control"] == "no-store"
 
 
+def test_healthz_reads_nothing_of_the_query_so_a_nul_byte_there_is_no_error() -> None:
+    # Answered before the malformed-request middleware: it reads neither query nor body.
+    assert Client().get("/healthz?month=RR%008").status_code == 200
+
+
 @override_settings(ALLOWED_HOSTS=["dids.example.nhs.uk"], SECURE_SSL_REDIRECT=True)
 def test_healthz_answers_a_probe_by_address_over_plain_http() -> None:
     # A load balancer probes each backend by its address, before TLS: no redirect, no 400.
