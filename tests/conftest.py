@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import time_machine
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.choices import Role
@@ -79,6 +80,17 @@ def analyst(sample_reference: None) -> User:
 @pytest.fixture
 def reference_admin(sample_reference: None) -> User:
     return _persona("refadmin@england.example.nhs.uk", Role.REFERENCE_ADMIN, None, staff=True)
+
+
+@pytest.fixture
+def client_for(client: Client) -> Callable[[User], Client]:
+    """The test client signed in as a persona (second factor completed)."""
+
+    def sign_in(user: User) -> Client:
+        client.force_login(user)
+        return client
+
+    return sign_in
 
 
 @pytest.fixture

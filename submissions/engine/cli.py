@@ -22,6 +22,7 @@ from .report_json import (
     EXIT_REJECTED,
     EXIT_UNREADABLE,
     CheckArgumentError,
+    add_check_arguments,
     check_against,
     exit_code_for,
     parse_as_of,
@@ -43,15 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference", required=True, metavar="FILE",
                         help="The reference snapshot exported by the portal "
                              "(GET /api/reference-snapshot/ or manage.py export_reference_snapshot).")
-    parser.add_argument("--org", required=True, help="The submitting organisation's ODS code.")
-    parser.add_argument("--month", required=True, help="The activity month, YYYY-MM.")
-    parser.add_argument("--as-of", help="The submission time the time-relative rules use "
-                                        "(ISO timestamp; default now).")
-    parser.add_argument("--dataset-version", choices=["1.0", "2.0"])
-    parser.add_argument("--format", choices=["json", "text"], default="text")
-    parser.add_argument("--max-findings", type=int, default=None,
-                        help="List at most this many record findings (counts stay exact; "
-                             "a finding about the whole file is always listed).")
+    add_check_arguments(parser)
     return parser
 
 

@@ -28,6 +28,20 @@ class CheckArgumentError(ValueError):
     """A bad argument (month, time, organisation): the command says so and exits 1."""
 
 
+def add_check_arguments(parser: Any) -> None:
+    """The flags ``manage.py dids_check`` and the offline ``dids-check`` share, defined once so
+    the two commands cannot drift apart (an argparse parser)."""
+    parser.add_argument("--org", required=True, help="The submitting organisation's ODS code.")
+    parser.add_argument("--month", required=True, help="The activity month, YYYY-MM.")
+    parser.add_argument("--as-of", help="The submission time the time-relative rules use "
+                                        "(ISO timestamp; default now).")
+    parser.add_argument("--dataset-version", choices=["1.0", "2.0"])
+    parser.add_argument("--format", choices=["json", "text"], default="text")
+    parser.add_argument("--max-findings", type=int, default=None,
+                        help="List at most this many record findings (counts stay exact; "
+                             "a finding about the whole file is always listed).")
+
+
 def parse_as_of(value: str | None) -> datetime | None:
     """An ISO date or date-time; without an offset it is Europe/London clock time."""
     if not value:

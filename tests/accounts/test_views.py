@@ -18,14 +18,6 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client_for(client: Client):
-    def sign_in(user: User) -> Client:
-        client.force_login(user)
-        return client
-
-    return sign_in
-
 
 @pytest.fixture
 def two_org_submitter(submitter: User, other_org: Organisation) -> User:

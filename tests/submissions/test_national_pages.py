@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 
 from accounts.choices import Role
@@ -47,14 +46,6 @@ def _frozen_time():
     with time_machine.travel(AS_OF, tick=True):
         yield
 
-
-@pytest.fixture
-def client_for(client: Client) -> Callable[[User], Client]:
-    def sign_in(user: User) -> Client:
-        client.force_login(user)
-        return client
-
-    return sign_in
 
 
 @pytest.fixture

@@ -29,14 +29,6 @@ def _frozen_time():
         yield
 
 
-@pytest.fixture
-def client_for(client: Client) -> Callable[[User], Client]:
-    def sign_in(user: User) -> Client:
-        client.force_login(user)
-        return client
-
-    return sign_in
-
 
 @pytest.fixture
 def submit(submitter: User, django_capture_on_commit_callbacks) -> Callable[..., Submission]:

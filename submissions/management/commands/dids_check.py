@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from dids_portal.lib.errors import DomainError
 from submissions.checking import file_check
 from submissions.cli import exit_code_for, parse_as_of, parse_month, report_output
+from submissions.engine.report_json import add_check_arguments
 
 
 class Command(BaseCommand):
@@ -18,15 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("file")
-        parser.add_argument("--org", required=True, help="The submitting organisation's ODS code.")
-        parser.add_argument("--month", required=True, help="The activity month, YYYY-MM.")
-        parser.add_argument("--as-of", help="The submission time the time-relative rules use "
-                                            "(ISO timestamp; default now).")
-        parser.add_argument("--dataset-version", choices=["1.0", "2.0"])
-        parser.add_argument("--format", choices=["json", "text"], default="text")
-        parser.add_argument("--max-findings", type=int, default=None,
-                            help="List at most this many record findings (counts stay exact; "
-                                 "a finding about the whole file is always listed).")
+        add_check_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
