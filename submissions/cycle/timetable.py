@@ -1,45 +1,38 @@
-"""Deadlines: the timetable's rows, or the spec's defaults from the bank holidays data file.
+"""Deadlines: the timetable's rows, or the spec's defaults from England and Wales bank holidays.
 
 Default provisional deadline: 23:59:59 Europe/London on the last working day of the month
 after the activity month; default final deadline: the same on the last working day of the
 sixth month after it. Working days are Monday to Friday except England and Wales bank
-holidays, read from ``submissions/data/bank_holidays_england_wales.csv``.
+holidays, from the ``holidays`` package (United Kingdom, subdivision England; Wales keeps the
+same days). A holiday on a weekend counts through its weekday substitute, which the package
+gives as an "observed" day.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import holidays
 
 from dids_portal.lib.errors import DomainError
 
 LONDON = ZoneInfo("Europe/London")
-BANK_HOLIDAYS_FILE = Path(__file__).resolve().parent.parent / "data" / "bank_holidays_england_wales.csv"
 DEADLINE_TIME = time(23, 59, 59)
 PROVISIONAL_MONTHS_AFTER = 1
 FINAL_MONTHS_AFTER = 6
 
 
 @functools.cache
-def bank_holidays() -> frozenset[date]:
-    with BANK_HOLIDAYS_FILE.open(encoding="utf-8") as handle:
-        lines = (line for line in handle if line.strip() and not line.startswith("#"))
-        return frozenset(date.fromisoformat(row["date"]) for row in csv.DictReader(lines))
-
-
-def _covered(year: int) -> bool:
-    return any(day.year == year for day in bank_holidays())
+def bank_holidays(year: int) -> frozenset[date]:
+    """England and Wales bank holidays of a year, with the weekday substitutes of weekend ones."""
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
 
 
 def is_working_day(day: date) -> bool:
-    if not _covered(day.year):
-        raise DomainError(f"No bank holidays are known for {day.year}: add them to "
-                          f"{BANK_HOLIDAYS_FILE.name}.", code="timetable_unknown_year")
-    return day.weekday() < 5 and day not in bank_holidays()
+    return day.weekday() < 5 and day not in bank_holidays(day.year)
 
 
 def add_months(month: date, months: int) -> date:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -24,6 +26,7 @@ from submissions.services import submission_create
 from tests.submissions.conftest import MONTH, upload_of
 from tests.submissions.cycle_helpers import submit_at
 
+HAND_KEPT = Path(__file__).parent / "data" / "bank_holidays_england_wales.csv"
 FINAL_JUNE_2026 = datetime(2026, 12, 31, 23, 59, 59, tzinfo=LONDON)
 
 
@@ -51,7 +54,7 @@ def test_deadline_in_the_week_clocks_go_forward_is_in_summer_time():
 
 def test_bank_holiday_on_the_last_day_moves_the_deadline_back():
     # Monday 31 August 2026 is the summer bank holiday: the last working day is Friday 28th.
-    assert date(2026, 8, 31) in bank_holidays()
+    assert date(2026, 8, 31) in bank_holidays(2026)
     assert last_working_day(date(2026, 8, 1)) == date(2026, 8, 28)
     assert default_deadlines(date(2026, 2, 1)).final.date() == date(2026, 8, 28)
 
@@ -69,10 +72,19 @@ def test_working_days_before_skips_weekends_and_bank_holidays():
     assert working_days_before(date(2026, 9, 1), 2) == date(2026, 8, 27)
 
 
-def test_year_without_bank_holiday_data_is_refused():
-    with pytest.raises(DomainError) as error:
-        is_working_day(date(2099, 1, 5))
-    assert error.value.code == "timetable_unknown_year"
+def test_bank_holidays_match_the_gov_uk_dates_the_portal_kept_by_hand():
+    # The GOV.UK list (2012-2030) the portal kept as a CSV before it used the holidays package.
+    lines = [line for line in HAND_KEPT.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    kept = {date.fromisoformat(row["date"]) for row in csv.DictReader(lines)}
+    weekdays_off = {day for year in range(2012, 2031) for day in bank_holidays(year)
+                    if day.weekday() < 5}
+    assert weekdays_off == kept
+
+
+def test_years_beyond_the_announced_ones_still_have_their_bank_holidays():
+    assert not is_working_day(date(2099, 12, 25))
+    assert is_working_day(date(2099, 12, 24))
 
 
 @pytest.mark.django_db
