@@ -14,14 +14,6 @@ _P1 = (1, 5, 7, 6, 2, 8, 3, 0, 9, 4)
 _P: list[tuple[int, ...]] = [tuple(range(10))]
 for _ in range(7):
     _P.append(tuple(_P1[x] for x in _P[-1]))
-_INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
-
-
-def verhoeff_check_digit(digits: str) -> str:
-    c = 0
-    for i, ch in enumerate(reversed(digits)):
-        c = _D[c][_P[(i + 1) % 8][int(ch)]]
-    return str(_INV[c])
 
 
 def verhoeff_valid(digits: str) -> bool:
