@@ -62,6 +62,15 @@ def finding_list(*, submission: Submission) -> QuerySet[Finding]:
     return Finding.objects.filter(submission=submission).order_by("line", "id")
 
 
+def code_list_codes() -> dict[str, list[str]]:
+    """Every code of every code list (list name -> codes, sorted), for the rules page."""
+    codes: dict[str, list[str]] = {}
+    for list_name, code in (Code.objects.order_by("code_list_id", "code")
+                            .values_list("code_list_id", "code").distinct()):
+        codes.setdefault(list_name, []).append(code)
+    return codes
+
+
 def live_submission(*, organisation_code: str, activity_month: Any) -> Submission | None:
     return Submission.objects.filter(organisation_id=organisation_code,
                                      activity_month=activity_month, is_live=True).first()

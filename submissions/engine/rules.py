@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .layout import DATA_DIR, load_layouts
+from .layout import DATA_DIR, Layout, load_layouts
 
 SEVERITIES = ("file", "reject", "warn")
 
@@ -86,8 +87,12 @@ def load_rules(path: str | Path | None = None) -> Rules:
 RULESET_VERSION: str = load_rules().version
 
 
-def rules_documentation() -> dict[str, Any]:
-    """Plain data describing every item and every rule, for the rules documentation page."""
+def rules_documentation(code_lists: Mapping[str, Iterable[str]] | None = None) -> dict[str, Any]:
+    """Plain data describing every item and every rule, for the rules documentation page.
+
+    ``code_lists`` (list name -> codes) fills a code-list rule's "one of ..."; without it the
+    text names the code list. Each rule's expected value is filled for each dataset version it
+    applies to (``expected_by_version``); ``expected`` joins them where they differ."""
     layouts = load_layouts()
     items = [
         {
@@ -107,6 +112,8 @@ def rules_documentation() -> dict[str, Any]:
     rules = []
     for r in load_rules().rules:
         v2_items = [layouts["2.0"].resolve(c) for c in r.items] if "2.0" in r.versions else []
+        expected = {v: _render(r.expected, _doc_values(r, layouts[v], code_lists))
+                    for v in r.versions}
         rules.append(
             {
                 "id": r.id,
@@ -115,13 +122,49 @@ def rules_documentation() -> dict[str, Any]:
                 "items": list(r.items),
                 "items_v2": v2_items,
                 "explanation": r.explanation,
-                "expected": _render(r.expected, r.params),
+                "expected": _join_versions(expected),
+                "expected_by_version": expected,
                 "message": r.message,
                 "example": r.example,
                 "check": r.kind,
             }
         )
     return {"ruleset_version": RULESET_VERSION, "items": items, "rules": rules}
+
+
+def _doc_values(rule: Rule, layout: Layout, code_lists: Mapping[str, Iterable[str]] | None,
+                ) -> dict[str, Any]:
+    """The values of a rule's placeholders as the documentation states them for one version:
+    its parameters, its items' names, and words for what depends on the record or submission."""
+    columns = [layout.resolve(c) for c in rule.items if layout.has(layout.resolve(c))]
+    names = [layout.item(c).nhs_dd_name(layout.version) for c in columns]
+    values: dict[str, Any] = dict(rule.params)
+    values.update(
+        item=names[0] if names else "the item",
+        other_item=names[1] if len(names) > 1 else "the other item",
+        items=", ".join(names),
+        expected=f"the {len(layout.items)} columns of the {layout.label} layout",
+        as_of="the time of submission",
+        month="the activity month of the submission",
+        mapped="as the reference data's NICIP to SNOMED CT map gives it",
+        submitter="the submitting organisation",
+    )
+    if "months" in rule.params:
+        values["limit"] = (f"the first day of the month {rule.params['months']} months before "
+                           "the month of submission")
+    list_names = [name for c in columns if (name := layout.item(c).code_list)]
+    if list_names:
+        codes = sorted(set((code_lists or {}).get(list_names[0], ())))
+        values["codes"] = (", ".join(codes) if codes
+                           else f"the codes of the {list_names[0]} code list")
+    return values
+
+
+def _join_versions(texts: dict[str, str]) -> str:
+    """One text where every version reads the same, else each version's text named."""
+    if len(set(texts.values())) <= 1:
+        return next(iter(texts.values()), "")
+    return "; ".join(f"v{v}: {text}" for v, text in texts.items())
 
 
 class _Keep(dict):

@@ -7,6 +7,7 @@ from typing import Any
 from django.views.generic import TemplateView
 
 from submissions.engine import rules_documentation
+from submissions.selectors import code_list_codes
 
 
 class RulesView(TemplateView):
@@ -20,7 +21,7 @@ class RulesView(TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        docs = rules_documentation()
+        docs = rules_documentation(code_list_codes())
         severity_order = {"file": 0, "reject": 1, "warn": 2}
         for item in docs["items"]:
             item["position_text"] = " / ".join(str(item["positions"].get(v, "—"))

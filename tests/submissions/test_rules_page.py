@@ -34,3 +34,31 @@ def test_a_rule_whose_severity_changes_in_the_data_shows_its_new_severity(client
     row = html[html.index(f'id="{first.id}"'):]
     row = row[:row.index("</tr>")]
     assert f">{changed.severity}<" in row
+
+
+@pytest.mark.django_db
+def test_every_rule_of_every_dataset_version_is_documented_with_no_placeholder_left(client):
+    from submissions.engine import rules_documentation
+    from submissions.selectors import code_list_codes
+
+    for rule in rules_documentation(code_list_codes())["rules"]:
+        for version, text in rule["expected_by_version"].items():
+            assert "{" not in text and "}" not in text, (rule["id"], version, text)
+        assert "{" not in rule["explanation"] + rule["example"], rule["id"]
+    html = client.get("/rules/").content.decode()
+    table = html[html.index('id="rules"'):html.index('id="items"')]
+    assert "{" not in table and "}" not in table
+
+
+@pytest.mark.django_db
+def test_a_code_list_rule_lists_the_codes_of_its_code_list(client):
+    from reference.models import Code, CodeList
+
+    code_list, _ = CodeList.objects.get_or_create(name="nhs_number_status",
+                                                  defaults={"title": "NHS number status"})
+    for code in ("01", "02"):
+        Code.objects.get_or_create(code_list=code_list, code=code, defaults={"description": code})
+    html = client.get("/rules/").content.decode()
+    row = html[html.index('id="DIDS003"'):]
+    row = row[:row.index("</tr>")]
+    assert "Expected: one of 01, 02" in row
