@@ -10,6 +10,7 @@ from django.contrib.staticfiles import finders
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from accounts.choices import Role
 from accounts.selectors import is_national, is_reference_admin, provider_organisation_codes
 from accounts.views import session_organisation
 
@@ -22,8 +23,9 @@ FALLBACK_STYLESHEET = "css/fallback.css"
 PROVIDER_NAVIGATION = (
     ("Home", "accounts:provider-home", None),
     ("Submissions", "submissions:list", "accounts:provider-home"),
-    ("API tokens", "accounts:token-list", None),
 )
+# Only a submitter can make a token (a token sends files), so only a submitter is shown them.
+SUBMITTER_NAVIGATION = (("API tokens", "accounts:token-list", None),)
 NATIONAL_NAVIGATION = (
     ("Compliance", "national:compliance", "accounts:national-home"),
     ("Data quality", "national:quality", "accounts:national-home"),
@@ -58,6 +60,8 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     entries: list[tuple[str, str, str | None]] = []
     if provider_organisation_codes(user):
         entries.extend(PROVIDER_NAVIGATION)
+        if provider_organisation_codes(user, roles=(Role.PROVIDER_SUBMITTER,)):
+            entries.extend(SUBMITTER_NAVIGATION)
     if is_national(user):
         entries.extend(NATIONAL_NAVIGATION)
     if is_reference_admin(user) and user.is_staff:

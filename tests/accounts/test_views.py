@@ -225,6 +225,12 @@ def test_navigation_follows_the_role(client_for, submitter: User, analyst: User)
     ]
 
 
+def test_a_provider_viewer_is_not_offered_api_tokens(client_for, colleague: User) -> None:
+    # A token sends files, and only a submitter may make one.
+    context = client_for(colleague).get(reverse("accounts:provider-home")).context
+    assert [i["text"] for i in context["portal_navigation"]] == ["Home", "Submissions"]
+
+
 def test_reference_admin_sees_the_admin_link(client_for, reference_admin: User) -> None:
     response = client_for(reference_admin).get(reverse("accounts:password-change"))
     assert [i["text"] for i in response.context["portal_navigation"]] == ["Admin"]
