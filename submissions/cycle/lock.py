@@ -15,6 +15,17 @@ def final_deadline_of(month: date) -> datetime:
     return period.final_deadline if period else default_deadlines(month).final
 
 
+def open_months(*, organisation_code: str, months: list[date], at: datetime) -> list[date]:
+    """Those of ``months`` that take a file from this organisation at ``at`` (two queries)."""
+    closing = {p.activity_month: p.final_deadline
+               for p in ReportingPeriod.objects.filter(activity_month__in=months)}
+    reopened = set(PeriodReopening.objects.filter(
+        period__activity_month__in=months, organisation_id=organisation_code,
+        granted_at__lte=at, expires_at__gt=at).values_list("period__activity_month", flat=True))
+    return [m for m in months
+            if at <= closing.get(m, default_deadlines(m).final) or m in reopened]
+
+
 def month_open_check(*, organisation_code: str, month: date, at: datetime) -> None:
     """Raise DomainError if the month is locked at ``at`` for this organisation."""
     deadline = final_deadline_of(month)

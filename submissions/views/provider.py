@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
@@ -30,6 +31,7 @@ from reference.choices import Modality
 from submissions import selectors
 from submissions.checking import file_check
 from submissions.choices import Channel, Severity, SubmissionStatus
+from submissions.cycle.lock import open_months
 from submissions.cycle.selectors import version_diff
 from submissions.downloads import annotated_csv_rows, findings_csv_rows
 from submissions.engine import Report, rules_documentation
@@ -144,7 +146,10 @@ class UploadView(ProviderPageMixin, BreadcrumbsMixin, FormView):
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
-        kwargs["months"] = recent_months(count=13, start=self.organisation.in_scope_from)
+        # Only months that can take a file: open, or reopened for this organisation; newest first.
+        kwargs["months"] = open_months(
+            organisation_code=self.organisation.code, at=timezone.now(),
+            months=recent_months(count=13, start=self.organisation.in_scope_from))
         return kwargs
 
     def get_initial(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ the upload and check-only flows, results, history, downloads and the national pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from submissions.cycle.services import period_reopen
 from submissions.models import Submission
 from submissions.services import submission_create
 from tests.submissions.conftest import AS_OF, MONTH, upload_of
@@ -232,6 +233,22 @@ def test_upload_page_offers_the_recent_months(client_for, submitter: User) -> No
     form = response.context["form"]
     assert ("2026-06", "June 2026") in form.fields["activity_month"].choices
     assert form.initial["activity_month"] == "2026-06"
+
+
+def test_upload_page_offers_only_months_that_can_take_a_file_newest_first(
+        client_for, submitter: User, analyst: User) -> None:
+    # On 1 July 2026 December 2025 is locked (its final deadline was 30 June 2026), January
+    # 2026 is still open; a reopening for RR8 makes December take a file again.
+    def offered() -> list[str]:
+        form = client_for(submitter).get(reverse("submissions:upload")).context["form"]
+        return [value for value, _label in form.fields["activity_month"].choices if value]
+
+    months = offered()
+    assert months == sorted(months, reverse=True)
+    assert months[0] == "2026-07" and "2026-01" in months and "2025-12" not in months
+    period_reopen(actor=analyst, organisation_code="RR8", month="2025-12", reason="Late fix",
+                  expires_at=NOW + timedelta(days=7))
+    assert offered() == [*months, "2025-12"]
 
 
 def test_upload_without_a_file_shows_the_error_summary(client_for, submitter: User) -> None:
