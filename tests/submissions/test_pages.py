@@ -320,6 +320,20 @@ def test_result_with_errors_shows_counts_by_rule_explanations_and_first_findings
     assert "Accepted with warnings" in html
 
 
+def test_a_result_with_rejected_records_says_how_many_in_its_headline_and_tags_them_apart(
+    client_for, submitter: User, with_errors: Submission
+) -> None:
+    assert with_errors.status == "accepted_with_warnings" and with_errors.rejected_rows
+    html = client_for(submitter).get(reverse("submissions:detail", args=[with_errors.pk])).content.decode()
+    headline = html.split('data-testid="headline-rejected">')[1].split("<")[0]
+    assert headline == f"{with_errors.rejected_rows} of {with_errors.rows} records rejected"
+    assert f", {with_errors.rejected_rows} of {with_errors.rows} records rejected" in html.split("</title>")[0]
+    assert '<strong class="nhsuk-tag nhsuk-tag--red">Record rejected</strong>' in html
+    rules_page = client_for(submitter).get(reverse("submissions:rules")).content.decode()
+    assert '<strong class="nhsuk-tag nhsuk-tag--yellow">Warning: record kept</strong>' in rules_page
+    assert '<strong class="nhsuk-tag nhsuk-tag--red">Record rejected</strong>' in rules_page
+
+
 def test_rejected_result_says_it_does_not_replace_the_live_version(
     client_for, submitter: User, accepted: Submission, rejected: Submission
 ) -> None:

@@ -33,7 +33,8 @@ def test_a_rule_whose_severity_changes_in_the_data_shows_its_new_severity(client
     html = client.get("/rules/").content.decode()
     row = html[html.index(f'id="{first.id}"'):]
     row = row[:row.index("</tr>")]
-    assert f">{changed.severity}<" in row
+    label = {"warn": "Warning: record kept", "reject": "Record rejected"}[changed.severity]
+    assert f">{label}<" in row
 
 
 @pytest.mark.django_db
