@@ -55,8 +55,30 @@ class MonthRow:
     quality: float | None
 
     @property
+    def overdue(self) -> bool:
+        """Past its provisional deadline with no accepted file, and still open."""
+        return (self.state in (ComplianceState.DUE, ComplianceState.REJECTED_ONLY)
+                and not self.locked and timezone.now() > self.provisional_deadline)
+
+    @property
+    def tag(self) -> str:
+        """The month's tag text: its state, or "Overdue" once its provisional deadline passed."""
+        if self.overdue:
+            return "Overdue" if self.state == ComplianceState.DUE else "Overdue: every file rejected"
+        return self.label
+
+    @property
     def colour(self) -> str:
-        return TAG_COLOURS.get(self.state, "grey")
+        return "red" if self.overdue else TAG_COLOURS.get(self.state, "grey")
+
+    @property
+    def urgency(self) -> tuple[int, datetime]:
+        """Sort key of the next steps: overdue first, then due, each by its nearest deadline."""
+        if self.overdue:
+            return (0, self.final_deadline)
+        if self.state in (ComplianceState.DUE, ComplianceState.REJECTED_ONLY) and not self.locked:
+            return (1, self.provisional_deadline)
+        return (2, self.provisional_deadline)
 
     @property
     def next_step(self) -> str | None:

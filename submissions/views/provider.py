@@ -86,8 +86,11 @@ class ProviderHomeView(AccountsProviderHomeView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         months = provider_months(self.organisation)
-        context["months"] = months[:HOME_MONTHS]
-        context["next_steps"] = [m for m in months if m.next_step]
+        steps = sorted((m for m in months if m.next_step), key=lambda m: m.urgency)
+        # The table holds the recent months and every month a next step names, newest first.
+        shown = {m.month for m in months[:HOME_MONTHS]} | {m.month for m in steps}
+        context["months"] = [m for m in months if m.month in shown]
+        context["next_steps"] = steps
         return context
 
 

@@ -4,7 +4,7 @@ the upload and check-only flows, results, history, downloads and the national pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -177,9 +177,28 @@ def test_provider_home_shows_the_months_with_status_deadline_and_live_version(
 def test_provider_home_says_what_is_due(client_for, submitter: User) -> None:
     response = client_for(submitter).get(reverse("accounts:provider-home"))
     steps = response.context["next_steps"]
-    assert steps[0].month == MONTH
     assert all(m.state == "due" for m in steps)
+    # June is the first month not yet overdue: the older ones come first.
+    assert next(m for m in steps if not m.overdue).month == MONTH
     assert "Submit a file by 31 July 2026" in response.content.decode()
+
+
+def test_provider_home_puts_overdue_months_first_nearest_deadline_first(
+        client_for, submitter: User) -> None:
+    # 15 September 2026: June and July are past their provisional deadlines (31 July, 28
+    # August) with no file, August is due by 30 September.
+    with time_machine.travel(datetime(2026, 9, 15, 10, tzinfo=UTC), tick=False):
+        response = client_for(submitter).get(reverse("accounts:provider-home"))
+        steps = response.context["next_steps"]
+        overdue = [m for m in steps if m.overdue]
+        assert [m.month for m in steps][:len(overdue)] == [m.month for m in overdue]
+        assert [m.final_deadline for m in overdue] == sorted(m.final_deadline for m in overdue)
+        assert {date(2026, 6, 1), date(2026, 7, 1)} <= {m.month for m in overdue}
+        assert steps[len(overdue)].month == date(2026, 8, 1) and not steps[len(overdue)].overdue
+        html = response.content.decode()
+        assert '<strong class="nhsuk-tag nhsuk-tag--red">Overdue</strong>' in html
+        table = {m.month for m in response.context["months"]}
+        assert {m.month for m in steps} <= table
 
 
 def test_rejected_only_month_asks_for_a_corrected_file(client_for, submitter: User,
