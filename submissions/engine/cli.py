@@ -16,11 +16,11 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 from .report_json import (
-    EXIT_REJECTED,
     EXIT_UNREADABLE,
+    EXIT_USAGE,
     CheckArgumentError,
     add_check_arguments,
     check_against,
@@ -35,11 +35,19 @@ MAX_SNAPSHOT_AGE = timedelta(days=35)
 FILE_SUFFIXES = (".csv", ".zip")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Misuse exits 64 (EX_USAGE), never 2, which says a file cannot be read."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dids-check",
         description="Check DIDS files offline, as the portal would. Exit code 0: accepted; "
-                    "1: rejected; 2: cannot be read at all.")
+                    "1: rejected; 2: cannot be read at all; 64: the command was misused.")
     parser.add_argument("file", help="A CSV or zip file, a directory of them, or - for stdin.")
     parser.add_argument("--reference", required=True, metavar="FILE",
                         help="The reference snapshot exported by the portal "
@@ -63,7 +71,7 @@ def run(options: argparse.Namespace, *, stdout: IO[str], stderr: IO[str]) -> int
         as_of = parse_as_of(options.as_of)
     except CheckArgumentError as exc:
         stderr.write(f"dids-check: {exc}\n")
-        return EXIT_REJECTED
+        return EXIT_USAGE
     try:
         loaded = snapshot_read(options.reference)
     except (OSError, SnapshotFileError) as exc:
@@ -95,7 +103,7 @@ def run(options: argparse.Namespace, *, stdout: IO[str], stderr: IO[str]) -> int
         code, text = check(path)
     except CheckArgumentError as exc:
         stderr.write(f"dids-check: {exc}\n")
-        return EXIT_REJECTED
+        return EXIT_USAGE
     except OSError as exc:
         stderr.write(f"Cannot read {options.file}: {exc.strerror}.\n")
         return EXIT_UNREADABLE

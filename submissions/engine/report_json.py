@@ -1,8 +1,10 @@
 """What a check prints and the exit code it ends with: one definition for ``manage.py dids_check``
 and the offline ``dids-check``, so that the two cannot drift apart.
 
-Exit codes: 0 the file would be accepted, 1 it would be rejected (or the arguments are wrong),
-2 it cannot be read at all.
+Exit codes: 0 the file would be accepted, 1 it would be rejected, 2 it cannot be read at all,
+64 the command was misused (a bad or unknown argument: month, time, organisation, a directory
+where one file is wanted, a negative count, an output folder that does not exist), as
+``sysexits.h`` names it (EX_USAGE).
 """
 
 from __future__ import annotations
@@ -21,11 +23,24 @@ LONDON = ZoneInfo("Europe/London")
 DATASET_VERSIONS = ("1.0", "2.0")
 # File-level findings that mean the file could not be read at all (exit code 2).
 UNREADABLE_RULES = frozenset({"P001", "P003", "P004"})
-EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
+EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 64
 
 
 class CheckArgumentError(ValueError):
-    """A bad argument (month, time, organisation): the command says so and exits 1."""
+    """A bad argument (month, time, organisation): the command says so and exits 64."""
+
+
+def non_negative_int(value: str) -> int:
+    """An argparse type: a whole number of 0 or more."""
+    import argparse
+
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
 
 
 def add_check_arguments(parser: Any) -> None:
@@ -37,7 +52,7 @@ def add_check_arguments(parser: Any) -> None:
                                         "(ISO timestamp; default now).")
     parser.add_argument("--dataset-version", choices=["1.0", "2.0"])
     parser.add_argument("--format", choices=["json", "text"], default="text")
-    parser.add_argument("--max-findings", type=int, default=None,
+    parser.add_argument("--max-findings", type=non_negative_int, default=None,
                         help="List at most this many record findings (counts stay exact; "
                              "a finding about the whole file is always listed).")
 

@@ -148,11 +148,26 @@ def test_the_checker_exits_2_for_a_missing_file_or_snapshot(tmp_path, snapshot_p
     assert b"cannot read the reference snapshot" in missing_snapshot.stderr
 
 
-def test_the_checker_exits_1_for_an_organisation_the_snapshot_does_not_know(snapshot_path,
-                                                                           clean_file):
+def test_the_checker_exits_64_for_an_organisation_the_snapshot_does_not_know(snapshot_path,
+                                                                            clean_file):
     result = dids_check(str(clean_file), "--reference", str(snapshot_path), "--org", "ZZZ",
                         "--month", "2026-06")
-    assert result.returncode == 1 and b"Unknown organisation 'ZZZ'" in result.stderr
+    assert result.returncode == 64 and b"Unknown organisation 'ZZZ'" in result.stderr
+
+
+@pytest.mark.parametrize("flags, said", [
+    (("--org", "RR8", "--month", "2026-13"), b"--month must be YYYY-MM, got '2026-13'"),
+    (("--org", "RR8", "--month", "2026-06", "--max-findings", "-1"),
+     b"argument --max-findings: must be 0 or more, got -1"),
+    (("--org", "RR8", "--month", "2026-06", "--format", "xml"), b"invalid choice: 'xml'"),
+    (("--month", "2026-06"), b"the following arguments are required: --org"),
+])
+def test_misuse_of_the_checker_exits_64_with_a_message_and_no_traceback(snapshot_path, clean_file,
+                                                                       flags, said):
+    result = dids_check(str(clean_file), "--reference", str(snapshot_path), *flags)
+    assert result.returncode == 64
+    assert said in result.stderr and b"Traceback" not in result.stderr
+    assert result.stdout == b""
 
 
 def test_the_installed_console_script_runs_the_checker(snapshot_path, clean_file):

@@ -5,15 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
-
 from reference.models import Organisation
-from submissions.cli import parse_month
+from submissions.cli import UsageCommand, output_path, parse_month, usage_error
 from submissions.engine import generate_file
 from submissions.selectors import reference_snapshot_load
 
 
-class Command(BaseCommand):
+class Command(UsageCommand):
     help = ("Generate a realistic DIDS v1.0 or v2.0 file from the loaded reference data. With "
             "--error-rate 0 the file raises no finding; above 0 it plants errors across the rules.")
 
@@ -30,16 +28,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["rows"] < 0:
-            raise CommandError("--rows must not be negative.")
+            raise usage_error("--rows must not be negative.")
         if not 0.0 <= options["error_rate"] <= 1.0:
-            raise CommandError("--error-rate must be between 0 and 1.")
+            raise usage_error("--error-rate must be between 0 and 1.")
+        if options["output"]:
+            output_path(options["output"])
+        month = parse_month(options["month"])
         code = options["org"].strip().upper()
         if not Organisation.objects.filter(code=code, sites__isnull=False).exists():
-            raise CommandError(f"{code} is not an organisation with imaging sites.")
+            raise usage_error(f"{code} is not an organisation with imaging sites.")
         snapshot, _release = reference_snapshot_load()
         target = options["output"] or sys.stdout.buffer
         planted = generate_file(target, rows=options["rows"], org=code,
-                                month=parse_month(options["month"]),
+                                month=month,
                                 dataset_version=options["dataset_version"], reference=snapshot,
                                 error_rate=options["error_rate"], seed=options["seed"])
         if options["output"]:

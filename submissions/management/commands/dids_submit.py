@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.models import User
 from dids_portal.lib.errors import DomainError
 from submissions.choices import ACCEPTED_STATUSES, Channel
-from submissions.cli import parse_as_of, parse_month
+from submissions.cli import (
+    USAGE_CODES,
+    UsageCommand,
+    one_file,
+    parse_as_of,
+    parse_month,
+    usage_error,
+)
 from submissions.models import Submission
 from submissions.services import submission_create, submission_process
 
@@ -36,9 +42,10 @@ def submission_summary(submission: Submission) -> dict[str, Any]:
     }
 
 
-class Command(BaseCommand):
+class Command(UsageCommand):
     help = ("Submit a DIDS file for an organisation and month, validate and store it here, and "
-            "print the result. Exit code 0 when accepted, 1 when rejected or failed.")
+            "print the result. Exit code 0 when accepted, 1 when rejected or failed (or refused, e.g. "
+            "a locked month), 64 when the command was misused.")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("file")
@@ -50,7 +57,8 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["json", "text"], default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        path = Path(options["file"])
+        path = one_file(options["file"])
+        month, as_of = parse_month(options["month"]), parse_as_of(options["as_of"])
         if not path.is_file():
             raise CommandError(f"Cannot read {path}: no such file.")
         actor = None
@@ -62,11 +70,13 @@ class Command(BaseCommand):
             with path.open("rb") as handle:
                 submission, _created = submission_create(
                     actor=actor, organisation_code=options["org"],
-                    activity_month=parse_month(options["month"]), upload=handle,
-                    original_name=path.name, as_of=parse_as_of(options["as_of"]),
+                    activity_month=month, upload=handle,
+                    original_name=path.name, as_of=as_of,
                     channel=Channel.CLI, enqueue=lambda pk: None,
                 )
         except DomainError as exc:
+            if exc.code in USAGE_CODES:
+                raise usage_error(exc.message) from exc
             raise CommandError(exc.message) from exc
         submission_process(submission_id=submission.pk)
         submission.refresh_from_db()

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
+from submissions.cli import UsageCommand, output_path
 from submissions.selectors import reference_snapshot_file
 
 
-class Command(BaseCommand):
+class Command(UsageCommand):
     help = ("Export the reference data the engine checks against (code lists, organisations, "
             "sites) with its release and rule-set version, as one JSON file for dids-check "
             "--reference. A name ending in .gz is gzip-compressed; - writes to standard output.")
@@ -21,6 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         target = options["output"]
+        if target != "-":
+            output_path(target)
         data, _name = reference_snapshot_file(compress=target.endswith(".gz"))
         if target == "-":
             self.stdout.write(data.decode("utf-8"))
