@@ -114,3 +114,17 @@ def test_api_docs_page_renders(client):
     # The start-up script is served from the page's own address (no inline script, for the CSP).
     script = client.get("/api/docs/?script=")
     assert "/api/schema/" in script.content.decode()
+
+
+def test_api_docs_work_with_no_internet_from_the_portals_own_files(client):
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    html = client.get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', html)
+    assert any("swagger-ui-bundle.js" in a for a in assets), html
+    assert any("swagger-ui.css" in a for a in assets), html
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        assert finders.find(asset.removeprefix("/static/")), f"{asset} is not served by the portal"

@@ -2,7 +2,8 @@
 
 The policy (``DIDS_CONTENT_SECURITY_POLICY`` in settings) allows the site's own files only: no
 inline script or style, no other origin. The API docs (Swagger UI) load their script and style
-sheet from ``SPECTACULAR_SETTINGS["SWAGGER_UI_DIST"]``; their page alone adds that origin.
+sheet from ``SPECTACULAR_SETTINGS["SWAGGER_UI_DIST"]``: the portal's own static files (the
+drf-spectacular-sidecar package); were it set to a CDN, their page alone would add its origin.
 """
 
 from __future__ import annotations

@@ -63,8 +63,8 @@ def test_the_admin_keeps_to_the_policy(page_under_csp: Page, reference_admin: Us
 
 def test_the_api_docs_ask_for_nothing_their_policy_refuses(page_under_csp: Page,
                                                            submitter: User) -> None:
-    """Swagger UI's files come from its CDN (drf-spectacular's default), which the docs' policy
-    names; its start-up script comes from the page's own address, not inline."""
+    """Swagger UI's files come from the portal itself (drf-spectacular-sidecar), so the docs
+    work with no internet; its start-up script comes from the page's own address, not inline."""
     page = page_under_csp
     console = _watch(page)
     requested: list[str] = []
@@ -75,3 +75,6 @@ def test_the_api_docs_ask_for_nothing_their_policy_refuses(page_under_csp: Page,
 
     assert not _violations(page, console)
     assert any("/api/docs/?" in url and "script" in url for url in requested)
+    own = page.url.split("/api/")[0]
+    assert [url for url in requested if not url.startswith((own, "data:"))] == []
+    assert any(url.endswith("swagger-ui-bundle.js") for url in requested)
