@@ -28,13 +28,9 @@ def open_months(*, organisation_code: str, months: list[date], at: datetime) -> 
 
 def month_open_check(*, organisation_code: str, month: date, at: datetime) -> None:
     """Raise DomainError if the month is locked at ``at`` for this organisation."""
+    if open_months(organisation_code=organisation_code, months=[month], at=at):
+        return
     deadline = final_deadline_of(month)
-    if at <= deadline:
-        return
-    if PeriodReopening.objects.filter(period__activity_month=month,
-                                      organisation_id=organisation_code,
-                                      granted_at__lte=at, expires_at__gt=at).exists():
-        return
     raise DomainError(
         f"{month:%B %Y} closed for submissions at {deadline.astimezone(LONDON):%H:%M:%S on %d %B %Y} "
         "(UK time). Ask the national DIDS team to reopen it for your organisation if you must "
