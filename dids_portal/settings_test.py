@@ -28,6 +28,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Under pytest-xdist (``./dev test`` runs two processes) each process has its own test database
+# (pytest-django suffixes its name) and its own Redis database, counting down from the broker
+# URL's, so one process's real workers never take another's tasks.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if CELERY_BROKER_URL and _XDIST_WORKER.startswith("gw"):  # noqa: F405
+    _base, _, _db = CELERY_BROKER_URL.rpartition("/")  # noqa: F405
+    if _base.startswith("redis") and _db.isdigit():
+        CELERY_BROKER_URL = f"{_base}/{(int(_db) - int(_XDIST_WORKER[2:])) % 16}"
+
 # Tasks run in-process in tests; the worker tests (marked ``worker``) switch the Celery app to
 # the real broker themselves and run a real worker process.
 CELERY_TASK_ALWAYS_EAGER = True
