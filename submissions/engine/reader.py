@@ -32,6 +32,8 @@ BLANK = " \t\u00a0"  # trimmed around every value: spaces, tabs and Excel's non-
 # A non-breaking space is C2 A0 in UTF-8. Looking for the lead byte alone is a fast single-byte
 # search; the rare other characters that share it only cost a strip that changes nothing.
 NBSP_LEAD = b"\xc2"
+# The converter (convert.py), which the finding for a v1.0 file sent for a v2.0 month names.
+CONVERT_COMMAND = "dids-check convert FILE --output FILE-v2.csv"
 
 
 # ---------------------------------------------------------------- header / layout
@@ -129,7 +131,8 @@ def plan_columns(head: Head, layouts: Layouts, expected: str | None, why: str | 
         if expected and why and other is not None:
             raise FileRejected(FileProblem(
                 "DIDS075", f"{why}: send the v{expected} layout (line {line} has the "
-                           f"{len(first)} columns of v{other.version})",
+                           f"{len(first)} columns of v{other.version})"
+                           + convert_hint(other.version, expected),
                 line, f"the {len(layouts[expected].items)} columns of v{expected}"))
         counts = " or ".join(f"{len(lay.items)} (v{v})" for v, lay in layouts.versions.items())
         want = f"{len(layouts[expected].items)} columns for v{expected}" if expected else f"{counts} columns"
@@ -138,6 +141,16 @@ def plan_columns(head: Head, layouts: Layouts, expected: str | None, why: str | 
     width = len(layout.items)
     columns = [*layout.columns, *(TRAILING.format(i) for i in range(width, len(first)))]
     return Plan(layout, columns, header=False, header_lines=0, width=width, **where)
+
+
+def convert_hint(version: str, needed: str) -> str:
+    """What to run, for a file of ``version`` where ``needed`` is wanted: the converter's
+    command for a v1.0 file that must be v2.0, else nothing."""
+    if (version, needed) != ("1.0", "2.0"):
+        return ""
+    return (". To rewrite a v1.0 file in the v2.0 layout, run the converter: "
+            f"{CONVERT_COMMAND} (or manage.py dids_convert), then check and send the "
+            "converted file")
 
 
 def _headerless_layout(first: list[str], layouts: Layouts, expected: str | None) -> Layout | None:
@@ -181,7 +194,7 @@ def _plan_header(first: list[str], matched: list[str | None], head: Head, layout
     if problems and expected and why and best != expected:
         raise FileRejected(FileProblem(
             "DIDS075", f"{why}: send the v{expected} layout (the header row at line {line} names "
-                       f"the v{best} columns)", line, want))
+                       f"the v{best} columns)" + convert_hint(best, expected), line, want))
     if problems:
         at = f" (line {line})" if line != 1 else ""
         raise FileRejected(FileProblem(
