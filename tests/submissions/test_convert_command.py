@@ -35,8 +35,13 @@ def portal(capsys, *args: str) -> tuple[int, str]:
 
 def offline(*args: str) -> tuple[int, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "submissions.engine.cli", "convert", *args],
-                            cwd=ROOT, capture_output=True, check=False, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "submissions.engine.cli", "convert", *args],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        env=env,
+    )
     return result.returncode, result.stdout.decode("utf-8")
 
 
@@ -79,8 +84,9 @@ def test_both_commands_write_the_same_v2_file_and_print_the_same_report(capsys, 
 def test_both_commands_check_the_converted_file_alike(capsys, exported, make_file, tmp_path):
     source = make_file(rows=60, error_rate=0.2, seed=5, month=date(2026, 2, 1))
     flags = ("--check", "--org", "RR8", "--month", "2026-02", "--as-of", AS_OF)
-    portal_result, offline_result = both(capsys, source, tmp_path, *flags,
-                                         offline_flags=("--reference", str(exported)))
+    portal_result, offline_result = both(
+        capsys, source, tmp_path, *flags, offline_flags=("--reference", str(exported))
+    )
     assert portal_result == offline_result
     code, stdout, _, document = portal_result
     check = document["check"]
@@ -90,11 +96,23 @@ def test_both_commands_check_the_converted_file_alike(capsys, exported, make_fil
     assert len(check["findings"]) <= 20
 
 
-def test_the_check_of_a_clean_converted_file_accepts_it(capsys, sample_reference, make_file,
-                                                         tmp_path):
+def test_the_check_of_a_clean_converted_file_accepts_it(
+    capsys, sample_reference, make_file, tmp_path
+):
     source = make_file(rows=30, seed=2, month=date(2026, 2, 1))
-    code, stdout = portal(capsys, str(source), "--output", str(tmp_path / "v2.csv"), "--check",
-                          "--org", "RR8", "--month", "2026-02", "--as-of", AS_OF)
+    code, stdout = portal(
+        capsys,
+        str(source),
+        "--output",
+        str(tmp_path / "v2.csv"),
+        "--check",
+        "--org",
+        "RR8",
+        "--month",
+        "2026-02",
+        "--as-of",
+        AS_OF,
+    )
     assert code == 0
     assert "ACCEPTED: DIDS v2.0, 30 records, 30 accepted, 0 rejected" in stdout
 
@@ -106,14 +124,18 @@ def misuse(*args: str) -> str:
     return str(refused.value)
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--check", "--org", "RR8"], "--check needs --month."),
-    (["--check", "--org", "ZZZ", "--month", "2026-02"], "Unknown organisation 'ZZZ'."),
-    (["--check", "--org", "RR8", "--month", "March"], "--month must be YYYY-MM, got 'March'."),
-    (["--month", "2026-02"], "--month only with --check."),
-])
-def test_misuse_of_dids_convert_exits_64_and_writes_nothing(sample_reference, v1_file, tmp_path,
-                                                            flags, message):
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--check", "--org", "RR8"], "--check needs --month."),
+        (["--check", "--org", "ZZZ", "--month", "2026-02"], "Unknown organisation 'ZZZ'."),
+        (["--check", "--org", "RR8", "--month", "March"], "--month must be YYYY-MM, got 'March'."),
+        (["--month", "2026-02"], "--month only with --check."),
+    ],
+)
+def test_misuse_of_dids_convert_exits_64_and_writes_nothing(
+    sample_reference, v1_file, tmp_path, flags, message
+):
     assert misuse(str(v1_file), "--output", str(tmp_path / "out.csv"), *flags) == message
     assert not (tmp_path / "out.csv").exists()
 
@@ -121,7 +143,8 @@ def test_misuse_of_dids_convert_exits_64_and_writes_nothing(sample_reference, v1
 def test_an_output_folder_that_does_not_exist_is_misuse(v1_file, tmp_path):
     target = tmp_path / "no-such-folder" / "out.csv"
     assert misuse(str(v1_file), "--output", str(target)) == (
-        f"--output {target}: the folder {target.parent} does not exist.")
+        f"--output {target}: the folder {target.parent} does not exist."
+    )
 
 
 def test_a_missing_output_flag_is_misuse(v1_file):
@@ -143,11 +166,13 @@ def test_the_upload_page_points_to_the_converter(client_for, submitter: User) ->
 
 
 def test_a_v1_file_checked_for_a_v2_month_says_what_is_wrong_and_names_the_converter(
-        client_for, submitter: User, make_file) -> None:
+    client_for, submitter: User, make_file
+) -> None:
     with make_file(20, month=date(2026, 2, 1)).open("rb") as handle:
         response = client_for(submitter).post(
             reverse("submissions:upload"),
-            {"activity_month": "2026-06", "file": handle, "action": "check"})
+            {"activity_month": "2026-06", "file": handle, "action": "check"},
+        )
     html = response.content.decode()
     assert "June 2026 is a DIDS v2.0 month: send the v2.0 layout" in html
     assert "run the converter: dids-check convert FILE --output FILE-v2.csv" in html
