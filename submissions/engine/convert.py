@@ -12,7 +12,6 @@ whatever its size. The output has a header row of column names, in v2.0 TOS orde
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -174,13 +173,15 @@ def convert(
         source=source_name or str(source), output=str(output), items=item_mappings(layouts)
     )
     target = Path(output)
-    fd, tmp = tempfile.mkstemp(prefix=".dids-convert-", suffix=".csv", dir=target.parent)
+    # beside the output, so that it can be renamed into place; made as open() makes any file
+    # (the umask applies), not private as tempfile's are
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             _convert(src, out, report, layouts)
         os.replace(tmp, target)
     except BaseException:
-        os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
     finally:
         src.close()

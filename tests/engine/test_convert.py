@@ -82,6 +82,13 @@ def test_a_v1_file_is_rewritten_exactly_in_the_v2_layout(v1_file, tmp_path):
     assert out.read_text(encoding="utf-8") == V2_FILE
 
 
+def test_the_output_file_is_made_as_any_other_file_is(v1_file, tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text("x", encoding="utf-8")
+    convert(v1_file, tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").stat().st_mode == plain.stat().st_mode
+
+
 def test_a_headerless_v1_file_in_tos_order_converts_the_same(tmp_path):
     source = tmp_path / "no-header.csv"
     source.write_text(V1_FILE.split("\n", 1)[1], encoding="utf-8")
