@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .layout import Layout, Layouts
+from .layout import Layout, Layouts, convert_hint
 from .source import FileProblem, FileRejected, Source
 
 BLOCK_SIZE = 1 << 20  # pyarrow reads up to 32 blocks ahead: this bounds that buffer
@@ -32,8 +32,6 @@ BLANK = " \t\u00a0"  # trimmed around every value: spaces, tabs and Excel's non-
 # A non-breaking space is C2 A0 in UTF-8. Looking for the lead byte alone is a fast single-byte
 # search; the rare other characters that share it only cost a strip that changes nothing.
 NBSP_LEAD = b"\xc2"
-# The converter (convert.py), which the finding for a v1.0 file sent for a v2.0 month names.
-CONVERT_COMMAND = "dids-check convert FILE --output FILE-v2.csv"
 
 
 # ---------------------------------------------------------------- header / layout
@@ -141,16 +139,6 @@ def plan_columns(head: Head, layouts: Layouts, expected: str | None, why: str | 
     width = len(layout.items)
     columns = [*layout.columns, *(TRAILING.format(i) for i in range(width, len(first)))]
     return Plan(layout, columns, header=False, header_lines=0, width=width, **where)
-
-
-def convert_hint(version: str, needed: str) -> str:
-    """What to run, for a file of ``version`` where ``needed`` is wanted: the converter's
-    command for a v1.0 file that must be v2.0, else nothing."""
-    if (version, needed) != ("1.0", "2.0"):
-        return ""
-    return (". To rewrite a v1.0 file in the v2.0 layout, run the converter: "
-            f"{CONVERT_COMMAND} (or manage.py dids_convert), then check and send the "
-            "converted file")
 
 
 def _headerless_layout(first: list[str], layouts: Layouts, expected: str | None) -> Layout | None:

@@ -17,17 +17,9 @@ from .checks.env import Env
 from .checks.prepare import prepare
 from .context import CheckContext
 from .diagnosis import diagnose
-from .layout import Layouts, load_layouts
+from .layout import Layouts, convert_hint, load_layouts
 from .masking import mask_nhs_number
-from .reader import (
-    Plan,
-    StreamState,
-    convert_hint,
-    plan_columns,
-    prefetch,
-    read_head,
-    stream_batches,
-)
+from .reader import Plan, StreamState, plan_columns, prefetch, read_head, stream_batches
 from .reference import ReferenceSnapshot
 from .report import Finding, Report, make_finding
 from .rules import Rule, Rules, load_rules
