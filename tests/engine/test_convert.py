@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -93,6 +95,17 @@ def test_a_headerless_v1_file_in_tos_order_converts_the_same(tmp_path):
     source = tmp_path / "no-header.csv"
     source.write_text(V1_FILE.split("\n", 1)[1], encoding="utf-8")
     convert(source, tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == V2_FILE
+
+
+def test_a_v1_file_with_its_columns_in_another_order_or_in_a_zip_converts_the_same(tmp_path):
+    rows = list(csv.reader(io.StringIO(V1_FILE)))
+    reordered = io.StringIO()
+    csv.writer(reordered, lineterminator="\n").writerows([row[::-1] for row in rows if row])
+    archive = tmp_path / "march.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("march.csv", reordered.getvalue())
+    convert(archive, tmp_path / "out.csv")
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == V2_FILE
 
 
