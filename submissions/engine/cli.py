@@ -5,6 +5,9 @@ No Django, no database, no network: the same engine, JSON and exit codes as
 with --format json one JSON object per line, ``{"file", "exit_code", "report"}``) or ``-`` for
 standard input. Warnings about the snapshot's age and rule-set version go to standard error so
 that standard output stays identical to the portal's.
+
+``dids-check convert FILE --output OUT`` rewrites a v1.0 file in the v2.0 layout, as
+``manage.py dids_convert`` does (see convert_cli).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import io
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from .report_json import (
     EXIT_UNREADABLE,
@@ -29,6 +32,9 @@ from .report_json import (
     parse_month,
     report_output,
 )
+
+if TYPE_CHECKING:
+    from .report import Report
 
 # A snapshot older than this may miss a month's reference changes (codes, organisations).
 MAX_SNAPSHOT_AGE = timedelta(days=35)
@@ -47,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dids-check",
         description="Check DIDS files offline, as the portal would. Exit code 0: accepted; "
-                    "1: rejected; 2: cannot be read at all; 64: the command was misused.")
+                    "1: rejected; 2: cannot be read at all; 64: the command was misused. "
+                    "'dids-check convert --help': rewrite a v1.0 file in the v2.0 layout.")
     parser.add_argument("file", help="A CSV or zip file, a directory of them, or - for stdin.")
     parser.add_argument("--reference", required=True, metavar="FILE",
                         help="The reference snapshot exported by the portal "
@@ -57,7 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["convert"]:
+        code = convert_main(args[1:])
+        sys.stdout.flush()
+        return code
+    options = build_parser().parse_args(args)
     code = run(options, stdout=sys.stdout, stderr=sys.stderr)
     sys.stdout.flush()
     return code
@@ -109,6 +121,46 @@ def run(options: argparse.Namespace, *, stdout: IO[str], stderr: IO[str]) -> int
         return EXIT_UNREADABLE
     stdout.write(text + "\n")
     return code
+
+
+def convert_main(argv: Sequence[str]) -> int:
+    """``dids-check convert``: the portal's ``dids_convert``, checking against a snapshot."""
+    from .convert_cli import build_convert_parser, convert_request, run_convert
+    from .snapshot_file import SnapshotFileError, snapshot_read
+
+    options = vars(build_convert_parser(_Parser).parse_args(argv))
+    try:
+        request = convert_request(options)
+        if request.check and not options["reference"]:
+            raise CheckArgumentError("--check needs --reference (the snapshot exported by the "
+                                     "portal).")
+        if options["reference"] and not request.check:
+            raise CheckArgumentError("--reference only with --check.")
+    except CheckArgumentError as exc:
+        sys.stderr.write(f"dids-check convert: {exc}\n")
+        return EXIT_USAGE
+    if not request.check:
+        return run_convert(request, checker=None, stdout=sys.stdout, stderr=sys.stderr)
+    try:
+        loaded = snapshot_read(options["reference"])
+    except (OSError, SnapshotFileError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        sys.stderr.write(f"dids-check convert: cannot read the reference snapshot "
+                         f"{options['reference']}: {reason}.\n")
+        return EXIT_UNREADABLE
+    if (request.org or "").strip().upper() not in loaded.snapshot.organisations:
+        sys.stderr.write(f"dids-check convert: Unknown organisation {request.org!r}.\n")
+        return EXIT_USAGE
+    for warning in snapshot_warnings(loaded.ruleset_version, loaded.exported_at):
+        sys.stderr.write(f"dids-check: warning: {warning}\n")
+
+    def checker(path: Path, org: str, month: date, as_of: datetime | None,
+                max_findings: int | None) -> Report:
+        return check_against(path, reference=loaded.snapshot, organisation_code=org,
+                             activity_month=month, as_of=as_of, dataset_version="2.0",
+                             max_findings=max_findings)
+
+    return run_convert(request, checker=checker, stdout=sys.stdout, stderr=sys.stderr)
 
 
 def _check_directory(directory: Path, check: Callable[[Path], tuple[int, str]], output_format: str,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
 VERSIONS = ("1.0", "2.0")
+# The converter (convert.py), which the finding for a v1.0 file sent for a v2.0 month names.
+CONVERT_COMMAND = "dids-check convert FILE --output FILE-v2.csv"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ class Layouts:
             if layout.activity_from <= day and (layout.activity_to is None or day <= layout.activity_to):
                 return v
         return VERSIONS[0]
+
+
+def convert_hint(version: str, needed: str) -> str:
+    """What to run, for a file of ``version`` where ``needed`` is wanted: the converter's
+    command for a v1.0 file that must be v2.0, else nothing."""
+    if (version, needed) != ("1.0", "2.0"):
+        return ""
+    return (". To rewrite a v1.0 file in the v2.0 layout, run the converter: "
+            f"{CONVERT_COMMAND} (or manage.py dids_convert), then check and send the "
+            "converted file")
 
 
 @cache

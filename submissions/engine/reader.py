@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .layout import Layout, Layouts
+from .layout import Layout, Layouts, convert_hint
 from .source import FileProblem, FileRejected, Source
 
 BLOCK_SIZE = 1 << 20  # pyarrow reads up to 32 blocks ahead: this bounds that buffer
@@ -129,7 +129,8 @@ def plan_columns(head: Head, layouts: Layouts, expected: str | None, why: str | 
         if expected and why and other is not None:
             raise FileRejected(FileProblem(
                 "DIDS075", f"{why}: send the v{expected} layout (line {line} has the "
-                           f"{len(first)} columns of v{other.version})",
+                           f"{len(first)} columns of v{other.version})"
+                           + convert_hint(other.version, expected),
                 line, f"the {len(layouts[expected].items)} columns of v{expected}"))
         counts = " or ".join(f"{len(lay.items)} (v{v})" for v, lay in layouts.versions.items())
         want = f"{len(layouts[expected].items)} columns for v{expected}" if expected else f"{counts} columns"
@@ -181,7 +182,7 @@ def _plan_header(first: list[str], matched: list[str | None], head: Head, layout
     if problems and expected and why and best != expected:
         raise FileRejected(FileProblem(
             "DIDS075", f"{why}: send the v{expected} layout (the header row at line {line} names "
-                       f"the v{best} columns)", line, want))
+                       f"the v{best} columns)" + convert_hint(best, expected), line, want))
     if problems:
         at = f" (line {line})" if line != 1 else ""
         raise FileRejected(FileProblem(

@@ -17,7 +17,7 @@ from .checks.env import Env
 from .checks.prepare import prepare
 from .context import CheckContext
 from .diagnosis import diagnose
-from .layout import Layouts, load_layouts
+from .layout import Layouts, convert_hint, load_layouts
 from .masking import mask_nhs_number
 from .reader import Plan, StreamState, plan_columns, prefetch, read_head, stream_batches
 from .reference import ReferenceSnapshot
@@ -193,7 +193,7 @@ class _Run:
                 self.file_finding(FileProblem(
                     "DIDS075",
                     f"the file has the v{version} layout but its activity dates "
-                    f"({self.min_day} to {self.max_day}) need v{low}",
+                    f"({self.min_day} to {self.max_day}) need v{low}" + convert_hint(version, low),
                     None, f"the {len(want.items)} columns of v{low}"))
         if r.accepted_rows == 0 and not r.file_rejected:
             self.file_finding(FileProblem("P006", f"{r.rejected_rows:,} of {r.rows:,} records rejected"))

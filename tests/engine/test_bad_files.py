@@ -242,6 +242,32 @@ def test_a_v1_file_for_a_v2_month_is_told_so_in_one_finding(reference):
     assert only(report).message.startswith("June 2026 is a DIDS v2.0 month: send the v2.0 layout")
 
 
+def test_a_v1_file_for_a_v2_month_is_pointed_to_the_converter(reference):
+    with_header = only(validate(io.BytesIO(CLEAN), context=context_for(date(2026, 6, 1)),
+                                reference=reference))
+    records = b"\n".join(CLEAN.split(b"\n")[1:])
+    headerless = only(validate(io.BytesIO(records), context=context_for(date(2026, 6, 1)),
+                               reference=reference))
+    for finding in (with_header, headerless):
+        assert finding.rule == "DIDS075"
+        assert finding.message.endswith(
+            ". To rewrite a v1.0 file in the v2.0 layout, run the converter: dids-check convert "
+            "FILE --output FILE-v2.csv (or manage.py dids_convert), then check and send the "
+            "converted file")
+
+
+def test_a_v1_layout_with_v2_activity_dates_is_pointed_to_the_converter(reference):
+    june = CLEAN.replace(b"2026-02-", b"2026-06-")
+    report = validate(io.BytesIO(june), context=context_for(date(2026, 6, 1), with_month=False),
+                      reference=reference)
+    finding = only(report)
+    assert finding.rule == "DIDS075" and "need v2.0. To rewrite a v1.0 file" in finding.message
+
+
+def test_a_v2_file_for_a_v1_month_is_not_pointed_to_the_converter(reference):
+    assert "converter" not in only(check(V2_CLEAN, reference)).message
+
+
 def test_a_v2_file_without_a_header_for_a_v1_month_is_told_so(reference):
     records = b"\n".join(V2_CLEAN.split(b"\n")[1:])
     finding = only(check(records, reference))

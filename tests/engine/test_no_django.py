@@ -58,3 +58,24 @@ def test_the_offline_checker_runs_without_loading_any_django_module(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False,
                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
     assert result.returncode == 0, result.stderr
+
+
+def test_the_offline_converter_runs_without_loading_any_django_module(tmp_path):
+    code = (
+        "import sys, io, datetime, contextlib\n"
+        "from submissions.engine import ReferenceSnapshot, RULESET_VERSION, generate_file\n"
+        "from submissions.engine.cli import main\n"
+        "ref = ReferenceSnapshot.from_directory('reference/data/sample')\n"
+        f"ref.to_file({str(tmp_path / 'ref.json')!r}, ruleset_version=RULESET_VERSION)\n"
+        f"generate_file({str(tmp_path / 'f.csv')!r}, rows=5, org='RR8', month=datetime.date(2026, 2, 1), dataset_version='1.0', reference=ref, seed=1)\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main(['convert', {str(tmp_path / 'f.csv')!r}, '--output', {str(tmp_path / 'v2.csv')!r}, '--check', '--reference', {str(tmp_path / 'ref.json')!r}, '--org', 'RR8', '--month', '2026-02', '--as-of', '2026-03-01'])\n"
+        "assert rc == 0, rc\n"
+        "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        "assert not bad, bad\n"
+    )
+    root = ENGINE.parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "v2.csv").read_text().startswith("nhs_number,")
