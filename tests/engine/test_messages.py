@@ -16,14 +16,33 @@ from .conftest import GOLDEN, GOLDEN_MONTHS, context_for
 
 # Example values for the placeholders a message can hold beyond the rule's own parameters.
 EXAMPLES = {
-    "value": "2026-02-27", "other": "2026-02-26", "detail": "the record at line 7 cannot be read", "why": "",
-    "length": 3, "on": "2026-02-27", "retired": "2026-01-31", "mapped": "399208008",
-    "owner": "RJ1", "submitter": "RR8", "as_of": "2026-03-01", "month": "February 2026",
-    "months": 6, "month_start": "2026-03-01", "submission_month": "March 2026",
-    "limit": "2025-09-01", "closed": "", "first_line": 5, "codes": "01, 02", "values": "01",
-    "expected": "the 18 columns of v1.0", "min": 5, "max": 12,
+    "value": "2026-02-27",
+    "other": "2026-02-26",
+    "detail": "the record at line 7 cannot be read",
+    "why": "",
+    "length": 3,
+    "on": "2026-02-27",
+    "retired": "2026-01-31",
+    "mapped": "399208008",
+    "owner": "RJ1",
+    "submitter": "RR8",
+    "as_of": "2026-03-01",
+    "month": "February 2026",
+    "months": 6,
+    "month_start": "2026-03-01",
+    "submission_month": "March 2026",
+    "limit": "2025-09-01",
+    "closed": "",
+    "first_line": 5,
+    "codes": "01, 02",
+    "values": "01",
+    "expected": "the 18 columns of v1.0",
+    "min": 5,
+    "max": 12,
 }
-SNAKE_CASE = sorted({i.column for i in load_layouts().items if "_" in i.column}, key=len, reverse=True)
+SNAKE_CASE = sorted(
+    {i.column for i in load_layouts().items if "_" in i.column}, key=len, reverse=True
+)
 RULE_VERSIONS = [(r, v) for r in load_rules().rules for v in r.versions]
 
 
@@ -43,8 +62,9 @@ def rendered(rule, version):
     return _sentence(rule.message, values), rule.expected.format_map(values)
 
 
-@pytest.mark.parametrize(("rule", "version"), RULE_VERSIONS,
-                         ids=[f"{r.id}-v{v}" for r, v in RULE_VERSIONS])
+@pytest.mark.parametrize(
+    ("rule", "version"), RULE_VERSIONS, ids=[f"{r.id}-v{v}" for r, v in RULE_VERSIONS]
+)
 def test_every_rule_message_names_its_items_in_words_not_columns(rule, version):
     message, expected = rendered(rule, version)
     assert raw_names(message) == [], message
@@ -59,8 +79,9 @@ def test_a_message_names_both_imaging_codes_in_plain_english():
 
 def test_the_message_of_a_v2_file_names_the_item_the_file_reads():
     message, _ = rendered(load_rules().get("DIDS034", "2.0"), "2.0")
-    assert message.startswith("The diagnostic test request date 2026-02-27 is after the coded "
-                              "procedure start timestamp")
+    assert message.startswith(
+        "The diagnostic test request date 2026-02-27 is after the coded procedure start timestamp"
+    )
 
 
 def test_a_missing_item_names_it_in_sentence_case():
@@ -78,8 +99,11 @@ def test_every_finding_of_every_golden_file_names_no_column_raw(reference):
 
 
 def test_a_header_problem_quotes_the_column_as_the_header_must_write_it(reference):
-    report = validate(GOLDEN / "v1.0" / "DIDS075.csv",
-                      context=context_for(GOLDEN_MONTHS["1.0"]), reference=reference)
+    report = validate(
+        GOLDEN / "v1.0" / "DIDS075.csv",
+        context=context_for(GOLDEN_MONTHS["1.0"]),
+        reference=reference,
+    )
     assert "the column 'nhs_number' (NHS number) is missing" in report.findings[0].message
 
 
