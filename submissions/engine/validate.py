@@ -115,6 +115,7 @@ class _Run:
         r = self.report
         if r.file_rejected:
             r.accepted_rows, r.rejected_rows = 0, r.rows
+        r.findings.sort(key=lambda f: f.severity != "file")  # the file's verdict first
         return r
 
     def emit(self, findings: list[Finding]) -> None:

@@ -85,11 +85,11 @@ def in_submission_month(rule: Rule, env: Env) -> list[Check]:
 def before_submission_month(rule: Rule, env: Env) -> list[Check]:
     """Activity too long before the month of submission (DIDS055 rejects, DIDS049 warns).
 
-    A month reopened for the organisation takes its records however late: no limit falls
-    after the start of its activity month."""
+    A month reopened for the organisation takes its records however late: no rejection limit
+    falls after the start of its activity month (the warning still says they are late)."""
     col = env.col(rule.items[0])
     ctx = env.ctx
-    late = lateness(ctx, int(rule.params["months"]))
+    late = lateness(ctx, int(rule.params["months"]), rejects=rule.severity == "reject")
     mask = pl.col("_test") < pl.lit(late.limit)
     if "unless_over" in rule.params:
         mask = mask & ~(pl.col("_test") < pl.lit(lateness(ctx, int(rule.params["unless_over"])).limit))
@@ -110,11 +110,12 @@ class Lateness:
     closed: str  # "March 2026 closed for submissions at ..." when the context knows it, else ""
 
 
-def lateness(ctx: CheckContext, months: int) -> Lateness:
-    """How late is too late, ``months`` months before the month of submission, for this context."""
+def lateness(ctx: CheckContext, months: int, *, rejects: bool = True) -> Lateness:
+    """How late is late, ``months`` months before the month of submission, for this context;
+    a limit that ``rejects`` records is relaxed for a reopened month."""
     start = ctx.submission_month_start
     limit = add_months(start, -months)
-    if ctx.reopened and ctx.month is not None:
+    if rejects and ctx.reopened and ctx.month is not None:
         limit = min(limit, ctx.month)
     closed = ""
     if ctx.month is not None and ctx.final_deadline is not None and not ctx.reopened:
