@@ -160,7 +160,7 @@ def _doc_values(rule: Rule, layout: Layout, code_lists: Mapping[str, Iterable[st
     if list_names:
         codes = sorted(set((code_lists or {}).get(list_names[0], ())))
         values["codes"] = (", ".join(codes) if codes
-                           else f"the codes of the {list_names[0]} code list")
+                           else f"the codes of the {names[0]} list")
     return values
 
 
