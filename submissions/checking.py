@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from dids_portal.lib.errors import DomainError
 from reference.models import Organisation
+from submissions.cycle.lock import month_window
 from submissions.engine import Report
 from submissions.engine.report_json import check_against
 from submissions.selectors import reference_snapshot_load
@@ -29,10 +30,14 @@ def file_check(*, source: str | os.PathLike[str] | IO[bytes], organisation_code:
         raise DomainError(f"The dataset version must be 1.0 or 2.0, got {dataset_version!r}.",
                           code="invalid_dataset_version")
     snapshot, _release = reference_snapshot_load()
-    return check_against(source, reference=snapshot, organisation_code=code,
-                         activity_month=month_start(activity_month) if activity_month else None,
-                         as_of=as_of or timezone.now(), dataset_version=dataset_version or None,
-                         max_findings=max_findings)
+    month = month_start(activity_month) if activity_month else None
+    at = as_of or timezone.now()
+    window = month_window(organisation_code=code, month=month, at=at) if month else None
+    return check_against(source, reference=snapshot, organisation_code=code, activity_month=month,
+                         as_of=at, dataset_version=dataset_version or None,
+                         max_findings=max_findings,
+                         final_deadline=window.final_deadline if window else None,
+                         reopened=window.reopened if window else False)
 
 
 def report_json(report: Report, **extra: Any) -> dict[str, Any]:

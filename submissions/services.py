@@ -35,7 +35,7 @@ from submissions.choices import (
     JobState,
     SubmissionStatus,
 )
-from submissions.cycle.lock import month_open_check
+from submissions.cycle.lock import month_open_check, month_window
 from submissions.engine import CheckContext, Report, load_rules, validate
 from submissions.loading import VersionWriter
 from submissions.models import Submission, SubmissionJob
@@ -398,9 +398,12 @@ def submission_process(*, submission_id: int) -> str:
 
 def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str:
     snapshot, release = reference_snapshot_load()
+    window = month_window(organisation_code=submission.organisation_id,
+                          month=submission.activity_month, at=submission.as_of)
     context = CheckContext(submitting_org=submission.organisation_id,
                            month=submission.activity_month, as_of=submission.as_of,
-                           dataset_version=None)
+                           dataset_version=None, final_deadline=window.final_deadline,
+                           reopened=window.reopened)
     writer = VersionWriter(submission.pk, on_rows=progress.rows)
     with submission.file.open("rb") as handle:
         report = writer.load(lambda on_clean_batch, on_findings: validate(

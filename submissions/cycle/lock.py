@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from dids_portal.lib.errors import DomainError
@@ -24,6 +25,23 @@ def open_months(*, organisation_code: str, months: list[date], at: datetime) -> 
         granted_at__lte=at, expires_at__gt=at).values_list("period__activity_month", flat=True))
     return [m for m in months
             if at <= closing.get(m, default_deadlines(m).final) or m in reopened]
+
+
+@dataclass(frozen=True)
+class MonthWindow:
+    """What a check of a month's file at some time needs to know about the month's window."""
+
+    final_deadline: datetime
+    reopened: bool  # past the final deadline, but reopened for the organisation
+
+
+def month_window(*, organisation_code: str, month: date, at: datetime) -> MonthWindow:
+    """The month's final deadline, and whether it is reopened for this organisation at ``at``
+    (its records then are not too late to submit)."""
+    deadline = final_deadline_of(month)
+    reopened = at > deadline and bool(open_months(organisation_code=organisation_code,
+                                                  months=[month], at=at))
+    return MonthWindow(final_deadline=deadline, reopened=reopened)
 
 
 def month_open_check(*, organisation_code: str, month: date, at: datetime) -> None:

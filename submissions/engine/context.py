@@ -15,10 +15,18 @@ class CheckContext:
     month: date | None = None  # the activity month (any day in it); None = not fixed
     as_of: datetime | None = None  # the time of submission (aware); None = now
     dataset_version: str | None = None  # "1.0" / "2.0"; None = from the month or the file
+    # The activity month's final deadline (aware), when the caller knows it: a message about
+    # late records (DIDS055) names it.
+    final_deadline: datetime | None = None
+    # The month is reopened for the submitting organisation at as_of: its records are not too
+    # late to submit (DIDS055), although the month's final deadline has passed.
+    reopened: bool = False
 
     def __post_init__(self) -> None:
-        if self.as_of is not None and self.as_of.tzinfo is None:
-            raise ValueError("as_of must be timezone-aware")
+        for name in ("as_of", "final_deadline"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
         if self.month is not None:
             object.__setattr__(self, "month", self.month.replace(day=1))
 

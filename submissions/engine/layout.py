@@ -21,6 +21,7 @@ CONVERT_COMMAND = "dids-check convert FILE --output FILE-v2.csv"
 @dataclass(frozen=True)
 class Item:
     column: str
+    name: str  # sentence case, as the NHS DD writes it in running text: "NHS number"
     nhs_dd: str
     group: str
     mr: str
@@ -55,6 +56,10 @@ class Layout:
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(i.column for i in self.items)
+
+    def name(self, column: str) -> str:
+        """The display name of the item a rule names `column` (resolved for this layout)."""
+        return self.item(self.resolve(column)).name
 
     def item(self, column: str) -> Item:
         for it in self.items:
@@ -109,6 +114,7 @@ def load_layouts(path: str | Path | None = None) -> Layouts:
     items = tuple(
         Item(
             column=i["column"],
+            name=i["name"],
             nhs_dd=i["nhs_dd"],
             group=i["group"],
             mr=i["mr"],
@@ -166,3 +172,13 @@ def stored_columns(version: str) -> tuple[str, ...]:
     layout = load_layouts()[version]
     return tuple(name for name, _kind in STORAGE_COLUMNS
                  if name in DERIVED_COLUMNS or layout.has(name))
+
+
+def display_name(column: str | None) -> str:
+    """The display name of a column of either layout ("NHS number"); another text unchanged."""
+    if not column:
+        return ""
+    for item in load_layouts().items:
+        if item.column == column:
+            return item.name
+    return column

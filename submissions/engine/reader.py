@@ -156,18 +156,28 @@ def _headerless_layout(first: list[str], layouts: Layouts, expected: str | None)
 
 
 def _header_problems(matched: list[str | None], first: list[str], layout: Layout) -> list[str]:
+    """What is wrong with a header row, in words: a column is named as the header must name
+    it ('nhs_number'), with the item's display name after it."""
     present = {m for m in matched if m}
     problems = []
     unknown = [first[i].strip() for i, m in enumerate(matched) if m is None or not layout.has(m)]
     if unknown:
-        problems.append("unknown column(s) " + ", ".join(repr(u) for u in unknown))
+        problems.append(_columns(unknown) + (" is not a column" if len(unknown) == 1 else " are not columns")
+                        + f" of the v{layout.version} layout")
     dupes = sorted({m for m in matched if m and matched.count(m) > 1})
     if dupes:
-        problems.append("duplicate column(s) " + ", ".join(dupes))
+        problems.append(_columns(dupes, layout) + (" is" if len(dupes) == 1 else " are") + " named more than once")
     missing = [c for c in layout.columns if c not in present]
     if missing:
-        problems.append("missing column(s) " + ", ".join(missing))
+        problems.append(_columns(missing, layout) + (" is" if len(missing) == 1 else " are") + " missing")
     return problems
+
+
+def _columns(cells: list[str], layout: Layout | None = None) -> str:
+    """'the column 'a' (A name)' or 'the columns 'a' (A name) and 'b' (B name)'."""
+    named = [f"'{c}' ({layout.item(c).name})" if layout else repr(c) for c in cells]
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    return ("the column " if len(named) == 1 else "the columns ") + listed
 
 
 def _plan_header(first: list[str], matched: list[str | None], head: Head, layouts: Layouts,
@@ -186,7 +196,8 @@ def _plan_header(first: list[str], matched: list[str | None], head: Head, layout
     if problems:
         at = f" (line {line})" if line != 1 else ""
         raise FileRejected(FileProblem(
-            "DIDS075", f"header row{at} for v{layout.version}: " + "; ".join(problems), line, want))
+            "DIDS075", f"the header row{at} does not match the v{layout.version} layout: "
+                       + "; ".join(problems), line, want))
     width = len(first)
     columns = [*(m or "" for m in matched), *(TRAILING.format(i) for i in range(width, where["ncols"]))]
     return Plan(layout, columns, header=True, header_lines=head.lines, width=width, **where)

@@ -84,8 +84,12 @@ def parse_month(value: str) -> date:
 
 def check_against(source: str | os.PathLike[str] | IO[bytes], *, reference: ReferenceSnapshot,
                   organisation_code: str, activity_month: date | None, as_of: datetime | None,
-                  dataset_version: str | None, max_findings: int | None) -> Report:
+                  dataset_version: str | None, max_findings: int | None,
+                  final_deadline: datetime | None = None, reopened: bool = False) -> Report:
     """Validate a file as if ``organisation_code`` submitted it at ``as_of`` (default now).
+
+    ``final_deadline`` (the activity month's) lets a finding say why records are too late;
+    ``reopened`` says the month is reopened for the organisation, so they are not.
 
     Raises CheckArgumentError for an organisation the snapshot does not know.
     """
@@ -103,6 +107,8 @@ def check_against(source: str | os.PathLike[str] | IO[bytes], *, reference: Refe
         month=activity_month.replace(day=1) if activity_month else None,
         as_of=as_of or datetime.now(UTC),
         dataset_version=dataset_version or None,
+        final_deadline=final_deadline,
+        reopened=reopened,
     )
     return validate(source, context=context, reference=reference, max_findings=max_findings)
 
@@ -119,6 +125,8 @@ def report_json(report: Report | Any) -> str:
 
 
 def report_text(report: Report | Any) -> str:
+    from .layout import display_name
+
     verdict = "REJECTED" if report.file_rejected else "ACCEPTED"
     lines = [
         f"{verdict}: DIDS v{report.dataset_version or '?'}, {report.rows} records, "
@@ -130,7 +138,7 @@ def report_text(report: Report | Any) -> str:
         lines += [f"  {rule:<12} {count:>9,}" for rule, count in sorted(report.counts_by_rule.items())]
     for finding in report.findings:
         where = f"line {finding.line}" if finding.line else "file"
-        item = f", {finding.item}" if finding.item else ""
+        item = f", {display_name(finding.item)}" if finding.item else ""
         lines.append(f"{where}{item}: {finding.rule} ({finding.severity}) {finding.message}")
     if getattr(report, "findings_truncated", False):
         lines.append("(more findings not shown)")

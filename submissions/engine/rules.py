@@ -97,6 +97,7 @@ def rules_documentation(code_lists: Mapping[str, Iterable[str]] | None = None) -
     items = [
         {
             "column": it.column,
+            "name": it.name,
             "nhs_dd_name": it.nhs_dd,
             "nhs_dd_name_v2": it.nhs_dd_v2 or it.nhs_dd,
             "group": it.group,
@@ -112,6 +113,8 @@ def rules_documentation(code_lists: Mapping[str, Iterable[str]] | None = None) -
     rules = []
     for r in load_rules().rules:
         v2_items = [layouts["2.0"].resolve(c) for c in r.items] if "2.0" in r.versions else []
+        names = {v: [layouts[v].name(c) for c in r.items if layouts[v].has(layouts[v].resolve(c))]
+                 for v in r.versions}
         expected = {v: _render(r.expected, _doc_values(r, layouts[v], code_lists))
                     for v in r.versions}
         rules.append(
@@ -121,6 +124,7 @@ def rules_documentation(code_lists: Mapping[str, Iterable[str]] | None = None) -
                 "versions": list(r.versions),
                 "items": list(r.items),
                 "items_v2": v2_items,
+                "item_names": _join_versions({v: ", ".join(n) for v, n in names.items()}),
                 "explanation": r.explanation,
                 "expected": _join_versions(expected),
                 "expected_by_version": expected,
@@ -137,12 +141,12 @@ def _doc_values(rule: Rule, layout: Layout, code_lists: Mapping[str, Iterable[st
     """The values of a rule's placeholders as the documentation states them for one version:
     its parameters, its items' names, and words for what depends on the record or submission."""
     columns = [layout.resolve(c) for c in rule.items if layout.has(layout.resolve(c))]
-    names = [layout.item(c).nhs_dd_name(layout.version) for c in columns]
+    names = [layout.item(c).name for c in columns]
     values: dict[str, Any] = dict(rule.params)
     values.update(
         item=names[0] if names else "the item",
         other_item=names[1] if len(names) > 1 else "the other item",
-        items=", ".join(names),
+        items=english_list(names),
         expected=f"the {len(layout.items)} columns of the {layout.label} layout",
         as_of="the time of submission",
         month="the activity month of the submission",
@@ -156,8 +160,15 @@ def _doc_values(rule: Rule, layout: Layout, code_lists: Mapping[str, Iterable[st
     if list_names:
         codes = sorted(set((code_lists or {}).get(list_names[0], ())))
         values["codes"] = (", ".join(codes) if codes
-                           else f"the codes of the {list_names[0]} code list")
+                           else f"the codes of the {names[0]} list")
     return values
+
+
+def english_list(words: list[str], conjunction: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
 
 
 def _join_versions(texts: dict[str, str]) -> str:

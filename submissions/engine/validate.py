@@ -12,17 +12,18 @@ import polars as pl
 import pyarrow as pa
 
 from .checks import Check, build_checks
+from .checks.dates import late_note
 from .checks.duplicates import DuplicateKeys
 from .checks.env import Env
 from .checks.prepare import prepare
 from .context import CheckContext
 from .diagnosis import diagnose
-from .layout import Layouts, convert_hint, load_layouts
+from .layout import Layout, Layouts, convert_hint, load_layouts
 from .masking import mask_nhs_number
 from .reader import Plan, StreamState, plan_columns, prefetch, read_head, stream_batches
 from .reference import ReferenceSnapshot
 from .report import Finding, Report, make_finding
-from .rules import Rule, Rules, load_rules
+from .rules import Rule, Rules, english_list, load_rules
 from .source import FileProblem, FileRejected, Source
 from .storage import storage_frame
 
@@ -92,14 +93,14 @@ class _Run:
         self.month_rule = False  # P016 rejects every record outside the activity month
 
     # -- file-level outcomes
-    def file_finding(self, problem: FileProblem) -> None:
+    def file_finding(self, problem: FileProblem, values: dict[str, Any] | None = None) -> None:
         version = self.report.dataset_version or "1.0"
         try:
             rule = self.rules.get(problem.rule, version)
         except KeyError:
             rule = self.rules.get(problem.rule)
         expected = problem.expected or _fmt(rule.expected, {"expected": "", **rule.params})
-        message = _fmt(rule.message, {"detail": problem.detail, **rule.params})
+        message = _sentence(rule.message, {"detail": problem.detail, "why": "", **rule.params, **(values or {})})
         self.report.file_rejected = True
         self.report.counts_by_rule[rule.id] = self.report.counts_by_rule.get(rule.id, 0) + 1
         self.emit([make_finding(line=problem.line, item=None, rule=rule.id, severity="file",
@@ -114,6 +115,7 @@ class _Run:
         r = self.report
         if r.file_rejected:
             r.accepted_rows, r.rejected_rows = 0, r.rows
+        r.findings.sort(key=lambda f: f.severity != "file")  # the file's verdict first
         return r
 
     def emit(self, findings: list[Finding]) -> None:
@@ -179,7 +181,7 @@ class _Run:
     def after(self, version: str) -> None:
         r = self.report
         if r.rows == 0:
-            self.file_finding(FileProblem("P002", "there are no records after the header"))
+            self.file_finding(FileProblem("P002", "only a header row"))
             return
         # With an activity month, a record of another month (so perhaps of the other version)
         # is rejected by P016 on its own, not the file for mixing versions.
@@ -196,7 +198,16 @@ class _Run:
                     f"({self.min_day} to {self.max_day}) need v{low}" + convert_hint(version, low),
                     None, f"the {len(want.items)} columns of v{low}"))
         if r.accepted_rows == 0 and not r.file_rejected:
-            self.file_finding(FileProblem("P006", f"{r.rejected_rows:,} of {r.rows:,} records rejected"))
+            self.file_finding(FileProblem("P006", f"{r.rejected_rows:,} of {r.rows:,} records"),
+                              {"why": self.why_late(version)})
+
+    def why_late(self, version: str) -> str:
+        """Why records were rejected as too late (DIDS055), for the file's verdict; or ""."""
+        for rule in self.rules.for_version(version):
+            count = self.report.counts_by_rule.get(rule.id, 0)
+            if rule.kind == "before_submission_month" and rule.severity == "reject" and count:
+                return late_note(self.ctx, rule, count)
+        return ""
 
     def batch(self, batch: pl.DataFrame, env: Env, checks: list[Check], dup_rule: Rule | None,
               dups: DuplicateKeys | None) -> None:
@@ -264,19 +275,17 @@ class _Run:
             cols.update(check.extras)
             rows = bad.filter(pl.col(name)).select(**cols).rows(named=True)
             rule = check.rule
-            item_name = layout.item(check.item).nhs_dd_name(layout.version) if check.item else ""
-            other_name = layout.item(check.other_item).nhs_dd_name(layout.version) if check.other_item else ""
+            names = item_names(rule, layout, check)
             for row in rows:
                 value = row.get("value")
                 shown = mask_nhs_number(value) if check.item == "nhs_number" else value
                 values = {**rule.params, **check.params, **{k: _show(v) for k, v in row.items()},
-                          "item": item_name, "column": check.item, "value": _show(shown),
-                          "other_item": other_name}
+                          **names, "value": _show(shown)}
                 if rule.kind == "duplicate_key":
                     values["first_line"] = firsts.get(row["line"], "?")
                 finding = make_finding(
                     line=row["line"], item=check.item, rule=rule.id, severity=rule.severity,
-                    message=_fmt(rule.message, values), value=value,
+                    message=_sentence(rule.message, values), value=value,
                     expected=_fmt(rule.expected, values),
                 )
                 out.append((row["line"], order, finding))
@@ -300,6 +309,22 @@ class _Blank(dict):
 
 def _fmt(template: str, values: dict[str, Any]) -> str:
     return template.format_map(_Blank(values))
+
+
+def _sentence(template: str, values: dict[str, Any]) -> str:
+    """Fill a message template; the text starts with a capital, as a sentence does."""
+    text = _fmt(template, values)
+    return text[:1].upper() + text[1:]
+
+
+def item_names(rule: Rule, layout: Layout, check: Check | None = None) -> dict[str, str]:
+    """The display names a rule's message names: {item}, {other_item} and {items} (all of
+    the rule's items in an English list), as this layout calls them."""
+    names = [layout.name(c) for c in rule.items if layout.has(layout.resolve(c))]
+    item = layout.item(check.item).name if check and check.item else (names[0] if names else "")
+    other = (layout.item(check.other_item).name if check and check.other_item
+             else names[1] if len(names) > 1 else "")
+    return {"item": item, "other_item": other, "items": english_list(names)}
 
 
 def _show(value: Any) -> Any:

@@ -159,7 +159,7 @@ def test_a_record_without_the_empty_trailing_columns_is_rejected_saying_what_the
     report = run("\n".join(lines), reference)
     [finding] = [f for f in report.findings if f.severity == "file"]
     assert (finding.rule, finding.line) == ("DIDS075", 4)
-    assert finding.message == ("line 4 has 18 columns, expected 20 like the header row "
+    assert finding.message == ("Line 4 has 18 columns, expected 20 like the header row "
                                "(18 named and 2 empty at the end)")
 
 

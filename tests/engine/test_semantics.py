@@ -119,8 +119,8 @@ def test_counts_are_exact_when_findings_are_truncated(reference, tmp_path):
     batches: list[list] = []
     report = run(data, reference, context_for(date(2026, 2, 1)), max_findings=10, on_findings=batches.append)
     assert report.counts_by_rule == {"DIDS067": 3600, "P006": 1}
-    # ten record findings, and the file-level one on top
-    assert [f.rule for f in report.findings] == ["DIDS067"] * 10 + ["P006"] and report.findings_truncated
+    # ten record findings, and the file-level one on top, listed first
+    assert [f.rule for f in report.findings] == ["P006"] + ["DIDS067"] * 10 and report.findings_truncated
     report = run(data, reference, context_for(date(2026, 2, 1)), max_findings=10)
     assert report.counts_by_rule == {"DIDS067": 3600, "P006": 1} and len(report.findings) == 11
     assert sum(len(b) for b in batches) == sum(report.counts_by_rule.values())

@@ -16,6 +16,7 @@ from accounts.models import User
 from submissions.cycle.services import period_reopen
 from submissions.models import Submission
 from submissions.services import submission_create
+from submissions.templatetags.dids_items import item_name
 from tests.submissions.conftest import AS_OF, MONTH, upload_of
 
 pytestmark = pytest.mark.django_db
@@ -334,6 +335,8 @@ def test_result_with_errors_shows_counts_by_rule_explanations_and_first_findings
     assert response.context["findings"]
     first = response.context["findings"][0]
     assert f'<span class="nhsuk-table-responsive__heading">Line </span>{first.line}</td>' in html
+    assert first.item and "_" not in item_name(first.item)
+    assert f'<span class="nhsuk-table-responsive__heading">Item </span>{item_name(first.item)}</td>' in html
     assert reverse("submissions:findings-csv", args=[with_errors.pk]) in html
     assert reverse("submissions:annotated-csv", args=[with_errors.pk]) in html
     assert "Accepted with warnings" in html

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from submissions.engine import load_rules
@@ -63,3 +65,26 @@ def test_a_code_list_rule_lists_the_codes_of_its_code_list(client):
     row = html[html.index('id="DIDS003"'):]
     row = row[:row.index("</tr>")]
     assert "Expected: one of 01, 02" in row
+
+
+@pytest.mark.django_db
+def test_the_rules_table_names_items_in_sentence_case_never_as_columns(client):
+    from submissions.engine.layout import load_layouts
+
+    html = client.get("/rules/").content.decode()
+    table = html[html.index('id="rules"') : html.index('id="items"')]
+    row = table[table.index('id="DIDS056"') :]
+    assert "NICIP code, SNOMED CT code" in row[: row.index("</tr>")]
+    unquoted = re.sub(r"&#x27;.*?&#x27;", "", table)  # a header cell, quoted, is named as written
+    for item in load_layouts().items:
+        if "_" in item.column:
+            assert item.column not in unquoted, item.column
+
+
+@pytest.mark.django_db
+def test_the_items_table_gives_each_item_its_display_name_beside_its_column(client):
+    html = client.get("/rules/").content.decode()
+    row = html[html.index('id="item-gp_practice"') :]
+    row = row[: row.index("</tr>")]
+    assert "General medical practice code (patient registration)" in row
+    assert "<code>gp_practice</code>" in row

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
 import polars as pl
 
-from ..context import add_months
+from ..context import LONDON, CheckContext, add_months
 from ..rules import Rule
 from . import Check, kind
 from .env import Env
@@ -77,19 +78,62 @@ def in_submission_month(rule: Rule, env: Env) -> list[Check]:
     col = env.col(rule.items[0])
     day = pl.col("_test")
     mask = ((day < pl.lit(month)) | (day > pl.lit(end))).fill_null(False)
-    return [Check(rule, col, mask, params={"month": month.strftime("%Y-%m")})]
+    return [Check(rule, col, mask, params={"month": f"{month:%B %Y}"})]
 
 
 @kind("before_submission_month")
 def before_submission_month(rule: Rule, env: Env) -> list[Check]:
+    """Activity too long before the month of submission (DIDS055 rejects, DIDS049 warns).
+
+    A month reopened for the organisation takes its records however late: no rejection limit
+    falls after the start of its activity month (the warning still says they are late)."""
     col = env.col(rule.items[0])
-    start = env.ctx.submission_month_start
-    limit = add_months(start, -int(rule.params["months"]))
-    mask = pl.col("_test") < pl.lit(limit)
+    ctx = env.ctx
+    late = lateness(ctx, int(rule.params["months"]), rejects=rule.severity == "reject")
+    mask = pl.col("_test") < pl.lit(late.limit)
     if "unless_over" in rule.params:
-        mask = mask & ~(pl.col("_test") < pl.lit(add_months(start, -int(rule.params["unless_over"]))))
-    params = {"months": rule.params["months"], "month_start": start.isoformat(), "limit": limit.isoformat()}
-    return [Check(rule, col, mask.fill_null(False), params=params)]
+        mask = mask & ~(pl.col("_test") < pl.lit(lateness(ctx, int(rule.params["unless_over"])).limit))
+    extras: dict[str, pl.Expr] = {}
+    if late.closed and ctx.month is not None and ctx.month_end is not None:
+        in_month = pl.col("_test").is_between(pl.lit(ctx.month), pl.lit(ctx.month_end))
+        extras["closed"] = pl.when(in_month).then(pl.lit(f"; {late.closed}")).otherwise(pl.lit(""))
+    params = {"months": rule.params["months"], "month_start": late.submission_month.isoformat(),
+              "submission_month": f"{late.submission_month:%B %Y}", "limit": late.limit.isoformat(),
+              "closed": ""}
+    return [Check(rule, col, mask.fill_null(False), extras=extras, params=params)]
+
+
+@dataclass(frozen=True)
+class Lateness:
+    submission_month: date  # the first day of the month of submission
+    limit: date  # activity before this day is late
+    closed: str  # "March 2026 closed for submissions at ..." when the context knows it, else ""
+
+
+def lateness(ctx: CheckContext, months: int, *, rejects: bool = True) -> Lateness:
+    """How late is late, ``months`` months before the month of submission, for this context;
+    a limit that ``rejects`` records is relaxed for a reopened month."""
+    start = ctx.submission_month_start
+    limit = add_months(start, -months)
+    if rejects and ctx.reopened and ctx.month is not None:
+        limit = min(limit, ctx.month)
+    closed = ""
+    if ctx.month is not None and ctx.final_deadline is not None and not ctx.reopened:
+        closed = (f"{ctx.month:%B %Y} closed for submissions at "
+                  f"{ctx.final_deadline.astimezone(LONDON):%H:%M:%S on %-d %B %Y} (UK time)")
+    return Lateness(start, limit, closed)
+
+
+def late_note(ctx: CheckContext, rule: Rule, count: int) -> str:
+    """Why ``count`` records were rejected as too late (DIDS055), as one sentence's clause."""
+    late = lateness(ctx, int(rule.params["months"]))
+    records = "1 record is" if count == 1 else f"{count:,} records are"
+    why = (f"{rule.id} rejects activity more than {rule.params['months']} months before the month of "
+           f"submission ({late.submission_month:%B %Y}), that is before {late.limit:%-d %B %Y}")
+    if late.closed:
+        return (f"; {records} too late to submit: {late.closed}, and {why}. Ask the national "
+                f"DIDS team to reopen {ctx.month:%B %Y} for your organisation if it must be sent")
+    return f"; {records} too late to submit: {why}"
 
 
 @kind("only_with")

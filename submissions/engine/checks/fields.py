@@ -115,7 +115,7 @@ def mandatory(rule: Rule, env: Env) -> list[Check]:
 def one_of(rule: Rule, env: Env) -> list[Check]:
     cols = [env.col(i) for i in rule.items]
     none = pl.all_horizontal(pl.col(c).is_null() for c in cols)
-    return [Check(rule, cols[0], none, params={"items": ", ".join(cols)})]
+    return [Check(rule, cols[0], none, other_item=cols[1] if len(cols) > 1 else None)]
 
 
 @kind("pseudo_postcode_only")
