@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
@@ -39,6 +40,7 @@ class ReferenceAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     form = ChangeReasonForm
     formats = [CSV, XLSX]
     history_list_display = ["history_change_reason"]
+    import_template_name = "admin/reference/import.html"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = [f for f in super().get_fields(request, obj) if f != "change_reason"]
@@ -56,6 +58,20 @@ class ReferenceAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj._change_reason = form.cleaned_data.get("change_reason")
         super().save_model(request, obj, form, change)
+
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """The import page lists what is wrong with a file in words, row and column named."""
+        response = super().import_action(request, **kwargs)
+        if isinstance(response, TemplateResponse) and response.context_data:
+            result = response.context_data.get("result")
+            if result is not None:
+                resource = self.get_import_resource_classes(request)[0]()
+                response.context_data["import_problems"] = resources.import_problems(
+                    result, resource)
+        return response
+
+    def add_data_read_fail_error_to_form(self, form: Any, e: Exception) -> None:
+        form.add_error("import_file", resources.unreadable_file_message(e))
 
     def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
         data_kwargs = super().get_import_data_kwargs(**kwargs)
