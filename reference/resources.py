@@ -46,7 +46,9 @@ class CodeWidget(widgets.ForeignKeyWidget):
             return super().clean(value, row, **kwargs)
         except ObjectDoesNotExist:
             name = self.model._meta.verbose_name
-            raise ValueError(f"no {name} has the {self.field.replace('_', ' ')} “{value}”.") from None
+            raise ValueError(
+                f"no {name} has the {self.field.replace('_', ' ')} “{value}”."
+            ) from None
 
 
 class HistoriedResource(resources.ModelResource):
@@ -90,20 +92,31 @@ class HistoriedResource(resources.ModelResource):
 
 class OrganisationResource(HistoriedResource):
     successor = fields.Field(
-        attribute="successor", column_name="successor",
+        attribute="successor",
+        column_name="successor",
         widget=CodeWidget(Organisation, "code"),
     )
 
     class Meta(HistoriedResource.Meta):
         model = Organisation
         import_id_fields = ["code"]
-        fields = ("code", "name", "type", "region", "in_scope_from", "in_scope_to", "opened",
-                  "closed", "successor")
+        fields = (
+            "code",
+            "name",
+            "type",
+            "region",
+            "in_scope_from",
+            "in_scope_to",
+            "opened",
+            "closed",
+            "successor",
+        )
 
 
 class SiteResource(HistoriedResource):
     organisation = fields.Field(
-        attribute="organisation", column_name="organisation",
+        attribute="organisation",
+        column_name="organisation",
         widget=CodeWidget(Organisation, "code"),
     )
 
@@ -114,10 +127,14 @@ class SiteResource(HistoriedResource):
 
 
 class SubmittingArrangementResource(HistoriedResource):
-    submitter = fields.Field(attribute="submitter", column_name="submitter",
-                             widget=CodeWidget(Organisation, "code"))
-    organisation = fields.Field(attribute="organisation", column_name="organisation",
-                                widget=CodeWidget(Organisation, "code"))
+    submitter = fields.Field(
+        attribute="submitter", column_name="submitter", widget=CodeWidget(Organisation, "code")
+    )
+    organisation = fields.Field(
+        attribute="organisation",
+        column_name="organisation",
+        widget=CodeWidget(Organisation, "code"),
+    )
 
     class Meta(HistoriedResource.Meta):
         model = SubmittingArrangement
@@ -133,8 +150,9 @@ class CodeListResource(HistoriedResource):
 
 
 class CodeResource(HistoriedResource):
-    code_list = fields.Field(attribute="code_list", column_name="list",
-                             widget=CodeWidget(CodeList, "name"))
+    code_list = fields.Field(
+        attribute="code_list", column_name="list", widget=CodeWidget(CodeList, "name")
+    )
 
     class Meta(HistoriedResource.Meta):
         model = Code
@@ -150,8 +168,11 @@ class SnomedConceptResource(HistoriedResource):
 
 
 class NicipCodeResource(HistoriedResource):
-    snomed = fields.Field(attribute="snomed", column_name="snomed_code",
-                          widget=CodeWidget(SnomedConcept, "concept_id"))
+    snomed = fields.Field(
+        attribute="snomed",
+        column_name="snomed_code",
+        widget=CodeWidget(SnomedConcept, "concept_id"),
+    )
 
     class Meta(HistoriedResource.Meta):
         model = NicipCode
@@ -183,8 +204,9 @@ def import_problems(result: Result, resource: HistoriedResource) -> list[str]:
                 problems += [f"{_where(row.number)}: {message}" for message in messages]
             else:
                 column = column_of.get(attribute, attribute)
-                problems += [f"{_where(row.number)}, column “{column}”: {message}"
-                             for message in messages]
+                problems += [
+                    f"{_where(row.number)}, column “{column}”: {message}" for message in messages
+                ]
     return problems
 
 
@@ -194,7 +216,7 @@ def unreadable_file_message(error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
         before = error.object[: error.start]
         line = before.count(b"\n") + 1
-        column = before[before.rfind(b"\n") + 1:].count(b",") + 1
+        column = before[before.rfind(b"\n") + 1 :].count(b",") + 1
         header = error.object.split(b"\n", 1)[0].decode("utf-8", "replace").split(",")
         named = f" (“{header[column - 1].strip()}”)" if line > 1 and column <= len(header) else ""
         return (

@@ -6,9 +6,16 @@ from __future__ import annotations
 import pytest
 
 from reference.models import Code, Site
-from tests.reference.test_admin import admin_client, preview, upload  # noqa: F401
+from tests.reference.test_admin import preview, upload
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, reference_admin):
+    client.force_login(reference_admin)
+    return client
+
 
 HEADER = "code,name,organisation,opened,closed\n"
 
@@ -33,7 +40,9 @@ def test_a_bad_date_is_named_by_row_and_column(admin_client):
 
 
 def test_wrong_columns_are_named_without_a_traceback(admin_client):
-    response = preview(admin_client, "site", upload("sites.csv", b"code,title,trust\nRR8A1,A,RR8\n"))
+    response = preview(
+        admin_client, "site", upload("sites.csv", b"code,title,trust\nRR8A1,A,RR8\n")
+    )
 
     assert problems(response) == [
         "The file's first row has no columns “name”, “organisation”, “opened”, “closed” and has "
