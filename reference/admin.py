@@ -13,7 +13,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.selectors import is_national, is_reference_admin
-from dids_portal.lib.admin import ReadOnlyAdminMixin
+from dids_portal.lib.admin import ReadableHistoryMixin, ReadOnlyAdminMixin
 from reference import resources
 from reference.models import (
     Code,
@@ -34,12 +34,11 @@ class ChangeReasonForm(forms.ModelForm):
     )
 
 
-class ReferenceAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class ReferenceAdmin(ReadableHistoryMixin, ImportExportModelAdmin, SimpleHistoryAdmin):
     """History, a required change reason, CSV/XLSX import with a dry-run preview, all-or-nothing."""
 
     form = ChangeReasonForm
     formats = [CSV, XLSX]
-    history_list_display = ["history_change_reason"]
     import_template_name = "admin/reference/import.html"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -144,7 +143,8 @@ class CodeAdmin(ReferenceAdmin):
     resource_classes = [resources.CodeResource]
     list_display = ["code_list", "code", "description", "valid_from", "valid_to"]
     list_filter = ["code_list"]
-    search_fields = ["code", "description"]
+    search_fields = ["code", "description", "code_list__name", "code_list__title"]
+    list_select_related = ["code_list"]
 
 
 @admin.register(SnomedConcept)
