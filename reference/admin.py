@@ -40,6 +40,7 @@ class ReferenceAdmin(ReadableHistoryMixin, ImportExportModelAdmin, SimpleHistory
     form = ChangeReasonForm
     formats = [CSV, XLSX]
     import_template_name = "admin/reference/import.html"
+    export_template_name = "admin/reference/export.html"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = [f for f in super().get_fields(request, obj) if f != "change_reason"]
