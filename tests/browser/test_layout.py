@@ -5,6 +5,7 @@ as each persona in turn (a session cookie, not the sign-in form, which other tes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def walk(
         if overflow > 1:
             problems.append(f"{path}: scrolls sideways by {overflow} px at {width}")
         try:
-            check_page(page, f"layout-{path.strip('/').replace('/', '-') or 'home'}-{width}")
+            name = re.sub(r"/\d+/", "/detail/", path).strip("/").replace("/", "-")
+            check_page(page, f"layout-{name}-{width}")
         except AssertionError as error:
             problems.append(str(error))
     return problems
