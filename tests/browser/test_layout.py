@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
 from accounts.services import api_token_create
@@ -99,6 +99,27 @@ def walk(
     return problems
 
 
+def import_a_bad_file(page: Page, check_page: Callable[[Page, str], None], width: str) -> list[str]:
+    """The reference admin (signed in last) imports a file with a bad date: the problem is
+    named by row and column, and the page with it fits and passes axe too."""
+    page.goto("/admin/reference/site/import/")
+    page.get_by_label("File to import").set_input_files({
+        "name": "sites.csv", "mimeType": "text/csv",
+        "buffer": b"code,name,organisation,opened,closed\nRR8A1,Leeds CDC,RR8,2024-13-45,\n"})
+    page.get_by_label("Format").select_option("csv")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_test_id("import-problems")).to_contain_text(
+        "Row 1 (line 2 of the file), column “opened”: “2024-13-45” is not a date")
+    problems = []
+    if page.evaluate("document.documentElement.scrollWidth - window.innerWidth") > 1:
+        problems.append(f"the import problems page scrolls sideways at {width}")
+    try:
+        check_page(page, f"layout-admin-import-problems-{width}")
+    except AssertionError as error:
+        problems.append(str(error))
+    return problems
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_main_pages_fit_the_screen_and_pass_axe(
     width: str,
@@ -131,6 +152,7 @@ def test_main_pages_fit_the_screen_and_pass_axe(
             context.clear_cookies()
             context.add_cookies([session_cookie(user, live_server.url)])
             problems += walk(page, check_page, width, paths)
+        problems += import_a_bad_file(page, check_page, width)
     finally:
         context.close()
     assert not problems, "\n".join(problems)
