@@ -29,7 +29,8 @@ from reference.models import (
 
 class ChangeReasonForm(forms.ModelForm):
     change_reason = forms.CharField(
-        max_length=100, required=True,
+        max_length=100,
+        required=True,
         help_text="Why you are making this change. Kept in the object's history.",
     )
 
@@ -67,7 +68,8 @@ class ReferenceAdmin(ReadableHistoryMixin, ImportExportModelAdmin, SimpleHistory
             if result is not None:
                 resource = self.get_import_resource_classes(request)[0]()
                 response.context_data["import_problems"] = resources.import_problems(
-                    result, resource)
+                    result, resource
+                )
         return response
 
     def add_data_read_fail_error_to_form(self, form: Any, e: Exception) -> None:
@@ -84,12 +86,14 @@ class ReferenceAdmin(ReadableHistoryMixin, ImportExportModelAdmin, SimpleHistory
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         user = request.user
-        return bool(user.is_active and user.is_staff
-                    and (is_reference_admin(user) or is_national(user)))
+        return bool(
+            user.is_active and user.is_staff and (is_reference_admin(user) or is_national(user))
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff
-                    and is_reference_admin(request.user))
+        return bool(
+            request.user.is_active and request.user.is_staff and is_reference_admin(request.user)
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_add_permission(request)
@@ -108,8 +112,16 @@ class ReferenceAdmin(ReadableHistoryMixin, ImportExportModelAdmin, SimpleHistory
 @admin.register(Organisation)
 class OrganisationAdmin(ReferenceAdmin):
     resource_classes = [resources.OrganisationResource]
-    list_display = ["code", "name", "type", "region", "in_scope_from", "in_scope_to", "closed",
-                    "successor"]
+    list_display = [
+        "code",
+        "name",
+        "type",
+        "region",
+        "in_scope_from",
+        "in_scope_to",
+        "closed",
+        "successor",
+    ]
     list_filter = ["type", "region"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["successor"]
@@ -168,8 +180,15 @@ class NicipCodeAdmin(ReferenceAdmin):
 @admin.register(ReferenceRelease)
 class ReferenceReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["label", "is_sample", "source", "loaded_at", "loaded_by", "checksum"]
-    readonly_fields = ["label", "source", "is_sample", "checksum", "summary", "loaded_at",
-                       "loaded_by"]
+    readonly_fields = [
+        "label",
+        "source",
+        "is_sample",
+        "checksum",
+        "summary",
+        "loaded_at",
+        "loaded_by",
+    ]
 
     # Releases are recorded by load_reference only; those who may look at reference data see them.
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -103,13 +103,18 @@ def import_a_bad_file(page: Page, check_page: Callable[[Page, str], None], width
     """The reference admin (signed in last) imports a file with a bad date: the problem is
     named by row and column, and the page with it fits and passes axe too."""
     page.goto("/admin/reference/site/import/")
-    page.get_by_label("File to import").set_input_files({
-        "name": "sites.csv", "mimeType": "text/csv",
-        "buffer": b"code,name,organisation,opened,closed\nRR8A1,Leeds CDC,RR8,2024-13-45,\n"})
+    page.get_by_label("File to import").set_input_files(
+        {
+            "name": "sites.csv",
+            "mimeType": "text/csv",
+            "buffer": b"code,name,organisation,opened,closed\nRR8A1,Leeds CDC,RR8,2024-13-45,\n",
+        }
+    )
     page.get_by_label("Format").select_option("csv")
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_test_id("import-problems")).to_contain_text(
-        "Row 1 (line 2 of the file), column “opened”: “2024-13-45” is not a date")
+        "Row 1 (line 2 of the file), column “opened”: “2024-13-45” is not a date"
+    )
     problems = []
     if page.evaluate("document.documentElement.scrollWidth - window.innerWidth") > 1:
         problems.append(f"the import problems page scrolls sideways at {width}")
