@@ -12,7 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Membership, User
 from accounts.services import api_tokens_stop_without_role, audit_record
-from dids_portal.lib.admin import ReadOnlyAdminMixin
+from dids_portal.lib.admin import ReadableHistoryMixin, ReadOnlyAdminMixin
 
 
 class MembershipInline(admin.TabularInline):
@@ -28,7 +28,7 @@ def _membership_state(membership: Membership) -> dict[str, Any]:
 
 
 @admin.register(User)
-class UserAdmin(SimpleHistoryAdmin):
+class UserAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     list_display = ["email", "full_name", "is_active", "is_staff", "last_login"]
     search_fields = ["email", "full_name"]
     list_filter = ["is_active", "is_staff"]

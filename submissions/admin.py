@@ -6,7 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
 from accounts.selectors import is_national
-from dids_portal.lib.admin import ReadOnlyAdminMixin
+from dids_portal.lib.admin import ReadableHistoryMixin, ReadOnlyAdminMixin
 from submissions.models import CutOff, PeriodReopening, ReportingPeriod, Submission, SubmissionJob
 
 
@@ -18,7 +18,7 @@ class SubmissionJobInline(admin.StackedInline):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class SubmissionAdmin(ReadableHistoryMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Read-only: versions change only through the submission services."""
 
     list_display = ["id", "organisation", "activity_month", "version", "status", "is_live",
@@ -27,7 +27,6 @@ class SubmissionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     search_fields = ["organisation__code", "organisation__name", "sha256"]
     list_select_related = ["organisation"]
     inlines = [SubmissionJobInline]
-    history_list_display = ["status", "is_live", "history_change_reason"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in Submission._meta.fields]
@@ -48,12 +47,11 @@ class NationalOnlyMixin:
 
 
 @admin.register(ReportingPeriod)
-class ReportingPeriodAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
+class ReportingPeriodAdmin(ReadableHistoryMixin, NationalOnlyMixin, SimpleHistoryAdmin):
     """The timetable: edits go through ``period_update`` and are kept in its history."""
 
     list_display = ["activity_month", "provisional_deadline", "final_deadline", "notes"]
     date_hierarchy = "activity_month"
-    history_list_display = ["provisional_deadline", "final_deadline", "history_change_reason"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self.has_module_permission(request)
@@ -76,7 +74,7 @@ class ReportingPeriodAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
 
 
 @admin.register(PeriodReopening)
-class PeriodReopeningAdmin(NationalOnlyMixin, SimpleHistoryAdmin):
+class PeriodReopeningAdmin(ReadableHistoryMixin, NationalOnlyMixin, SimpleHistoryAdmin):
     """Reopenings are granted through ``period_reopen`` (audited) and never edited."""
 
     list_display = ["period", "organisation", "expires_at", "granted_by", "granted_at", "reason"]

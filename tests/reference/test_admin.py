@@ -247,7 +247,7 @@ def test_import_of_a_site_of_an_unknown_organisation_offers_no_confirmation(admi
     response = preview(admin_client, "site", upload("sites.csv", text.encode()))
 
     assert response.context.get("confirm_form") is None
-    assert response.context["result"].has_errors()
+    assert response.context["result"].has_validation_errors()
 
 
 def test_export_writes_the_organisation_code(admin_client):

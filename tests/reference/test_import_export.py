@@ -78,7 +78,9 @@ def test_row_naming_an_unknown_organisation_imports_nothing_and_reports_the_row_
 
     result = import_sites(csv_dataset(text))
 
-    assert [number for number, _ in result.row_errors()] == [3]
+    assert [row.number for row in result.invalid_rows] == [3]
+    assert result.invalid_rows[0].error_dict == {
+        "organisation": ["no organisation has the code “RYY”."]}
     assert not Site.objects.exists()
 
 

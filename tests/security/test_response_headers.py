@@ -126,6 +126,9 @@ def _inline_code(html: str) -> list[str]:
     ("reference_admin", "/admin/"),
     ("reference_admin", "/admin/reference/organisation/"),
     ("reference_admin", "/admin/reference/organisation/RR8/change/"),
+    ("reference_admin", "/admin/reference/organisation/RR8/history/"),
+    ("reference_admin", "/admin/reference/organisation/import/"),
+    ("reference_admin", "/admin/reference/organisation/export/"),
 ])
 def test_every_page_has_the_policy_and_no_inline_script_or_style(
         persona: str | None, url: str, client: Client, request, sample_reference) -> None:  # type: ignore[no-untyped-def]
