@@ -37,6 +37,33 @@ class UploadForm(NhsFormMixin, forms.Form):
             raise forms.ValidationError("Select one DIDS file", code="more_than_one")
         return self.cleaned_data["file"]
 
+
+class FindingFilterForm(NhsFormMixin, forms.Form):
+    """The findings list's filters (GET): a rule, an outcome and a data item of this version."""
+
+    rule = forms.ChoiceField(label="Rule", required=False,
+                             error_messages={"invalid_choice": "Select a rule from the list"})
+    severity = forms.ChoiceField(
+        label="Outcome", required=False,
+        choices=[("", "Any outcome"), ("file", "File rejected"), ("reject", "Record rejected"),
+                 ("warn", "Warning: record kept")],
+        error_messages={"invalid_choice": "Select an outcome from the list"})
+    item = forms.ChoiceField(label="Data item", required=False,
+                             error_messages={"invalid_choice": "Select a data item from the list"})
+
+    def __init__(self, *args: Any, rules: list[str], items: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["rule"]).choices = [("", "Any rule")] + [
+            (r, r) for r in rules]
+        cast(forms.ChoiceField, self.fields["item"]).choices = [("", "Any data item")] + [
+            (i, i) for i in items]
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters given (a value not in its list is left out, and shown as an error)."""
+        self.is_valid()
+        return {name: self.cleaned_data.get(name) or "" for name in self.fields}
+
+
 # The national month ---------------------------------------------------------------------------
 
 UK_TIME_HINT = "UK time (Europe/London), for example 31/01/2027 23:59:59."
