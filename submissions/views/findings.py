@@ -26,8 +26,8 @@ TITLE_CHARS = 90
 
 
 def rule_title(explanation: str) -> str:
-    """A rule's short title: the first sentence of its explanation, shortened if long."""
-    first = explanation.split(". ", 1)[0].rstrip(".")
+    """A rule's short title: the first sentence (or clause) of its explanation, shortened if long."""
+    first = explanation.split(". ", 1)[0].split("; ", 1)[0].rstrip(".")
     return Truncator(first).chars(TITLE_CHARS)
 
 

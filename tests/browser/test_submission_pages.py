@@ -46,7 +46,8 @@ def dids_file(tmp_path: Path, snapshot: ReferenceSnapshot, month: date):
 
 def _upload(page: Page, path: Path, month: date, *, button: str = "Submit file") -> None:
     page.get_by_label("Activity month").select_option(f"{month:%Y-%m}")
-    page.get_by_label("DIDS file").set_input_files(str(path))
+    # The file upload component hides the input behind its "Choose file" drop zone.
+    page.locator("input[type=file][name=file]").set_input_files(str(path))
     page.get_by_role("button", name=button).click()
 
 
