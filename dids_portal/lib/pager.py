@@ -8,6 +8,7 @@ with an ellipsis between, each link carrying the list's other query parameters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ class PageLink:
     ellipsis: bool = False
 
 
-def page_href(query: QueryDict | dict[str, str], number: int) -> str:
+def page_href(query: Mapping[str, str], number: int) -> str:
     """``?<the other parameters>&page=<number>``, the other parameters kept as they are."""
     params = QueryDict(mutable=True)
     for key, value in query.items():
@@ -49,7 +50,7 @@ def page_href(query: QueryDict | dict[str, str], number: int) -> str:
     return "?" + params.urlencode()
 
 
-def page_links(page: Page, query: QueryDict | dict[str, str]) -> dict[str, Any]:
+def page_links(page: Page, query: Mapping[str, str]) -> dict[str, Any]:
     """The context of ``includes/pagination.html`` for this page of the list."""
     last = page.paginator.num_pages
     current = page.number
