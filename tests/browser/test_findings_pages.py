@@ -100,7 +100,7 @@ def test_provider_follows_a_rules_count_into_its_findings_and_pages_through_them
     check_widths(page, check_page, "findings-list")
 
     page.get_by_test_id("rule-link-DIDS001").click()
-    expect(page).to_have_url(re.compile(r"\?rule=DIDS001$"))
+    expect(page).to_have_url(re.compile(r"\?rule=DIDS001#findings-heading$"))
     expect(page.get_by_test_id("showing")).to_contain_text(
         f"Showing 1 to 50 of {modulus} findings of rule DIDS001"
     )
@@ -112,14 +112,14 @@ def test_provider_follows_a_rules_count_into_its_findings_and_pages_through_them
     expect(page.get_by_test_id("findings")).not_to_contain_text("4857302617")
 
     page.get_by_test_id("pagination").get_by_role("link", name=re.compile("Next")).click()
-    expect(page).to_have_url(re.compile(r"\?rule=DIDS001&page=2$"))
+    expect(page).to_have_url(re.compile(r"\?rule=DIDS001&page=2#findings-heading$"))
     expect(page.get_by_test_id("showing")).to_contain_text(f"Showing 51 to 100 of {modulus}")
     expect(page.get_by_role("link", name="Page 2")).to_have_attribute("aria-current", "page")
     check_widths(page, check_page, "findings-rule-page-2")
 
     page.get_by_label("Outcome").select_option("reject")
     page.get_by_role("button", name="Filter findings").click()
-    expect(page).to_have_url(re.compile(r"\?rule=DIDS001&severity=reject&item=$"))
+    expect(page).to_have_url(re.compile(r"\?rule=DIDS001&severity=reject&item=#findings-heading$"))
     expect(page.get_by_test_id("showing")).to_contain_text(f"Showing 1 to 50 of {modulus}")
 
 

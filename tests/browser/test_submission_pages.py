@@ -83,7 +83,7 @@ def test_provider_uploads_reads_findings_downloads_and_resubmits(
     expect(rules.get_by_role("link", name=some_rule, exact=True)).to_have_attribute(
         "href", f"/rules/#{some_rule}")
     expect(rules.get_by_role("link", name=f"findings of rule {some_rule}")).to_have_attribute(
-        "href", f"/submissions/{first.pk}/findings/?rule={some_rule}")
+        "href", f"/submissions/{first.pk}/findings/?rule={some_rule}#findings-heading")
     findings = page.get_by_test_id("findings")
     expect(findings.locator("tbody tr").first).to_be_visible()
     check_page(page, "result-with-findings")

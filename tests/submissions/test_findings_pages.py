@@ -108,7 +108,7 @@ def test_findings_list_counts_every_rule_with_its_title_outcome_and_a_link_filte
     assert {r["id"]: r["count"] for r in rules} == with_errors.counts_by_rule
     assert all(r["title"] and len(r["title"]) <= 90 for r in rules)
     for rule in rules:
-        assert f'href="?rule={rule["id"]}"' in html
+        assert f'href="?rule={rule["id"]}#findings-heading"' in html
         assert f'href="{reverse("submissions:rules")}#{rule["id"]}"' in html
     assert "Record rejected" in html
     assert response.context["total"] == with_errors.findings.count()
@@ -173,8 +173,9 @@ def test_page_links_keep_the_filters(client_for, submitter: User, many: Submissi
     )
     html = response.content.decode()
     assert [f.line for f in response.context["findings"]] == list(range(51, 101))
-    assert 'href="?rule=DIDS012&amp;item=nhs_number&amp;page=3"' in html  # next and page 3
-    assert 'href="?rule=DIDS012&amp;item=nhs_number&amp;page=1"' in html
+    # Next, and the numbered pages, landing on the list.
+    assert 'href="?rule=DIDS012&amp;item=nhs_number&amp;page=3#findings-heading"' in html
+    assert 'href="?rule=DIDS012&amp;item=nhs_number&amp;page=1#findings-heading"' in html
     assert 'aria-current="page"' in html and "nhsuk-pagination--numbered" in html
 
 
@@ -244,7 +245,7 @@ def test_result_page_shows_the_first_10_findings_and_links_to_all_of_them(
     assert len(response.context["findings"]) == 10
     assert "The first 10 findings" in html
     assert f'<a href="{findings_url}" data-testid="all-findings">See all 157 findings</a>' in html
-    assert f'href="{findings_url}?rule=DIDS012">120<' in html
+    assert f'href="{findings_url}?rule=DIDS012#findings-heading">120<' in html
 
 
 def test_result_page_counts_link_with_thousands_separated(
