@@ -8,6 +8,7 @@ from typing import Any, cast
 from django import forms
 
 from dids_portal.lib.pages import NhsFormMixin
+from submissions.templatetags.dids_items import item_name
 
 
 class UploadForm(NhsFormMixin, forms.Form):
@@ -36,6 +37,33 @@ class UploadForm(NhsFormMixin, forms.Form):
         if self.files and len(self.files.getlist(self.add_prefix("file"))) > 1:  # type: ignore[attr-defined]
             raise forms.ValidationError("Select one DIDS file", code="more_than_one")
         return self.cleaned_data["file"]
+
+
+class FindingFilterForm(NhsFormMixin, forms.Form):
+    """The findings list's filters (GET): a rule, an outcome and a data item of this version."""
+
+    rule = forms.ChoiceField(label="Rule", required=False,
+                             error_messages={"invalid_choice": "Select a rule from the list"})
+    severity = forms.ChoiceField(
+        label="Outcome", required=False,
+        choices=[("", "Any outcome"), ("file", "File rejected"), ("reject", "Record rejected"),
+                 ("warn", "Warning: record kept")],
+        error_messages={"invalid_choice": "Select an outcome from the list"})
+    item = forms.ChoiceField(label="Data item", required=False,
+                             error_messages={"invalid_choice": "Select a data item from the list"})
+
+    def __init__(self, *args: Any, rules: list[str], items: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["rule"]).choices = [("", "Any rule")] + [
+            (r, r) for r in rules]
+        cast(forms.ChoiceField, self.fields["item"]).choices = [("", "Any data item")] + [
+            (i, item_name(i)) for i in items]
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters given (a value not in its list is left out, and shown as an error)."""
+        self.is_valid()
+        return {name: self.cleaned_data.get(name) or "" for name in self.fields}
+
 
 # The national month ---------------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -58,8 +59,57 @@ def submission_get_for(*, user: Any, pk: Any, token: ApiToken | None = None) -> 
         raise Http404("No such submission.") from exc
 
 
-def finding_list(*, submission: Submission) -> QuerySet[Finding]:
-    return Finding.objects.filter(submission=submission).order_by("line", "id")
+def finding_list(*, submission: Submission, rule: str = "", severity: str = "",
+                 item: str = "") -> QuerySet[Finding]:
+    """A version's findings in file order, narrowed to a rule, a severity and an item if given."""
+    queryset = Finding.objects.filter(submission=submission)
+    if rule:
+        queryset = queryset.filter(rule=rule)
+    if severity:
+        queryset = queryset.filter(severity=severity)
+    if item:
+        queryset = queryset.filter(item=item)
+    return queryset.order_by("line", "id")
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    rule: str
+    severity: str
+    item: str
+    count: int
+
+
+@dataclass(frozen=True)
+class FindingCounts:
+    """A version's findings counted by (rule, severity, item) in one GROUP BY query.
+
+    Every count a findings page shows (by rule, the items, a filter's total) adds up these
+    groups, of which there are at most rules x items, however many findings there are."""
+
+    groups: tuple[FindingGroup, ...]
+
+    def total(self, *, rule: str = "", severity: str = "", item: str = "") -> int:
+        return sum(g.count for g in self.groups
+                   if (not rule or g.rule == rule) and (not severity or g.severity == severity)
+                   and (not item or g.item == item))
+
+    def by_rule(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for g in self.groups:
+            counts[g.rule] = counts.get(g.rule, 0) + g.count
+        return counts
+
+    def items(self) -> list[str]:
+        """The data items findings name, sorted (findings about the whole record name none)."""
+        return sorted({g.item for g in self.groups if g.item})
+
+
+def finding_counts(*, submission: Submission) -> FindingCounts:
+    rows = (Finding.objects.filter(submission=submission).order_by()
+            .values_list("rule", "severity", "item").annotate(count=Count("id")))
+    return FindingCounts(tuple(FindingGroup(rule, severity, item, count)
+                               for rule, severity, item, count in rows))
 
 
 def code_list_codes() -> dict[str, list[str]]:

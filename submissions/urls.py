@@ -12,6 +12,7 @@ urlpatterns = [
     path("submissions/", views.SubmissionListView.as_view(), name="list"),
     path("submissions/upload/", views.UploadView.as_view(), name="upload"),
     path("submissions/<int:pk>/", views.SubmissionDetailView.as_view(), name="detail"),
+    path("submissions/<int:pk>/findings/", views.SubmissionFindingsView.as_view(), name="findings"),
     path("submissions/<int:pk>/findings.csv", views.FindingsCsvView.as_view(), name="findings-csv"),
     path("submissions/<int:pk>/annotated.csv", views.AnnotatedCsvView.as_view(),
          name="annotated-csv"),

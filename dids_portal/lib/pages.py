@@ -26,8 +26,8 @@ _WIDGET_CLASSES: tuple[tuple[type[forms.Widget], str], ...] = (
     (forms.CheckboxInput, "nhsuk-checkboxes__input"),
     (forms.Select, "nhsuk-select"),
     (forms.Textarea, "nhsuk-textarea"),
-    (forms.ClearableFileInput, "nhsuk-file-upload"),
-    (forms.FileInput, "nhsuk-file-upload"),
+    (forms.ClearableFileInput, "nhsuk-file-upload__input"),
+    (forms.FileInput, "nhsuk-file-upload__input"),
     (Input, "nhsuk-input"),
 )
 
@@ -92,7 +92,6 @@ class NhsFormMixin:
                 "nhsuk-input",
                 "nhsuk-select",
                 "nhsuk-textarea",
-                "nhsuk-file-upload",
             }:
                 classes.append(f"{css_class}--error")
             if classes:

@@ -1,6 +1,7 @@
 """Pages of the submissions app: the provider's months, upload and results, version history,
 the national pages, and the public rules page."""
 
+from submissions.views.findings import SubmissionFindingsView
 from submissions.views.national import (
     AuditView,
     ComplianceView,
@@ -34,6 +35,7 @@ __all__ = [
     "RulesView",
     "StatisticsView",
     "SubmissionDetailView",
+    "SubmissionFindingsView",
     "SubmissionListView",
     "UploadView",
     "VersionDiffView",

@@ -41,6 +41,8 @@ from submissions.services import month_start, submission_create, submission_repr
 from submissions.views.months import MonthRow, organisation_months, recent_months
 
 FIRST_FINDINGS = 50
+# The result page shows the first few findings; the findings list pages through them all.
+RESULT_FINDINGS = 10
 DIFF_LIMIT = 100
 HOME_MONTHS = 6
 
@@ -201,7 +203,7 @@ class UploadView(ProviderPageMixin, BreadcrumbsMixin, FormView):
                                    context=context, using=self.template_engine)
 
 
-def _submission_breadcrumbs(request: HttpRequest, submission: Submission) -> list[dict[str, str]]:
+def submission_breadcrumbs(request: HttpRequest, submission: Submission) -> list[dict[str, str]]:
     if is_national(request.user):
         return [{"text": "Audit", "href": reverse("national:audit")}]
     month = f"{submission.activity_month:%Y-%m}"
@@ -222,13 +224,16 @@ class SubmissionDetailView(SignedInMixin, TemplateView):
         submission = selectors.submission_get_for(user=self.request.user, pk=self.kwargs["pk"])
         findings = []
         if submission.is_finished:
-            findings = list(selectors.finding_list(submission=submission)[:FIRST_FINDINGS])
+            findings = list(selectors.finding_list(submission=submission)[:RESULT_FINDINGS])
+        counts_by_rule = submission.counts_by_rule or {}
         context.update(
             submission=submission, job=getattr(submission, "job", None),
-            rules=rule_rows(submission.counts_by_rule or {}), findings=findings,
-            first_findings=FIRST_FINDINGS,
+            rules=rule_rows(counts_by_rule), findings=findings,
+            first_findings=RESULT_FINDINGS, findings_total=sum(counts_by_rule.values()),
+            findings_url=reverse("submissions:findings", args=[submission.pk])
+            if submission.is_finished and submission.status != SubmissionStatus.FAILED else "",
             can_submit=can_submit_for(self.request.user, submission.organisation_id),
-            breadcrumbs=_submission_breadcrumbs(self.request, submission),
+            breadcrumbs=submission_breadcrumbs(self.request, submission),
             refresh_seconds=None if submission.is_finished else self.refresh_seconds,
         )
         return context

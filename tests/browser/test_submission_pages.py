@@ -46,7 +46,8 @@ def dids_file(tmp_path: Path, snapshot: ReferenceSnapshot, month: date):
 
 def _upload(page: Page, path: Path, month: date, *, button: str = "Submit file") -> None:
     page.get_by_label("Activity month").select_option(f"{month:%Y-%m}")
-    page.get_by_label("DIDS file").set_input_files(str(path))
+    # The file upload component hides the input behind its "Choose file" drop zone.
+    page.locator("input[type=file][name=file]").set_input_files(str(path))
     page.get_by_role("button", name=button).click()
 
 
@@ -79,7 +80,10 @@ def test_provider_uploads_reads_findings_downloads_and_resubmits(
     some_rule = next(iter(first.counts_by_rule))
     expect(rules.get_by_test_id(f"rule-{some_rule}")).to_contain_text(
         str(first.counts_by_rule[some_rule]))
-    expect(rules.get_by_role("link", name=some_rule)).to_have_attribute("href", f"/rules/#{some_rule}")
+    expect(rules.get_by_role("link", name=some_rule, exact=True)).to_have_attribute(
+        "href", f"/rules/#{some_rule}")
+    expect(rules.get_by_role("link", name=f"findings of rule {some_rule}")).to_have_attribute(
+        "href", f"/submissions/{first.pk}/findings/?rule={some_rule}#findings-heading")
     findings = page.get_by_test_id("findings")
     expect(findings.locator("tbody tr").first).to_be_visible()
     check_page(page, "result-with-findings")

@@ -82,6 +82,7 @@ CATEGORIES: dict[str, str] = {
     "submissions:list": "org_list",
     "submissions:upload": "org_list",
     "submissions:detail": "org_object",
+    "submissions:findings": "org_object",
     "submissions:findings-csv": "org_object",
     "submissions:annotated-csv": "org_object",
     "submissions:reprocess": "org_object",
