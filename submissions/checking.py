@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO
 
 from django.utils import timezone
 
@@ -34,8 +34,3 @@ def file_check(*, source: str | os.PathLike[str] | IO[bytes], organisation_code:
                          as_of=as_of or timezone.now(), dataset_version=dataset_version or None,
                          max_findings=max_findings)
 
-
-def report_json(report: Report, **extra: Any) -> dict[str, Any]:
-    data = report.to_dict()
-    data.update(extra)
-    return data
