@@ -27,14 +27,14 @@ PROVIDER_NAVIGATION = (
 # Only a submitter can make a token (a token sends files), so only a submitter is shown them.
 SUBMITTER_NAVIGATION = (("API tokens", "accounts:token-list", None),)
 NATIONAL_NAVIGATION = (
-    ("Compliance", "national:compliance", "accounts:national-home"),
-    ("Data quality", "national:quality", "accounts:national-home"),
-    ("Statistics", "national:statistics", "accounts:national-home"),
-    ("Timetable", "national:timetable", "accounts:national-home"),
-    ("Reopenings", "national:reopenings", "accounts:national-home"),
-    ("Cut-offs", "national:cutoffs", "accounts:national-home"),
-    ("Extracts", "national:extracts", "accounts:national-home"),
-    ("Audit", "national:audit", "accounts:national-home"),
+    ("Compliance", "national:compliance", "national:home"),
+    ("Data quality", "national:quality", "national:home"),
+    ("Statistics", "national:statistics", "national:home"),
+    ("Timetable", "national:timetable", "national:home"),
+    ("Reopenings", "national:reopenings", "national:home"),
+    ("Cut-offs", "national:cutoffs", "national:home"),
+    ("Extracts", "national:extracts", "national:home"),
+    ("Audit", "national:audit", "national:home"),
 )
 REFERENCE_ADMIN_NAVIGATION = (("Admin", "admin:index", None),)
 

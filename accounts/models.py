@@ -53,9 +53,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
-    def has_role(self, role: str) -> bool:
-        return self.memberships.filter(role=role).exists()
-
 
 class Membership(models.Model):
     """A user's role, for one organisation (provider roles) or nationally (national roles)."""

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from accounts.choices import PROVIDER_ROLES, Role
-from accounts.models import ApiToken, AuditEvent, Membership, User
+from accounts.models import ApiToken, AuditEvent, Membership
 
 
 def _memberships(user: Any) -> list[Membership]:
@@ -49,12 +49,6 @@ def provider_organisation_codes(user: Any, *, roles: tuple[str, ...] = PROVIDER_
 def can_submit_for(user: Any, organisation_code: str, *, token: ApiToken | None = None) -> bool:
     codes = provider_organisation_codes(user, roles=(Role.PROVIDER_SUBMITTER,), token=token)
     return organisation_code in codes
-
-
-def user_list_for_organisation(organisation_code: str) -> list[User]:
-    return list(
-        User.objects.filter(memberships__organisation_id=organisation_code, is_active=True).distinct()
-    )
 
 
 # The audit trail -----------------------------------------------------------------------------

@@ -20,5 +20,4 @@ urlpatterns = [
         views.ApiTokenRevokeView.as_view(),
         name="token-revoke",
     ),
-    path("national/", views.NationalHomeView.as_view(), name="national-home"),
 ]

@@ -326,7 +326,7 @@ class HomeView(SignedInMixin, View):
         if provider_organisation_codes(request.user):
             return redirect("accounts:provider-home")
         if is_national(request.user):
-            return redirect("accounts:national-home")
+            return redirect("national:home")
         if is_reference_admin(request.user) and request.user.is_staff:
             return redirect("admin:index")
         return render(request, "accounts/no_role.html")
@@ -334,15 +334,6 @@ class HomeView(SignedInMixin, View):
 
 class ProviderHomeView(ProviderPageMixin, TemplateView):
     template_name = "accounts/provider_home.html"
-
-
-class NationalHomeView(SignedInMixin, TemplateView):
-    template_name = "accounts/national_home.html"
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated and not is_national(request.user):
-            raise Http404("National pages are for the national team.")
-        return super().dispatch(request, *args, **kwargs)
 
 
 # API tokens ----------------------------------------------------------------------------------

@@ -34,13 +34,13 @@ import time
 import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-LONDON = ZoneInfo("Europe/London")
 HOST = "127.0.0.1"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dids_bench_api"
 sys.path.insert(0, str(ROOT))
+
+from submissions.engine.context import LONDON, add_months  # noqa: E402 - after the path is set
 
 # wrk prints this one line at the end: requests, microseconds, errors, latency percentiles.
 WRK_LUA = """
@@ -72,11 +72,6 @@ def setup_django(url: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def seed(*, organisations: int, months: int, records: int, reseed: bool) -> tuple[str, str, int]:

@@ -22,12 +22,12 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 MONTH = date(2026, 6, 1)
-LONDON = ZoneInfo("Europe/London")
 sys.path.insert(0, str(ROOT))
+
+from submissions.engine.context import LONDON  # noqa: E402 - after the path is set
 
 BASELINE_SQL = """
     SELECT modality, count(*),

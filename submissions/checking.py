@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO
 
 from django.utils import timezone
 
@@ -39,8 +39,3 @@ def file_check(*, source: str | os.PathLike[str] | IO[bytes], organisation_code:
                          final_deadline=window.final_deadline if window else None,
                          reopened=window.reopened if window else False)
 
-
-def report_json(report: Report, **extra: Any) -> dict[str, Any]:
-    data = report.to_dict()
-    data.update(extra)
-    return data

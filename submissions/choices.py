@@ -3,7 +3,6 @@ from django.db import models
 
 class SubmissionStatus(models.TextChoices):
     RECEIVED = "received", "Received"
-    PROCESSING = "processing", "Processing"
     ACCEPTED = "accepted", "Accepted"
     ACCEPTED_WITH_WARNINGS = "accepted_with_warnings", "Accepted with warnings"
     REJECTED = "rejected", "Rejected"

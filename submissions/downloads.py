@@ -8,8 +8,14 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
-from dids_portal.lib.csvsafe import Echo, safe_rows
+from django.http import HttpRequest, StreamingHttpResponse
+
+from accounts.choices import AuditAction
+from accounts.models import ApiToken
+from accounts.services import audit_record
+from dids_portal.lib.csvsafe import Echo, csv_attachment, safe_rows
 from submissions.engine import load_layouts
 from submissions.models import Submission
 from submissions.selectors import finding_list
@@ -76,3 +82,19 @@ def annotated_csv_rows(submission: Submission) -> Iterator[str]:
         yield writer.writerow(["# the rest of the file could not be read as CSV"])
     finally:
         stream.close()
+
+
+def submission_csv_download(*, request: HttpRequest | Any, submission: Submission, kind: str,
+                            token: ApiToken | None = None) -> StreamingHttpResponse:
+    """A version's ``findings`` or ``annotated`` CSV, its download audited as patient data.
+
+    The one path of the pages and the API (``token``: the API token it came with, if any).
+    """
+    rows = {"findings": findings_csv_rows, "annotated": annotated_csv_rows}[kind](submission)
+    audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
+                 organisation_code=submission.organisation_id, request=request,
+                 target=f"submission:{submission.pk}",
+                 after={"download": f"{kind}.csv", "version": submission.version,
+                        "api_token": token.prefix if token else None})
+    return csv_attachment(rows, f"dids-{kind}-{submission.organisation_id}-"
+                                f"{submission.activity_month:%Y-%m}-v{submission.version}.csv")

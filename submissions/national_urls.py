@@ -9,7 +9,6 @@ from submissions.views import national_month as month
 app_name = "national"
 
 urlpatterns = [
-    # The same URL as accounts:national-home, which this overview replaces.
     path("", views.NationalHomeView.as_view(), name="home"),
     path("compliance/", views.ComplianceView.as_view(), name="compliance"),
     path("quality/", views.QualityView.as_view(), name="quality"),

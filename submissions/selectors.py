@@ -121,11 +121,6 @@ def code_list_codes() -> dict[str, list[str]]:
     return codes
 
 
-def live_submission(*, organisation_code: str, activity_month: Any) -> Submission | None:
-    return Submission.objects.filter(organisation_id=organisation_code,
-                                     activity_month=activity_month, is_live=True).first()
-
-
 def reference_snapshot_load() -> tuple[ReferenceSnapshot, ReferenceRelease | None]:
     """The reference data in the database, as the plain snapshot the engine checks against."""
     release = ReferenceRelease.objects.first()

@@ -37,6 +37,7 @@ from submissions.choices import (
 )
 from submissions.cycle.lock import month_open_check, month_window
 from submissions.engine import CheckContext, Report, load_rules, validate
+from submissions.engine.context import parse_month
 from submissions.loading import VersionWriter
 from submissions.models import Submission, SubmissionJob
 from submissions.selectors import reference_snapshot_load
@@ -55,8 +56,7 @@ def month_start(value: date | str) -> date:
     if isinstance(value, date):
         return value.replace(day=1)
     try:
-        year, month = (int(part) for part in str(value).strip().split("-")[:2])
-        return date(year, month, 1)
+        return parse_month(str(value).strip()[:7])
     except ValueError as exc:
         raise DomainError(f"The activity month must be YYYY-MM, got {value!r}.",
                           code="invalid_month") from exc

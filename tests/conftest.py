@@ -122,6 +122,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "DIDS_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL or CELERY_BROKER_URL is unset."
         )
     for item in items:
+        if "worker" in item.keywords:
+            # Real worker processes load the machine: under pytest-xdist they all run in one
+            # process, one after another, never two suites of workers at once.
+            item.add_marker(pytest.mark.xdist_group("real-workers"))
         if "postgres" in item.keywords and not have_postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
         if "worker" in item.keywords and not (have_broker and have_postgres):
@@ -153,6 +157,37 @@ def _flush_past_the_audit_trigger() -> None:
 
 
 _flush_past_the_audit_trigger()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The suite leaves no test database and no task message behind.
+
+    Before pytest-django drops the test database, any session still connected to it (a
+    killed worker's, a live server thread's) is ended, so the drop succeeds; and the test
+    broker's queue and unacknowledged-message keys are deleted.
+    """
+    yield
+    from django.conf import settings
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        try:
+            kombu_keys = [*client.scan_iter("_kombu.binding.*"), "celery", "unacked",
+                          "unacked_index", "unacked_mutex"]
+            client.delete(*kombu_keys)
+        except redis.RedisError:
+            pass
+        finally:
+            client.close()
 
 
 def verified_device(user: User):  # type: ignore[no-untyped-def]

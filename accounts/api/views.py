@@ -3,7 +3,6 @@ providers (and their organisations' tokens) only their own organisations'."""
 
 from __future__ import annotations
 
-import csv
 import json
 from typing import Any
 
@@ -20,7 +19,7 @@ from accounts.choices import AuditAction
 from accounts.models import ApiToken, AuditEvent
 from accounts.selectors import audit_event_list_for
 from accounts.services import audit_record
-from dids_portal.lib.csvsafe import Echo, safe_rows
+from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.filters import IsoDateTimeFilter
 from dids_portal.lib.pagination import CursorPagination
 
@@ -69,15 +68,10 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                      after={"filters": {k: v for k, v in request.query_params.items()}})
 
         def rows() -> Any:
-            writer = csv.writer(Echo())
-            yield writer.writerow(EXPORT_COLUMNS)
-            values = queryset.values_list(*EXPORT_COLUMNS).iterator(chunk_size=2000)
-            for row in safe_rows(
-                    [v.isoformat() if hasattr(v, "isoformat") else
-                     json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
-                     for v in record] for record in values):
-                yield writer.writerow(row)
+            yield EXPORT_COLUMNS
+            for record in queryset.values_list(*EXPORT_COLUMNS).iterator(chunk_size=2000):
+                yield [v.isoformat() if hasattr(v, "isoformat") else
+                       json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
+                       for v in record]
 
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="dids-audit.csv"'
-        return response
+        return csv_attachment(csv_lines(rows()), "dids-audit.csv")

@@ -3,7 +3,6 @@ extracts (national users), and providers' months and version diffs (their own on
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from datetime import date
 from typing import Any
@@ -20,7 +19,7 @@ from accounts.choices import AuditAction
 from accounts.models import ApiToken
 from accounts.selectors import is_national
 from accounts.services import audit_record
-from dids_portal.lib.csvsafe import Echo, safe_rows
+from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.errors import DomainError
 from submissions.choices import CutOffKind, ExtractFormat, ExtractState
 from submissions.cycle import selectors as cycle
@@ -61,13 +60,7 @@ def _plain(value: Any) -> Any:
 
 
 def _csv(rows: list[list[Any]], filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(Echo())
-    response = StreamingHttpResponse((writer.writerow(r) for r in safe_rows(rows)),
-                                     content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return csv_attachment(csv_lines(rows), filename)
 
 
 # Serializers ---------------------------------------------------------------------------------

@@ -13,10 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.choices import AuditAction
 from accounts.models import ApiToken
 from accounts.selectors import can_submit_for, is_national, provider_organisation_codes
-from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pagination import CursorPagination
 from submissions.api.serializers import (
@@ -28,7 +26,7 @@ from submissions.api.serializers import (
 )
 from submissions.checking import file_check
 from submissions.choices import Channel, SubmissionStatus
-from submissions.downloads import annotated_csv_rows, findings_csv_rows
+from submissions.downloads import submission_csv_download
 from submissions.models import Submission
 from submissions.selectors import (
     finding_list,
@@ -136,21 +134,15 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                    summary="Findings as CSV (formula-safe)")
     @action(detail=True, methods=["get"], url_path="findings.csv")
     def findings_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
-        submission = self.get_object()
-        _audit_download(request, submission, "findings.csv")
-        return _csv_response(findings_csv_rows(submission),
-                             f"dids-findings-{submission.organisation_id}-"
-                             f"{submission.activity_month:%Y-%m}-v{submission.version}.csv")
+        return submission_csv_download(request=request, submission=self.get_object(),
+                                       kind="findings", token=_token(request))
 
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
                    summary="The submitted file with a findings column (formula-safe)")
     @action(detail=True, methods=["get"], url_path="annotated.csv")
     def annotated_csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
-        submission = self.get_object()
-        _audit_download(request, submission, "annotated.csv")
-        return _csv_response(annotated_csv_rows(submission),
-                             f"dids-annotated-{submission.organisation_id}-"
-                             f"{submission.activity_month:%Y-%m}-v{submission.version}.csv")
+        return submission_csv_download(request=request, submission=self.get_object(),
+                                       kind="annotated", token=_token(request))
 
     @extend_schema(request=None, responses=SubmissionSerializer,
                    summary="Process a failed version again from its stored file")
@@ -163,22 +155,6 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         submission = submission_reprocess(actor=request.user, submission=submission,
                                           request=request)
         return Response(SubmissionSerializer(submission).data)
-
-
-def _audit_download(request: Request, submission: Submission, kind: str) -> None:
-    token = _token(request)
-    audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
-                 organisation_code=submission.organisation_id, request=request,
-                 target=f"submission:{submission.pk}",
-                 after={"download": kind, "version": submission.version,
-                        "api_token": token.prefix if token else None})
-
-
-def _csv_response(rows: Any, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 class CheckView(APIView):

@@ -13,13 +13,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import holidays
 
 from dids_portal.lib.errors import DomainError
+from submissions.engine import context
+from submissions.engine.context import LONDON
 
-LONDON = ZoneInfo("Europe/London")
+__all__ = ["LONDON", "Deadlines", "add_months", "bank_holidays", "default_deadlines",
+           "end_of_day", "is_working_day", "last_working_day", "working_days_before"]
 DEADLINE_TIME = time(23, 59, 59)
 PROVISIONAL_MONTHS_AFTER = 1
 FINAL_MONTHS_AFTER = 6
@@ -36,9 +38,9 @@ def is_working_day(day: date) -> bool:
 
 
 def add_months(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
+    """The first day of the month ``months`` after ``month``'s (the engine's arithmetic)."""
     try:
-        return date(index // 12, index % 12 + 1, 1)
+        return context.add_months(month.replace(day=1), months)
     except ValueError as exc:
         raise DomainError("That month is outside the calendar.", code="invalid_month") from exc
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -50,13 +51,21 @@ class CheckContext:
 
 
 def add_months(day: date, months: int) -> date:
-    """Calendar month arithmetic, clamping the day to the end of the target month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(d, 31))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    """Calendar month arithmetic, clamping the day to the end of the target month.
+
+    The project's one month arithmetic (the timetable and the pages use it too). A result
+    outside years 1-9999 raises ValueError.
+    """
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    if not MINYEAR <= year <= MAXYEAR:
+        raise ValueError(f"{year:04d}-{month + 1:02d} is outside the calendar")
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
+def parse_month(value: str) -> date:
+    """The first day of a month written YYYY-MM: the project's one month parser."""
+    try:
+        year, month = (int(part) for part in value.strip().split("-"))
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise ValueError(f"a month is written YYYY-MM, got {value!r}") from exc

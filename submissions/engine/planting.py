@@ -234,7 +234,6 @@ PLANTERS["DIDS027"] = _order(lambda r, s, t: (r.update(request_received_date=_d(
 PLANTERS["DIDS034"] = _order(lambda r, s, t: (r.update(request_date=_d(t, 1), request_received_date=None, **{s.report: None}), ())[1])
 PLANTERS["DIDS043"] = _order(lambda r, s, t: (r.update(request_received_date=_d(t, 1), request_date=_d(t, 0), **{s.report: None}), ())[1])
 PLANTERS["DIDS006"] = _order(lambda r, s, t: (r.update(birth_date=_d(t, 1), **{s.report: None}), ())[1])
-PLANTERS["DIDS009"] = _simple("birth_date", "1900-01-01")
 
 
 def _report_before_test(rec: Record, s: Setting, t: date, **extra: str | None) -> None:

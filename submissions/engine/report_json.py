@@ -13,13 +13,14 @@ import json
 import os
 from datetime import UTC, date, datetime, time
 from typing import IO, TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+
+from . import context
+from .context import LONDON
 
 if TYPE_CHECKING:  # the engine (polars, pyarrow) is imported only when a file is checked
     from .reference import ReferenceSnapshot
     from .report import Report
 
-LONDON = ZoneInfo("Europe/London")
 DATASET_VERSIONS = ("1.0", "2.0")
 # File-level findings that mean the file could not be read at all (exit code 2).
 UNREADABLE_RULES = frozenset({"P001", "P003", "P004"})
@@ -76,8 +77,7 @@ def parse_as_of(value: str | None) -> datetime | None:
 
 def parse_month(value: str) -> date:
     try:
-        year, month = (int(p) for p in value.strip().split("-"))
-        return date(year, month, 1)
+        return context.parse_month(value)
     except ValueError as exc:
         raise CheckArgumentError(f"--month must be YYYY-MM, got {value!r}.") from exc
 

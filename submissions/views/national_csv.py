@@ -4,14 +4,13 @@ takes the same filters as its page, and every cell goes through csvsafe."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 from django.views import View
 
-from dids_portal.lib.csvsafe import Echo, safe_rows
+from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from submissions.cycle.selectors import (
     chase_csv_rows,
     chase_list,
@@ -36,13 +35,7 @@ from submissions.views.national import (
 
 def csv_download(rows: Iterable[Iterable[Any]], filename: str) -> StreamingHttpResponse:
     """A formula-safe CSV attachment that no cache keeps (it names people and organisations)."""
-    writer = csv.writer(Echo())
-    response = StreamingHttpResponse((writer.writerow(row) for row in safe_rows(rows)),
-                                     content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return csv_attachment(csv_lines(rows), filename)
 
 
 class ComplianceCsvView(NationalPageMixin, View):

@@ -19,10 +19,8 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from accounts.choices import AuditAction
 from accounts.models import User
 from accounts.selectors import can_submit_for, is_national
-from accounts.services import audit_record
 from accounts.views import ProviderHomeView as AccountsProviderHomeView
 from accounts.views import ProviderPageMixin, SignedInMixin
 from dids_portal.lib.errors import DomainError
@@ -33,7 +31,7 @@ from submissions.checking import file_check
 from submissions.choices import Channel, Severity, SubmissionStatus
 from submissions.cycle.lock import open_months
 from submissions.cycle.selectors import version_diff
-from submissions.downloads import annotated_csv_rows, findings_csv_rows
+from submissions.downloads import submission_csv_download
 from submissions.engine import Report, rules_documentation
 from submissions.forms import UploadForm
 from submissions.models import Submission
@@ -242,38 +240,19 @@ class SubmissionDetailView(SignedInMixin, TemplateView):
 class _CsvDownloadView(SignedInMixin, View):
     kind = ""
 
-    def rows(self, submission: Submission) -> Any:
-        raise NotImplementedError
-
     def get(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
         submission = selectors.submission_get_for(user=request.user, pk=pk)
         if not submission.is_finished:
             raise Http404("The version is still being processed.")
-        audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
-                     organisation_code=submission.organisation_id, request=request,
-                     target=f"submission:{submission.pk}",
-                     after={"download": f"{self.kind}.csv", "version": submission.version,
-                            "api_token": None})
-        response = StreamingHttpResponse(self.rows(submission), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="dids-{self.kind}-{submission.organisation_id}-'
-            f'{submission.activity_month:%Y-%m}-v{submission.version}.csv"')
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return submission_csv_download(request=request, submission=submission, kind=self.kind)
 
 
 class FindingsCsvView(_CsvDownloadView):
     kind = "findings"
 
-    def rows(self, submission: Submission) -> Any:
-        return findings_csv_rows(submission)
-
 
 class AnnotatedCsvView(_CsvDownloadView):
     kind = "annotated"
-
-    def rows(self, submission: Submission) -> Any:
-        return annotated_csv_rows(submission)
 
 
 class ReprocessView(SignedInMixin, View):

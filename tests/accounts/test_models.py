@@ -85,13 +85,6 @@ def test_national_role_is_unique_per_user():
         Membership.objects.create(user=membership.user, role=Role.REFERENCE_ADMIN)
 
 
-def test_has_role_is_true_only_for_roles_the_user_holds():
-    membership = MembershipFactory(role=Role.NATIONAL_ANALYST, organisation=None)
-
-    assert membership.user.has_role(Role.NATIONAL_ANALYST)
-    assert not membership.user.has_role(Role.REFERENCE_ADMIN)
-
-
 def _token(**fields):
     organisation = OrganisationFactory()
     return ApiToken.objects.create(

@@ -63,7 +63,7 @@ def test_setting_up_a_device_verifies_the_session_and_is_audited(client: Client,
     assert response.status_code == 302
     device.refresh_from_db()
     assert device.confirmed
-    assert client.get(reverse("accounts:national-home")).status_code == 200
+    assert client.get(reverse("national:home")).status_code == 200
     assert AuditEvent.objects.filter(action=AuditAction.OTP_DEVICE_ADDED,
                                      actor_id=analyst.pk).exists()
 
@@ -85,7 +85,7 @@ def test_a_national_analyst_with_a_device_must_give_its_code(client: Client,
     response = _password(client, analyst)
     assert response.url.startswith(reverse("accounts:otp-verify"))
     # Until the code is given, every page sends them back to the code step.
-    blocked = client.get(reverse("accounts:national-home"))
+    blocked = client.get(reverse("national:home"))
     assert blocked.status_code == 302 and blocked.url.startswith(reverse("accounts:otp-verify"))
     assert client.get("/api/submissions/").status_code == 403
     response = client.post(reverse("accounts:otp-verify"),

@@ -194,11 +194,11 @@ def test_choose_organisation_page_is_404_for_national_users(client_for, analyst:
 
 def test_home_sends_a_national_analyst_to_the_national_page(client_for, analyst: User) -> None:
     response = client_for(analyst).get(reverse("accounts:home"))
-    assert response.url == reverse("accounts:national-home")
+    assert response.url == reverse("national:home")
 
 
 def test_national_page_is_404_for_provider_users(client_for, submitter: User) -> None:
-    assert client_for(submitter).get(reverse("accounts:national-home")).status_code == 404
+    assert client_for(submitter).get(reverse("national:home")).status_code == 404
 
 
 def test_provider_home_is_404_for_national_users(client_for, analyst: User) -> None:
@@ -212,7 +212,7 @@ def test_navigation_follows_the_role(client_for, submitter: User, analyst: User)
         "Submissions",
         "API tokens",
     ]
-    national = client_for(analyst).get(reverse("accounts:national-home")).context
+    national = client_for(analyst).get(reverse("national:home")).context
     assert [i["text"] for i in national["portal_navigation"]] == [
         "Compliance",
         "Data quality",

@@ -55,7 +55,6 @@ CATEGORIES: dict[str, str] = {
     "accounts:otp-setup": "account",
     "accounts:password-change": "account",
     "accounts:choose-organisation": "account",
-    "accounts:national-home": "national",
     "accounts:provider-home": "org_list",
     "accounts:token-list": "org_list",
     "accounts:token-create": "org_list",
@@ -196,9 +195,15 @@ def _other_org(persona: str) -> str:
     return "RR8" if persona == "other_provider_user" else "RCD"
 
 
+# A path converter (<int:pk>), a named regex group ((?P<pk>[^/.]+)) or an unnamed one (([^/]+)).
+URL_KEY = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^()]*\)|\([^()]*\)")
+
+
 def _url(route: Route, target: OrgData) -> str | None:
-    """A concrete URL for the route, its keys pointing at the target organisation's objects."""
-    pattern = route.pattern
+    """A concrete URL for the route, its keys pointing at the target organisation's objects.
+
+    None when the pattern keeps regex syntax this cannot fill (the test then fails on it).
+    """
     values = {
         "pk": str(target.token.pk if route.name == "accounts:token-revoke" else
                   target.submission.pk),
@@ -208,14 +213,16 @@ def _url(route: Route, target: OrgData) -> str | None:
         "app_label": "submissions",
         "url": "",
     }
-    # Django path converters: <int:pk>, <str:month>, <path:object_id>.
-    def converter(match: re.Match) -> str:
-        return values.get(match.group(2), "1")
-    url = re.sub(r"<(?:(\w+):)?(\w+)>", converter, pattern)
-    # Regex routes (DRF routers, the admin): named groups, then strip the regex syntax.
-    url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values.get(m.group(1), "1"), url)
+    # Unnamed groups are simple_history's (object id, history id).
+    unnamed = iter([str(target.submission.pk), "1"])
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        return values.get(name, "1") if name else next(unnamed, "1")
+
+    url = URL_KEY.sub(fill, route.pattern)
     url = url.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "/")
-    if any(ch in url for ch in "()[]*+?\\"):
+    if any(ch in url for ch in "()[]*+?\\|"):
         return None
     return "/" + url.lstrip("/")
 
@@ -263,6 +270,8 @@ def test_no_persona_reaches_another_organisations_data(persona: str, world, requ
             continue
         url = _url(route, target)
         if url is None:
+            # A route the matrix cannot reach is a route it does not prove: teach _url its keys.
+            failures.append(f"cannot build a URL for {route.pattern} ({route.name})")
             continue
         expected = _expected(category, persona)
         methods = ["get"]

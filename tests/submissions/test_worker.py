@@ -58,7 +58,7 @@ def worker():
         celery_app.conf.task_always_eager = True
 
 
-def wait_for(predicate, timeout=60.0):
+def wait_for(predicate, timeout=180.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
