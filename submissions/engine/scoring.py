@@ -34,21 +34,47 @@ class ScoredItem:
 
 
 SCORED_ITEMS: tuple[ScoredItem, ...] = (
-    ScoredItem("nhs_number", "NHS number", ("nhs_number",), SENTINEL_NHS_NUMBERS,
-               default_text="sentinel numbers " + ", ".join(SENTINEL_NHS_NUMBERS)),
+    ScoredItem(
+        "nhs_number",
+        "NHS number",
+        ("nhs_number",),
+        SENTINEL_NHS_NUMBERS,
+        default_text="sentinel numbers " + ", ".join(SENTINEL_NHS_NUMBERS),
+    ),
     ScoredItem("birth_date", "Birth date", ("birth_date",)),
-    ScoredItem("gender", "Gender", ("gender",), ("0", "9"),
-               default_text="0 (not known), 9 (not specified)"),
-    ScoredItem("ethnic_category", "Ethnic category", ("ethnic_category",), ("Z", "99"),
-               default_text="Z (not stated), 99 (not known)"),
-    ScoredItem("postcode", "Postcode", ("postcode",), default_prefix="ZZ99",
-               default_text="ZZ99 pseudo-postcodes"),
-    ScoredItem("gp_practice", "GP practice", ("gp_practice",), ("V81999", "V81998"),
-               default_text="V81999 (not known), V81998 (not applicable)"),
+    ScoredItem(
+        "gender", "Gender", ("gender",), ("0", "9"), default_text="0 (not known), 9 (not specified)"
+    ),
+    ScoredItem(
+        "ethnic_category",
+        "Ethnic category",
+        ("ethnic_category",),
+        ("Z", "99"),
+        default_text="Z (not stated), 99 (not known)",
+    ),
+    ScoredItem(
+        "postcode",
+        "Postcode",
+        ("postcode",),
+        default_prefix="ZZ99",
+        default_text="ZZ99 pseudo-postcodes",
+    ),
+    ScoredItem(
+        "gp_practice",
+        "GP practice",
+        ("gp_practice",),
+        ("V81999", "V81998"),
+        default_text="V81999 (not known), V81998 (not applicable)",
+    ),
     ScoredItem("patient_source_setting", "Patient source setting", ("patient_source_setting",)),
-    ScoredItem("referrer_code", "Referrer code", ("referrer_code",), (REFERRER_STORED_DEFAULT,),
-               default_list="referrer_default",
-               default_text="the referrer default codes (N9999998, G9999998 and the others) and 99"),
+    ScoredItem(
+        "referrer_code",
+        "Referrer code",
+        ("referrer_code",),
+        (REFERRER_STORED_DEFAULT,),
+        default_list="referrer_default",
+        default_text="the referrer default codes (N9999998, G9999998 and the others) and 99",
+    ),
     ScoredItem("imaging_code", "Imaging code (NICIP or SNOMED CT)", ("nicip_code", "snomed_code")),
     ScoredItem("request_date", "Request date", ("request_date",)),
     ScoredItem("request_received_date", "Request received date", ("request_received_date",)),
@@ -72,10 +98,17 @@ class ItemTally:
 class QualityTally:
     """Counts gathered batch by batch during validation."""
 
-    items: dict[str, ItemTally] = field(default_factory=lambda: {s.key: ItemTally() for s in SCORED_ITEMS})
+    items: dict[str, ItemTally] = field(
+        default_factory=lambda: {s.key: ItemTally() for s in SCORED_ITEMS}
+    )
 
-    def add(self, df: pl.DataFrame, layout: Layout, failing: Mapping[str, Sequence[str]],
-            default_lists: Mapping[str, Iterable[str]]) -> None:
+    def add(
+        self,
+        df: pl.DataFrame,
+        layout: Layout,
+        failing: Mapping[str, Sequence[str]],
+        default_lists: Mapping[str, Iterable[str]],
+    ) -> None:
         """Count one prepared batch. `failing` maps a file column to the names of the batch's
         boolean columns that are True where a rule fails about that column."""
         if df.height == 0:
@@ -88,9 +121,11 @@ class QualityTally:
             invalid = pl.any_horizontal(pl.col(m) for m in masks) if masks else pl.lit(False)
             valid = present & ~invalid
             good = valid & ~_is_default(item, columns, default_lists)
-            exprs += [present.sum().alias(f"{item.key}:present"),
-                      valid.sum().alias(f"{item.key}:valid"),
-                      good.sum().alias(f"{item.key}:good")]
+            exprs += [
+                present.sum().alias(f"{item.key}:present"),
+                valid.sum().alias(f"{item.key}:valid"),
+                good.sum().alias(f"{item.key}:good"),
+            ]
         row = df.select(exprs).row(0, named=True)
         for item in SCORED_ITEMS:
             tally = self.items[item.key]
@@ -102,9 +137,17 @@ class QualityTally:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Per item: its label, the counts and the share (percent, one decimal)."""
         labels = {s.key: s.label for s in SCORED_ITEMS}
-        return {key: {"label": labels[key], "records": t.records, "present": t.present,
-                      "valid": t.valid, "good": t.good, "share": round(t.share(), 1)}
-                for key, t in self.items.items()}
+        return {
+            key: {
+                "label": labels[key],
+                "records": t.records,
+                "present": t.present,
+                "valid": t.valid,
+                "good": t.good,
+                "share": round(t.share(), 1),
+            }
+            for key, t in self.items.items()
+        }
 
     def score(self) -> float | None:
         """The mean of the items' shares (one decimal), or None with no records."""
@@ -123,8 +166,10 @@ def combine(qualities: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str, d
     total: dict[str, dict[str, Any]] = {}
     for quality in qualities:
         for key, q in quality.items():
-            into = total.setdefault(key, {"label": q.get("label", key), "records": 0,
-                                          "present": 0, "valid": 0, "good": 0})
+            into = total.setdefault(
+                key,
+                {"label": q.get("label", key), "records": 0, "present": 0, "valid": 0, "good": 0},
+            )
             for name in ("records", "present", "valid", "good"):
                 into[name] += int(q.get(name, 0))
     for q in total.values():
@@ -132,9 +177,12 @@ def combine(qualities: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str, d
     return total
 
 
-def _is_default(item: ScoredItem, columns: list[str],
-                default_lists: Mapping[str, Iterable[str]]) -> pl.Expr:
-    codes = list(item.defaults) + [c.upper() for c in default_lists.get(item.default_list or "", ())]
+def _is_default(
+    item: ScoredItem, columns: list[str], default_lists: Mapping[str, Iterable[str]]
+) -> pl.Expr:
+    codes = list(item.defaults) + [
+        c.upper() for c in default_lists.get(item.default_list or "", ())
+    ]
     if not codes and not item.default_prefix:
         return pl.lit(False)
     parts = []

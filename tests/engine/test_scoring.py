@@ -29,13 +29,19 @@ def four_records(lines: list[str], edits: dict[int, dict[str, str]]) -> bytes:
 
 def check(data: bytes, reference, month: date, *, storing: bool = False):
     batches = []
-    return validate(io.BytesIO(data), context=context_for(month), reference=reference,
-                    on_clean_batch=batches.append if storing else None)
+    return validate(
+        io.BytesIO(data),
+        context=context_for(month),
+        reference=reference,
+        on_clean_batch=batches.append if storing else None,
+    )
 
 
 def test_a_clean_file_scores_100_on_every_item(reference):
     report = check(four_records(V1, {}), reference, date(2026, 2, 1))
-    assert {k: q["share"] for k, q in report.quality.items()} == {s.key: 100.0 for s in SCORED_ITEMS}
+    assert {k: q["share"] for k, q in report.quality.items()} == {
+        s.key: 100.0 for s in SCORED_ITEMS
+    }
     assert report.quality_score == 100.0
 
 
@@ -44,22 +50,40 @@ def test_four_records_with_known_defects_give_exact_shares_and_mean(reference):
     # record 2: GP practice V81999 (a default) and no report date (not present)
     # record 3: a birth date that is not a date (invalid, so the record is rejected: still scored)
     # record 4: a referrer code failing its patterns (a warning: invalid) and a ZZ99 postcode
-    data = four_records(V1, {
-        1: {"ethnic_category": "Z", "gender": "9"},
-        2: {"gp_practice": "V81999", "report_date": ""},
-        3: {"birth_date": "1961-13-45"},
-        4: {"referrer_code": "QQ1", "postcode": "ZZ99 3VZ"},
-    })
+    data = four_records(
+        V1,
+        {
+            1: {"ethnic_category": "Z", "gender": "9"},
+            2: {"gp_practice": "V81999", "report_date": ""},
+            3: {"birth_date": "1961-13-45"},
+            4: {"referrer_code": "QQ1", "postcode": "ZZ99 3VZ"},
+        },
+    )
     report = check(data, reference, date(2026, 2, 1))
     shares = {k: q["share"] for k, q in report.quality.items()}
     assert shares == {
-        "nhs_number": 100.0, "birth_date": 75.0, "gender": 75.0, "ethnic_category": 75.0,
-        "postcode": 75.0, "gp_practice": 75.0, "patient_source_setting": 100.0,
-        "referrer_code": 75.0, "imaging_code": 100.0, "request_date": 100.0,
-        "request_received_date": 100.0, "test_date": 100.0, "report_date": 75.0,
+        "nhs_number": 100.0,
+        "birth_date": 75.0,
+        "gender": 75.0,
+        "ethnic_category": 75.0,
+        "postcode": 75.0,
+        "gp_practice": 75.0,
+        "patient_source_setting": 100.0,
+        "referrer_code": 75.0,
+        "imaging_code": 100.0,
+        "request_date": 100.0,
+        "request_received_date": 100.0,
+        "test_date": 100.0,
+        "report_date": 75.0,
     }
-    assert report.quality["birth_date"] == {"label": "Birth date", "records": 4, "present": 4,
-                                            "valid": 3, "good": 3, "share": 75.0}
+    assert report.quality["birth_date"] == {
+        "label": "Birth date",
+        "records": 4,
+        "present": 4,
+        "valid": 3,
+        "good": 3,
+        "share": 75.0,
+    }
     assert report.quality["gender"]["valid"] == 4 and report.quality["gender"]["good"] == 3
     assert report.quality["report_date"]["present"] == 3
     # 7 items at 75 and 6 at 100: (7 * 75 + 6 * 100) / 13 = 86.538...
@@ -67,7 +91,9 @@ def test_four_records_with_known_defects_give_exact_shares_and_mean(reference):
 
 
 def test_a_v2_file_scores_the_procedure_start_and_report_timestamp(reference):
-    data = four_records(V2, {1: {"report_issued": ""}, 2: {"procedure_start": "2026-10-32T10:00:00Z"}})
+    data = four_records(
+        V2, {1: {"report_issued": ""}, 2: {"procedure_start": "2026-10-32T10:00:00Z"}}
+    )
     report = check(data, reference, date(2026, 10, 1))
     assert report.quality["report_date"]["share"] == 75.0
     assert report.quality["test_date"]["share"] == 75.0
@@ -75,9 +101,17 @@ def test_a_v2_file_scores_the_procedure_start_and_report_timestamp(reference):
 
 
 def test_a_referrer_default_code_is_valid_but_not_good(reference):
-    report = check(four_records(V1, {1: {"referrer_code": "G9999998"}}), reference, date(2026, 2, 1))
+    report = check(
+        four_records(V1, {1: {"referrer_code": "G9999998"}}), reference, date(2026, 2, 1)
+    )
     assert report.quality["referrer_code"] == {
-        "label": "Referrer code", "records": 4, "present": 4, "valid": 4, "good": 3, "share": 75.0}
+        "label": "Referrer code",
+        "records": 4,
+        "present": 4,
+        "valid": 4,
+        "good": 3,
+        "share": 75.0,
+    }
 
 
 def test_accepted_records_are_counted_by_modality_and_site_when_stored(reference):
