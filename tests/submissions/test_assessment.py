@@ -150,3 +150,40 @@ def test_a_rejected_file_keeps_no_counts_and_no_notices(submitter, bad_file):
     assert submission.status == SubmissionStatus.REJECTED
     assert submission.record_counts == {} and submission.plausibility == []
     assert submission.quality_score is None
+
+
+# In the API ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_api_gives_the_notices_and_the_quality_of_a_version(
+    submitter, api_client_for, tmp_path
+):
+    for month in (date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1)):
+        live_month(month, {"CT": {"RR815": 200}})
+    submission = submit_at(submitter, ct_file(tmp_path, 60), WHEN)
+    body = api_client_for(submitter).get(f"/api/submissions/{submission.pk}/").json()
+    assert [n["message"] for n in body["plausibility"]] == [
+        "CT at RR815: 60 records, 70% below your 6-month median of 200"
+    ]
+    assert body["plausibility"][0]["median"] == 200.0
+    assert body["quality_score"] == submission.quality_score
+    assert body["quality"]["gender"]["records"] == 60
+    assert list(body["quality"]["gender"]) == [
+        "label",
+        "records",
+        "present",
+        "valid",
+        "good",
+        "share",
+    ]
+    assert "counts_by_rule" in body and "findings_url" in body  # the existing keys stay
+
+
+@pytest.mark.django_db
+def test_another_provider_gets_404_for_the_version(
+    submitter, other_provider_user, api_client_for, tmp_path
+):
+    submission = submit_at(submitter, ct_file(tmp_path, 5), WHEN)
+    response = api_client_for(other_provider_user).get(f"/api/submissions/{submission.pk}/")
+    assert response.status_code == 404
