@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from submissions.choices import ACCEPTED_STATUSES
 from submissions.engine import Report
+from submissions.engine.scoring import SCORED_ITEMS
 from submissions.models import Submission
 from submissions.plausibility import Thresholds, history_months, notices
 
@@ -82,3 +84,37 @@ def score_line(submission: Submission) -> ScoreLine:
         last_month=last.quality_score if last else None,
         last_month_date=previous,
     )
+
+
+def quality_rows(quality: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored per-item counts as table rows, in the order of the scored items, with the
+    percentages present and valid beside the share (present, valid and not a default)."""
+    rows = []
+    for item in SCORED_ITEMS:
+        q = quality.get(item.key)
+        if not q or not q.get("records"):
+            continue
+        records = q["records"]
+        rows.append(
+            {
+                "key": item.key,
+                "label": item.label,
+                "records": records,
+                "present": 100.0 * q["present"] / records,
+                "valid": 100.0 * q["valid"] / records,
+                "defaults": q["valid"] - q["good"],
+                "share": q["share"],
+            }
+        )
+    return rows
+
+
+def result_context(submission: Submission) -> dict[str, Any]:
+    """What the result page shows of a version's assessment (stored; read only)."""
+    if not submission.is_finished or submission.quality_score is None:
+        return {"score_line": None, "quality_rows": [], "notices": submission.plausibility or []}
+    return {
+        "score_line": score_line(submission),
+        "quality_rows": quality_rows(submission.quality),
+        "notices": submission.plausibility,
+    }
