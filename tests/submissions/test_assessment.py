@@ -187,3 +187,20 @@ def test_another_provider_gets_404_for_the_version(
     submission = submit_at(submitter, ct_file(tmp_path, 5), WHEN)
     response = api_client_for(other_provider_user).get(f"/api/submissions/{submission.pk}/")
     assert response.status_code == 404
+
+
+# The migration's backfill ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_migration_counts_the_records_of_versions_already_stored(submitter, tmp_path):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    submission = submit_at(submitter, ct_file(tmp_path, 7), WHEN)
+    Submission.objects.filter(pk=submission.pk).update(record_counts={})
+    migration = import_module("submissions.migrations.0008_submission_quality_plausibility")
+    migration.count_records(apps, None)
+    submission.refresh_from_db()
+    assert submission.record_counts == {"CT": {"RR815": 7}}
