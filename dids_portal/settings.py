@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dids_portal.lib.env import env_bool, env_int, env_list, env_secret, env_str
+from dids_portal.lib.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -148,6 +148,12 @@ DIDS_MAX_UPLOAD_BYTES = env_int("DIDS_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, mini
 # working days before a deadline the reminders go out.
 DIDS_PSEUDONYM_KEY = env_secret("DIDS_PSEUDONYM_KEY", min_bytes=32)
 DIDS_REMINDER_WORKING_DAYS = env_int("DIDS_REMINDER_WORKING_DAYS", 5, minimum=0)
+# Plausibility against the organisation's own history: a version's records by modality at a
+# site more than BELOW (a fraction) under, or ABOVE over, the median of its last 6 months'
+# live versions (when there are at least 3), counting a movement only at MIN_RECORDS or more.
+DIDS_PLAUSIBILITY_BELOW = env_float("DIDS_PLAUSIBILITY_BELOW", 0.30, minimum=0.0, maximum=1.0)
+DIDS_PLAUSIBILITY_ABOVE = env_float("DIDS_PLAUSIBILITY_ABOVE", 0.50, minimum=0.0, maximum=100.0)
+DIDS_PLAUSIBILITY_MIN_RECORDS = env_int("DIDS_PLAUSIBILITY_MIN_RECORDS", 50, minimum=0)
 # API tokens expire this many days after they are made.
 DIDS_TOKEN_DAYS = env_int("DIDS_TOKEN_DAYS", 365, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

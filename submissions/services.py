@@ -28,6 +28,7 @@ from dids_portal.lib.history import history_set
 from dids_portal.lib.logging import redact
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
+from submissions.assessment import submission_assess
 from submissions.choices import (
     ACCEPTED_STATUSES,
     FINISHED_STATUSES,
@@ -423,6 +424,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str
     submission.reference_release = release
     submission.ruleset_version = report.ruleset_version
     submission.processed_at = timezone.now()
+    submission_assess(submission=submission, report=report)
     replaced = None
     if submission.status in ACCEPTED_STATUSES:
         replaced = _make_live_if_newest(submission)

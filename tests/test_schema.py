@@ -128,3 +128,13 @@ def test_api_docs_work_with_no_internet_from_the_portals_own_files(client):
     for asset in assets:
         assert asset.startswith("/static/"), asset
         assert finders.find(asset.removeprefix("/static/")), f"{asset} is not served by the portal"
+
+
+def test_the_submission_schema_documents_plausibility_and_quality(schema):
+    components = schema["components"]["schemas"]
+    submission = components["Submission"]["properties"]
+    assert {"plausibility", "quality", "quality_score"} <= set(submission)
+    notice = components["PlausibilityNotice"]["properties"]
+    assert {"modality", "site", "records", "median", "message"} <= set(notice)
+    assert set(components["ItemQuality"]["properties"]) == {
+        "label", "records", "present", "valid", "good", "share"}

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from dids_portal.lib.env import env_bool, env_int, env_list, env_secret, env_str
+from dids_portal.lib.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 PRINT_SETTINGS = (
     "import json; from django.conf import settings; "
@@ -197,3 +197,21 @@ def test_env_secret_counts_bytes_not_characters(monkeypatch):
     monkeypatch.setenv("DIDS_TEST_SECRET", "é" * 15)
     with pytest.raises(ImproperlyConfigured, match="at least 32 bytes"):
         env_secret("DIDS_TEST_SECRET", min_bytes=32)
+
+
+def test_a_plausibility_threshold_that_is_not_a_number_fails_loudly():
+    result = run_settings(SECRET_KEY="s3cret", DIDS_PLAUSIBILITY_BELOW="thirty")
+
+    assert result.returncode != 0
+    assert "DIDS_PLAUSIBILITY_BELOW must be a number" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "ok"), [("0.25", True), ("1", True), ("-0.1", False),
+                                           ("1.5", False), ("nan", False)])
+def test_env_float_reads_numbers_within_their_bounds(monkeypatch, value, ok):
+    monkeypatch.setenv("DIDS_X", value)
+    if ok:
+        assert env_float("DIDS_X", 0.3, minimum=0.0, maximum=1.0) == float(value)
+    else:
+        with pytest.raises(ImproperlyConfigured):
+            env_float("DIDS_X", 0.3, minimum=0.0, maximum=1.0)

@@ -79,12 +79,48 @@ class JobSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
+class PlausibilityNoticeSerializer(serializers.Serializer):
+    """A movement of the version's records of a modality at a site against the median of the
+    organisation's live versions of the 6 months before. Never a rejection."""
+
+    modality = serializers.CharField()
+    site = serializers.CharField()
+    records = serializers.IntegerField()
+    median = serializers.FloatField()
+    change_percent = serializers.FloatField(allow_null=True, help_text="Null when the median is 0.")
+    direction = serializers.ChoiceField(choices=["below", "above"])
+    history_versions = serializers.IntegerField(help_text="Live versions the median is of.")
+    message = serializers.CharField()
+
+
+class ItemQualitySerializer(serializers.Serializer):
+    """One scored item: of the file's records, how many have it present, present and valid,
+    and good (present, valid, not a default code); share = good / records, in percent."""
+
+    label = serializers.CharField()
+    records = serializers.IntegerField()
+    present = serializers.IntegerField()
+    valid = serializers.IntegerField()
+    good = serializers.IntegerField()
+    share = serializers.FloatField()
+
+
+# The stored JSON comes back from PostgreSQL with its keys reordered: written out in field order.
+NOTICE_KEYS = tuple(PlausibilityNoticeSerializer().fields)
+ITEM_QUALITY_KEYS = tuple(ItemQualitySerializer().fields)
+
+
 class SubmissionSerializer(serializers.ModelSerializer):
     activity_month = MonthField()
     submitted_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
     job = JobSerializer(read_only=True)
     reference_release = serializers.StringRelatedField()
     findings_url = serializers.SerializerMethodField()
+    plausibility = PlausibilityNoticeSerializer(many=True, read_only=True)
+    quality = serializers.DictField(child=ItemQualitySerializer(), read_only=True,
+                                    help_text="Per scored item (see /rules/#quality).")
+    quality_score = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="The mean of the items' shares (percent).")
 
     class Meta:
         model = Submission
@@ -92,7 +128,8 @@ class SubmissionSerializer(serializers.ModelSerializer):
                   "original_name", "size_bytes", "sha256", "received_at", "as_of", "channel",
                   "submitted_by", "dataset_version", "rows", "accepted_rows", "rejected_rows",
                   "warning_count", "file_rejected", "counts_by_rule", "reference_release",
-                  "ruleset_version", "processed_at", "failure_reason", "job", "findings_url"]
+                  "ruleset_version", "processed_at", "failure_reason", "job", "findings_url",
+                  "plausibility", "quality", "quality_score"]
         read_only_fields = fields
 
     def get_findings_url(self, obj: Submission) -> str:
@@ -128,6 +165,9 @@ class SubmissionSerializer(serializers.ModelSerializer):
                 "attempts": job.attempts, "started_at": _iso(job.started_at),
                 "finished_at": _iso(job.finished_at), "error": job.error},
             "findings_url": f"/api/submissions/{s.pk}/findings/",
+            "plausibility": [{k: n[k] for k in NOTICE_KEYS} for n in s.plausibility],
+            "quality": {key: {k: q[k] for k in ITEM_QUALITY_KEYS} for key, q in s.quality.items()},
+            "quality_score": s.quality_score,
         }
 
 

@@ -65,6 +65,11 @@ class Report:
     findings_truncated: bool = False
     reference_release: str | None = None
     ruleset_version: str | None = None
+    # Per scored item: counts and share (see scoring.py), and the score; accepted records by
+    # modality then site (only when accepted rows are handed over). Not in to_dict().
+    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quality_score: float | None = None
+    record_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -24,6 +24,7 @@ from .reader import Plan, StreamState, plan_columns, prefetch, read_head, stream
 from .reference import ReferenceSnapshot
 from .report import Finding, Report, make_finding
 from .rules import Rule, Rules, english_list, load_rules
+from .scoring import SCORED_ITEMS, QualityTally, count_records
 from .source import FileProblem, FileRejected, Source
 from .storage import storage_frame
 
@@ -91,6 +92,9 @@ class _Run:
         self.min_day: date | None = None
         self.max_day: date | None = None
         self.month_rule = False  # P016 rejects every record outside the activity month
+        self.quality = QualityTally()
+        self.default_lists = {s.default_list: tuple(ref.codes(s.default_list))
+                              for s in SCORED_ITEMS if s.default_list}
 
     # -- file-level outcomes
     def file_finding(self, problem: FileProblem, values: dict[str, Any] | None = None) -> None:
@@ -113,8 +117,12 @@ class _Run:
     def finish(self) -> Report:
         """The report; a file rejected as a whole has no accepted records."""
         r = self.report
+        if r.rows:
+            r.quality = self.quality.to_dict()
+            r.quality_score = self.quality.score()
         if r.file_rejected:
             r.accepted_rows, r.rejected_rows = 0, r.rows
+            r.record_counts = {}
         r.findings.sort(key=lambda f: f.severity != "file")  # the file's verdict first
         return r
 
@@ -231,6 +239,11 @@ class _Run:
             *(pl.col(n).sum() for n in all_names),
         ).row(0, named=True)
         self.track_days(*day)
+        by_column: dict[str, list[str]] = {}
+        for c, n in zip(all_checks, all_names, strict=True):
+            if c.item:
+                by_column.setdefault(c.item, []).append(n)
+        self.quality.add(df, env.layout, by_column, self.default_lists)
         r = self.report
         r.rows += df.height
         r.rejected_rows += int(stats["_rejected"])
@@ -252,6 +265,7 @@ class _Run:
                              if c.rule.kind == "referrer_pattern" and "stored_as" in c.rule.params), None)
             clean = storage_frame(df.filter(~reject_any), env.layout, warn_masks, fallback)
             if clean.height:
+                count_records(clean, self.report.record_counts)
                 self.on_clean(clean)
 
     def track_days(self, lo: date | None, hi: date | None) -> None:

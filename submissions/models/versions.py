@@ -69,6 +69,15 @@ class Submission(models.Model):
     ruleset_version = models.CharField(max_length=40, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
+    # Assessed while the version is processed (submissions/assessment.py), never at page view.
+    record_counts = models.JSONField(
+        default=dict, blank=True, help_text="Accepted records by modality, then site.")
+    plausibility = models.JSONField(
+        default=list, blank=True, help_text="Movements against the organisation's own history.")
+    quality = models.JSONField(
+        default=dict, blank=True, help_text="Per scored item: records, present, valid, good, share.")
+    quality_score = models.FloatField(
+        null=True, blank=True, help_text="The mean of the scored items' shares (percent).")
 
     history = HistoricalRecords()
 

@@ -33,6 +33,7 @@ from submissions.models import Submission
 from submissions.services import month_start
 from submissions.views.charts import PALETTE, horizontal_bars, sparkline, stacked_bars
 from submissions.views.months import STATES, TAG_COLOURS, recent_months
+from submissions.views.national_quality import item_quality_context
 
 MATRIX_MONTHS = 6
 STATISTICS_MONTHS = 12
@@ -167,9 +168,10 @@ class ComplianceView(NationalPageMixin, BreadcrumbsMixin, TemplateView):
 
 
 class QualityView(NationalPageMixin, BreadcrumbsMixin, TemplateView):
-    """Data quality by provider: each month's quality score from the compliance register (the
-    share of the live file's rows accepted with no warning), with the trend over the months.
-    Every provider in scope is listed, those that sent no file too."""
+    """Data quality by provider: each month's data-quality score of the live file (per item,
+    stored when it was processed) with its trend and the peer median, the live files'
+    plausibility notices, and the share of the live file's rows accepted with no warning from
+    the compliance register. Every provider in scope is listed, those that sent no file too."""
 
     template_name = "submissions/national/quality.html"
     breadcrumbs = NATIONAL_BREADCRUMBS
@@ -182,7 +184,7 @@ class QualityView(NationalPageMixin, BreadcrumbsMixin, TemplateView):
             scores = [c.quality if c else None for c in row["cells"]]
             latest = next((score for score in reversed(scores) if score is not None), None)
             rows.append({**row, "trend": sparkline(scores, top=100), "latest": latest})
-        context.update(months=matrix["months"], rows=rows)
+        context.update(months=matrix["months"], rows=rows, **item_quality_context(matrix))
         return context
 
 

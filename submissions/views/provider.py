@@ -27,6 +27,7 @@ from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
 from reference.choices import Modality
 from submissions import selectors
+from submissions.assessment import result_context
 from submissions.checking import file_check
 from submissions.choices import Channel, Severity, SubmissionStatus
 from submissions.cycle.lock import open_months
@@ -233,6 +234,7 @@ class SubmissionDetailView(SignedInMixin, TemplateView):
             can_submit=can_submit_for(self.request.user, submission.organisation_id),
             breadcrumbs=submission_breadcrumbs(self.request, submission),
             refresh_seconds=None if submission.is_finished else self.refresh_seconds,
+            **result_context(submission),
         )
         return context
 

@@ -7,6 +7,8 @@ from typing import Any
 from django.views.generic import TemplateView
 
 from submissions.engine import rules_documentation
+from submissions.engine.scoring import SCORED_ITEMS
+from submissions.plausibility import HISTORY_MONTHS, MIN_HISTORY, Thresholds
 from submissions.selectors import code_list_codes
 
 
@@ -30,5 +32,7 @@ class RulesView(TemplateView):
             ruleset_version=docs["ruleset_version"],
             items=docs["items"],
             rules=sorted(docs["rules"], key=lambda r: (severity_order.get(r["severity"], 9), r["id"])),
+            scored_items=SCORED_ITEMS, plausibility=Thresholds.from_settings(),
+            history_months=HISTORY_MONTHS, min_history=MIN_HISTORY,
         )
         return context

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('submissions', '0007_submission_warned_rows'),
+        ('submissions', '0008_submission_quality_plausibility'),
     ]
 
     operations = [
