@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -27,12 +28,11 @@ from accounts.views import ProviderHomeView as AccountsProviderHomeView
 from accounts.views import ProviderPageMixin, SignedInMixin
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
-from reference.choices import Modality
 from submissions import selectors
 from submissions.checking import file_check
 from submissions.choices import Channel, Severity, SubmissionStatus
+from submissions.cycle.diff import KINDS, PAGE_SIZE, diff_page, diff_summary
 from submissions.cycle.lock import open_months
-from submissions.cycle.selectors import version_diff
 from submissions.downloads import annotated_csv_rows, findings_csv_rows
 from submissions.engine import Report, rules_documentation
 from submissions.forms import UploadForm
@@ -41,7 +41,6 @@ from submissions.services import month_start, submission_create, submission_repr
 from submissions.views.months import MonthRow, organisation_months, recent_months
 
 FIRST_FINDINGS = 50
-DIFF_LIMIT = 100
 HOME_MONTHS = 6
 
 
@@ -306,9 +305,20 @@ class VersionDiffView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
             new = visible.get(version=int(self.request.GET.get("to", "")))
         except (ValueError, Submission.DoesNotExist) as exc:
             raise Http404("No such versions.") from exc
-        diff = version_diff(old=old, new=new, limit=DIFF_LIMIT)
-        modalities = [{"modality": Modality(code).label if code in Modality.values else code,
-                       **counts} for code, counts in diff.counts_by_modality.items()]
-        context.update(month=month, old=old, new=new, diff=diff, modalities=modalities,
-                       limit=DIFF_LIMIT)
+        kind = self.request.GET.get("kind", "")
+        kind = kind if kind in KINDS else ""
+        summary = diff_summary(old=old, new=new)
+        total = summary.count(kind or None)
+        pages = max(1, -(-total // PAGE_SIZE))
+        try:
+            page = min(max(int(self.request.GET.get("page", "1")), 1), pages)
+        except ValueError:
+            page = 1
+        rows = diff_page(old=old, new=new, kind=kind or None, page=page)
+        query = {"from": old.version, "to": new.version, **({"kind": kind} if kind else {})}
+        context.update(month=month, old=old, new=new, summary=summary, rows=rows, kind=kind,
+                       total=total, page=page, pages=pages, page_size=PAGE_SIZE,
+                       first=(page - 1) * PAGE_SIZE + 1, last=(page - 1) * PAGE_SIZE + len(rows),
+                       previous_query=urlencode({**query, "page": page - 1}),
+                       next_query=urlencode({**query, "page": page + 1}))
         return context
