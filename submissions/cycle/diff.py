@@ -14,11 +14,14 @@ about a fifth of the COPY that loads them (see ``bench/diff.py`` for the timings
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Q
 
 from dids_portal.lib.errors import DomainError
 from reference.choices import Modality
@@ -43,17 +46,19 @@ def compared_columns() -> list[str]:
 
 
 def _joined_sql() -> str:
-    """The two versions' records side by side (old ``o``, new ``n``), with each row's kind."""
+    """The two versions' records side by side (old ``o``, new ``n``), with each key's kind:
+    added, removed, changed or the same."""
     table = connection.ops.quote_name(Record._meta.db_table)
     differs = " OR ".join(
         f'o."{c}" IS DISTINCT FROM n."{c}"' for c in compared_columns())
     return (
         "SELECT CASE WHEN o.line IS NULL THEN 'added' WHEN n.line IS NULL THEN 'removed' "  # noqa: S608
-        f"WHEN {differs} THEN 'changed' END AS kind, "
+        f"WHEN {differs} THEN 'changed' ELSE 'same' END AS kind, "
         "o.line AS old_line, n.line AS new_line, "
         "COALESCE(n.site_code, o.site_code) AS site_code, "
         "COALESCE(n.accession_number, o.accession_number) AS accession_number, "
-        "COALESCE(n.modality, o.modality) AS modality "
+        "COALESCE(n.modality, o.modality) AS modality, "
+        "o.modality AS old_modality, n.modality AS new_modality "
         f"FROM (SELECT * FROM {table} WHERE submission_id = %s) o "
         f"FULL OUTER JOIN (SELECT * FROM {table} WHERE submission_id = %s) n "
         "ON o.site_code = n.site_code AND o.accession_number = n.accession_number")
@@ -114,50 +119,58 @@ def check_comparable(*, old: Submission, new: Submission) -> None:
                           code="not_comparable")
 
 
-def diff_summary(*, old: Submission, new: Submission) -> DiffSummary:
-    """Added, removed and changed totals, and by modality with each version's record count
-    (two queries, whatever the size of the versions)."""
+def _scan(*, old: Submission, new: Submission, kinds: list[str], offset: int, limit: int,
+          per_kind: bool = False) -> tuple[DiffSummary, list[tuple[Any, ...]]]:
+    """One statement: the join once (materialised narrow: kinds, lines, keys, modalities),
+    its counts by kind and modality, each version's counts by modality, and the keys of one
+    page in key order (``per_kind``: the first ``limit`` keys of each kind)."""
     check_comparable(old=old, new=new)
+    marks = ", ".join(["%s"] * len(kinds))
+    if per_kind:
+        listed = ("SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY kind "  # noqa: S608
+                  f"ORDER BY site_code, accession_number) AS pos FROM d WHERE kind IN ({marks})) r "
+                  "WHERE pos > %s AND pos <= %s")
+        window = [*kinds, int(offset), int(offset) + int(limit)]
+    else:
+        listed = ("SELECT d.*, row_number() OVER (ORDER BY site_code, accession_number, kind) "  # noqa: S608
+                  f"AS pos FROM d WHERE kind IN ({marks}) "
+                  "ORDER BY site_code, accession_number, kind LIMIT %s OFFSET %s")
+        window = [*kinds, int(limit), int(offset)]
+    sql = (
+        f"WITH d AS MATERIALIZED ({_joined_sql()}) "  # noqa: S608
+        "SELECT 'diff', kind, modality, count(*), CAST(NULL AS integer), CAST(NULL AS integer), "
+        "CAST(NULL AS text), CAST(NULL AS text), CAST(NULL AS integer) "
+        "FROM d WHERE kind <> 'same' GROUP BY kind, modality "
+        "UNION ALL SELECT 'version', 'before', old_modality, count(*), NULL, NULL, NULL, NULL, "
+        "NULL FROM d WHERE old_line IS NOT NULL GROUP BY old_modality "
+        "UNION ALL SELECT 'version', 'after', new_modality, count(*), NULL, NULL, NULL, NULL, "
+        "NULL FROM d WHERE new_line IS NOT NULL GROUP BY new_modality "
+        "UNION ALL SELECT 'keys', kind, modality, NULL, old_line, new_line, site_code, "
+        f"accession_number, pos FROM ({listed}) p")
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The join hashes one version's records whole: in memory up to about 700,000
+            # records, not in batches on disk; and no JIT compiling for one statement.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, [old.pk, new.pk, *window])
+        result = cursor.fetchall()
     by_modality: dict[str, ModalityCounts] = {}
-
-    def entry(code: str) -> ModalityCounts:
+    totals: dict[str, int] = defaultdict(int)
+    keys = []
+    for part, kind, code, n, old_line, new_line, site, accession, pos in result:
+        if part == "keys":
+            keys.append((pos, kind, old_line, new_line, site, accession, code))
+            continue
         if code not in by_modality:
             by_modality[code] = ModalityCounts(code=code, label=modality_label(code))
-        return by_modality[code]
-
-    totals: dict[str, int] = defaultdict(int)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT kind, modality, count(*) FROM ({_joined_sql()}) d "  # noqa: S608
-            "WHERE kind IS NOT NULL GROUP BY kind, modality", [old.pk, new.pk])
-        for kind, code, n in cursor.fetchall():
-            setattr(entry(code), kind, n)
+        setattr(by_modality[code], kind, n)
+        if part == "diff":
             totals[kind] += n
-        table = connection.ops.quote_name(Record._meta.db_table)
-        cursor.execute(
-            f"SELECT submission_id, modality, count(*) FROM {table} "  # noqa: S608
-            "WHERE submission_id IN (%s, %s) GROUP BY submission_id, modality", [old.pk, new.pk])
-        for submission_id, code, n in cursor.fetchall():
-            if submission_id == old.pk:
-                entry(code).before = n
-            if submission_id == new.pk:
-                entry(code).after = n
-    return DiffSummary(old_id=old.pk, new_id=new.pk, added=totals["added"],
-                       removed=totals["removed"], changed=totals["changed"],
-                       by_modality=sorted(by_modality.values(), key=lambda m: m.label))
-
-
-def _keys(*, old: Submission, new: Submission, kind: str | None, offset: int,
-          limit: int) -> list[tuple[str, int | None, int | None, str, str, str]]:
-    kinds = [kind] if kind in KINDS else list(KINDS)
-    marks = ", ".join(["%s"] * len(kinds))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT kind, old_line, new_line, site_code, accession_number, modality "  # noqa: S608
-            f"FROM ({_joined_sql()}) d WHERE kind IN ({marks}) "
-            "ORDER BY site_code, accession_number, kind LIMIT %s OFFSET %s",
-            [old.pk, new.pk, *kinds, int(limit), int(offset)])
-        return [tuple(r) for r in cursor.fetchall()]
+    summary = DiffSummary(old_id=old.pk, new_id=new.pk, added=totals["added"],
+                          removed=totals["removed"], changed=totals["changed"],
+                          by_modality=sorted(by_modality.values(), key=lambda m: m.label))
+    return summary, [k[1:] for k in sorted(keys, key=lambda k: (k[1], k[0]) if per_kind else k[0])]
 
 
 def _labels(dataset_version: str) -> dict[str, str]:
@@ -174,23 +187,25 @@ def _shown(column: str, value: Any) -> Any:
     return mask_nhs_number(value) if column == "nhs_number" else value
 
 
-def diff_page(*, old: Submission, new: Submission, kind: str | None = None, page: int = 1,
-              page_size: int = PAGE_SIZE) -> list[DiffRow]:
-    """One page of the difference in key order (three queries: the keys, then the page's
-    records of each version by primary key)."""
-    check_comparable(old=old, new=new)
-    keys = _keys(old=old, new=new, kind=kind, offset=(max(page, 1) - 1) * page_size,
-                 limit=page_size)
+def version_compare(*, old: Submission, new: Submission, kind: str | None = None,
+                    page: int = 1, page_size: int = PAGE_SIZE) -> tuple[DiffSummary, list[DiffRow]]:
+    """The counts and one page of the difference in key order (``kind``: only added, removed
+    or changed). Two queries whatever the size: the scan, then the page's records of both
+    versions by primary key."""
+    summary, keys = _scan(old=old, new=new, kinds=[kind] if kind in KINDS else list(KINDS),
+                          offset=(max(page, 1) - 1) * page_size, limit=page_size)
     columns = compared_columns()
 
-    def records(submission: Submission, lines: list[int]) -> dict[int, Record]:
-        if not lines:
-            return {}
-        return {r.line: r for r in Record.objects.filter(submission_id=submission.pk,
-                                                         line__in=lines)}
-
-    olds = records(old, [k[1] for k in keys if k[1] is not None])
-    news = records(new, [k[2] for k in keys if k[2] is not None])
+    # The page's records of both versions, by primary key, in one query.
+    wanted = [Q(submission_id=submission.pk, line__in=lines) for submission, lines in (
+        (old, [k[1] for k in keys if k[1] is not None]),
+        (new, [k[2] for k in keys if k[2] is not None])) if lines]
+    fetched: dict[tuple[int, int], Record] = {}
+    if wanted:
+        fetched = {(r.submission_id, r.line): r
+                   for r in Record.objects.filter(reduce(operator.or_, wanted))}
+    olds = {line: r for (sid, line), r in fetched.items() if sid == old.pk}
+    news = {line: r for (sid, line), r in fetched.items() if sid == new.pk}
     labels = _labels(new.dataset_version)
     rows = []
     for row_kind, old_line, new_line, site, accession, code in keys:
@@ -209,7 +224,7 @@ def diff_page(*, old: Submission, new: Submission, kind: str | None = None, page
                                               before=_shown(column, was),
                                               after=_shown(column, now)))
         rows.append(row)
-    return rows
+    return summary, rows
 
 
 # The API's summary: totals, keys of each kind (at most ``limit``) and counts by modality.
@@ -231,9 +246,11 @@ class VersionDiff:
 def version_diff(*, old: Submission, new: Submission, limit: int = 1000) -> VersionDiff:
     """What changes between two versions of one organisation and month, by record key
     (site code, accession number): added, removed, changed, and counts by modality."""
-    summary = diff_summary(old=old, new=new)
-    listed = {kind: [(k[3], k[4]) for k in _keys(old=old, new=new, kind=kind, offset=0,
-                                                   limit=limit)] for kind in KINDS}
+    summary, keys = _scan(old=old, new=new, kinds=list(KINDS), offset=0, limit=limit,
+                          per_kind=True)
+    listed: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
+    for kind, _old_line, _new_line, site, accession, _code in keys:
+        listed[kind].append((site, accession))
     return VersionDiff(
         old_id=old.pk, new_id=new.pk, added_count=summary.added,
         removed_count=summary.removed, changed_count=summary.changed, added=listed["added"],

@@ -31,7 +31,7 @@ from dids_portal.lib.pages import BreadcrumbsMixin
 from submissions import selectors
 from submissions.checking import file_check
 from submissions.choices import Channel, Severity, SubmissionStatus
-from submissions.cycle.diff import KINDS, PAGE_SIZE, diff_page, diff_summary
+from submissions.cycle.diff import KINDS, PAGE_SIZE, version_compare
 from submissions.cycle.lock import open_months
 from submissions.downloads import annotated_csv_rows, findings_csv_rows
 from submissions.engine import Report, rules_documentation
@@ -307,14 +307,16 @@ class VersionDiffView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
             raise Http404("No such versions.") from exc
         kind = self.request.GET.get("kind", "")
         kind = kind if kind in KINDS else ""
-        summary = diff_summary(old=old, new=new)
-        total = summary.count(kind or None)
-        pages = max(1, -(-total // PAGE_SIZE))
         try:
-            page = min(max(int(self.request.GET.get("page", "1")), 1), pages)
+            page = max(int(self.request.GET.get("page", "1")), 1)
         except ValueError:
             page = 1
-        rows = diff_page(old=old, new=new, kind=kind or None, page=page)
+        summary, rows = version_compare(old=old, new=new, kind=kind or None, page=page)
+        total = summary.count(kind or None)
+        pages = max(1, -(-total // PAGE_SIZE))
+        if page > pages:  # past the end: the last page instead
+            page = pages
+            summary, rows = version_compare(old=old, new=new, kind=kind or None, page=page)
         query = {"from": old.version, "to": new.version, **({"kind": kind} if kind else {})}
         context.update(month=month, old=old, new=new, summary=summary, rows=rows, kind=kind,
                        total=total, page=page, pages=pages, page_size=PAGE_SIZE,
