@@ -8,8 +8,10 @@ more than the page being shown. A page then loads its own records by primary key
 (submission, line) and names the items that changed, with NHS numbers masked.
 
 The join reads each version through the primary key's prefix (submission) and hashes one
-side on the key; no index on the key is kept, because every extra index on records costs
-about a fifth of the COPY that loads them (see ``bench/diff.py`` for the timings).
+side on the key. No index on (submission, site code, accession number) is kept: tried on two
+300,000-record versions, PostgreSQL still chose the hash join, and a merge join over that
+index (forced) took twice as long; and every extra index on records costs about a fifth of
+the COPY that loads them. ``bench/diff.py`` times the page.
 """
 
 from __future__ import annotations
@@ -42,15 +44,16 @@ _DERIVED_LABELS = {
 
 
 def compared_columns() -> list[str]:
-    return [f.column for f in Record._meta.concrete_fields if f.column not in _NOT_COMPARED]
+    return [
+        f.column for f in Record._meta.concrete_fields if f.column and f.column not in _NOT_COMPARED
+    ]
 
 
 def _joined_sql() -> str:
     """The two versions' records side by side (old ``o``, new ``n``), with each key's kind:
     added, removed, changed or the same."""
     table = connection.ops.quote_name(Record._meta.db_table)
-    differs = " OR ".join(
-        f'o."{c}" IS DISTINCT FROM n."{c}"' for c in compared_columns())
+    differs = " OR ".join(f'o."{c}" IS DISTINCT FROM n."{c}"' for c in compared_columns())
     return (
         "SELECT CASE WHEN o.line IS NULL THEN 'added' WHEN n.line IS NULL THEN 'removed' "  # noqa: S608
         f"WHEN {differs} THEN 'changed' ELSE 'same' END AS kind, "
@@ -61,7 +64,8 @@ def _joined_sql() -> str:
         "o.modality AS old_modality, n.modality AS new_modality "
         f"FROM (SELECT * FROM {table} WHERE submission_id = %s) o "
         f"FULL OUTER JOIN (SELECT * FROM {table} WHERE submission_id = %s) n "
-        "ON o.site_code = n.site_code AND o.accession_number = n.accession_number")
+        "ON o.site_code = n.site_code AND o.accession_number = n.accession_number"
+    )
 
 
 def modality_label(code: str) -> str:
@@ -115,26 +119,40 @@ class DiffRow:
 
 def check_comparable(*, old: Submission, new: Submission) -> None:
     if (old.organisation_id, old.activity_month) != (new.organisation_id, new.activity_month):
-        raise DomainError("Only two versions of the same organisation and month can be compared.",
-                          code="not_comparable")
+        raise DomainError(
+            "Only two versions of the same organisation and month can be compared.",
+            code="not_comparable",
+        )
 
 
-def _scan(*, old: Submission, new: Submission, kinds: list[str], offset: int, limit: int,
-          per_kind: bool = False) -> tuple[DiffSummary, list[tuple[Any, ...]]]:
+def _scan(
+    *,
+    old: Submission,
+    new: Submission,
+    kinds: list[str],
+    offset: int,
+    limit: int,
+    per_kind: bool = False,
+) -> tuple[DiffSummary, list[tuple[Any, ...]]]:
     """One statement: the join once (materialised narrow: kinds, lines, keys, modalities),
     its counts by kind and modality, each version's counts by modality, and the keys of one
     page in key order (``per_kind``: the first ``limit`` keys of each kind)."""
     check_comparable(old=old, new=new)
     marks = ", ".join(["%s"] * len(kinds))
+    window: list[str | int]
     if per_kind:
-        listed = ("SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY kind "  # noqa: S608
-                  f"ORDER BY site_code, accession_number) AS pos FROM d WHERE kind IN ({marks})) r "
-                  "WHERE pos > %s AND pos <= %s")
+        listed = (
+            "SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY kind "  # noqa: S608
+            f"ORDER BY site_code, accession_number) AS pos FROM d WHERE kind IN ({marks})) r "
+            "WHERE pos > %s AND pos <= %s"
+        )
         window = [*kinds, int(offset), int(offset) + int(limit)]
     else:
-        listed = ("SELECT d.*, row_number() OVER (ORDER BY site_code, accession_number, kind) "  # noqa: S608
-                  f"AS pos FROM d WHERE kind IN ({marks}) "
-                  "ORDER BY site_code, accession_number, kind LIMIT %s OFFSET %s")
+        listed = (
+            "SELECT d.*, row_number() OVER (ORDER BY site_code, accession_number, kind) "  # noqa: S608
+            f"AS pos FROM d WHERE kind IN ({marks}) "
+            "ORDER BY site_code, accession_number, kind LIMIT %s OFFSET %s"
+        )
         window = [*kinds, int(limit), int(offset)]
     sql = (
         f"WITH d AS MATERIALIZED ({_joined_sql()}) "  # noqa: S608
@@ -146,7 +164,8 @@ def _scan(*, old: Submission, new: Submission, kinds: list[str], offset: int, li
         "UNION ALL SELECT 'version', 'after', new_modality, count(*), NULL, NULL, NULL, NULL, "
         "NULL FROM d WHERE new_line IS NOT NULL GROUP BY new_modality "
         "UNION ALL SELECT 'keys', kind, modality, NULL, old_line, new_line, site_code, "
-        f"accession_number, pos FROM ({listed}) p")
+        f"accession_number, pos FROM ({listed}) p"
+    )
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The join hashes one version's records whole: in memory up to about 700,000
@@ -167,9 +186,14 @@ def _scan(*, old: Submission, new: Submission, kinds: list[str], offset: int, li
         setattr(by_modality[code], kind, n)
         if part == "diff":
             totals[kind] += n
-    summary = DiffSummary(old_id=old.pk, new_id=new.pk, added=totals["added"],
-                          removed=totals["removed"], changed=totals["changed"],
-                          by_modality=sorted(by_modality.values(), key=lambda m: m.label))
+    summary = DiffSummary(
+        old_id=old.pk,
+        new_id=new.pk,
+        added=totals["added"],
+        removed=totals["removed"],
+        changed=totals["changed"],
+        by_modality=sorted(by_modality.values(), key=lambda m: m.label),
+    )
     return summary, [k[1:] for k in sorted(keys, key=lambda k: (k[1], k[0]) if per_kind else k[0])]
 
 
@@ -187,23 +211,41 @@ def _shown(column: str, value: Any) -> Any:
     return mask_nhs_number(value) if column == "nhs_number" else value
 
 
-def version_compare(*, old: Submission, new: Submission, kind: str | None = None,
-                    page: int = 1, page_size: int = PAGE_SIZE) -> tuple[DiffSummary, list[DiffRow]]:
+def version_compare(
+    *,
+    old: Submission,
+    new: Submission,
+    kind: str | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> tuple[DiffSummary, list[DiffRow]]:
     """The counts and one page of the difference in key order (``kind``: only added, removed
     or changed). Two queries whatever the size: the scan, then the page's records of both
     versions by primary key."""
-    summary, keys = _scan(old=old, new=new, kinds=[kind] if kind in KINDS else list(KINDS),
-                          offset=(max(page, 1) - 1) * page_size, limit=page_size)
+    summary, keys = _scan(
+        old=old,
+        new=new,
+        kinds=[kind] if kind in KINDS else list(KINDS),
+        offset=(max(page, 1) - 1) * page_size,
+        limit=page_size,
+    )
     columns = compared_columns()
 
     # The page's records of both versions, by primary key, in one query.
-    wanted = [Q(submission_id=submission.pk, line__in=lines) for submission, lines in (
-        (old, [k[1] for k in keys if k[1] is not None]),
-        (new, [k[2] for k in keys if k[2] is not None])) if lines]
+    wanted = [
+        Q(submission_id=submission.pk, line__in=lines)
+        for submission, lines in (
+            (old, [k[1] for k in keys if k[1] is not None]),
+            (new, [k[2] for k in keys if k[2] is not None]),
+        )
+        if lines
+    ]
     fetched: dict[tuple[int, int], Record] = {}
     if wanted:
-        fetched = {(r.submission_id, r.line): r
-                   for r in Record.objects.filter(reduce(operator.or_, wanted))}
+        fetched = {
+            (r.submission_id, r.line): r
+            for r in Record.objects.filter(reduce(operator.or_, wanted))
+        }
     olds = {line: r for (sid, line), r in fetched.items() if sid == old.pk}
     news = {line: r for (sid, line), r in fetched.items() if sid == new.pk}
     labels = _labels(new.dataset_version)
@@ -212,22 +254,31 @@ def version_compare(*, old: Submission, new: Submission, kind: str | None = None
         before = olds.get(old_line) if old_line is not None else None
         after = news.get(new_line) if new_line is not None else None
         shown = after or before
-        row = DiffRow(kind=row_kind, site_code=site, accession_number=accession,
-                      modality=modality_label(code),
-                      nhs_number=mask_nhs_number(shown.nhs_number) if shown else None,
-                      activity_date=shown.activity_date if shown else None)
+        row = DiffRow(
+            kind=row_kind,
+            site_code=site,
+            accession_number=accession,
+            modality=modality_label(code),
+            nhs_number=mask_nhs_number(shown.nhs_number) if shown else None,
+            activity_date=shown.activity_date if shown else None,
+        )
         if before is not None and after is not None:
             for column in columns:
                 was, now = getattr(before, column), getattr(after, column)
                 if was != now:
-                    row.changes.append(Change(item=labels.get(column, column),
-                                              before=_shown(column, was),
-                                              after=_shown(column, now)))
+                    row.changes.append(
+                        Change(
+                            item=labels.get(column, column),
+                            before=_shown(column, was),
+                            after=_shown(column, now),
+                        )
+                    )
         rows.append(row)
     return summary, rows
 
 
 # The API's summary: totals, keys of each kind (at most ``limit``) and counts by modality.
+
 
 @dataclass
 class VersionDiff:
@@ -246,14 +297,21 @@ class VersionDiff:
 def version_diff(*, old: Submission, new: Submission, limit: int = 1000) -> VersionDiff:
     """What changes between two versions of one organisation and month, by record key
     (site code, accession number): added, removed, changed, and counts by modality."""
-    summary, keys = _scan(old=old, new=new, kinds=list(KINDS), offset=0, limit=limit,
-                          per_kind=True)
+    summary, keys = _scan(old=old, new=new, kinds=list(KINDS), offset=0, limit=limit, per_kind=True)
     listed: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
     for kind, _old_line, _new_line, site, accession, _code in keys:
         listed[kind].append((site, accession))
     return VersionDiff(
-        old_id=old.pk, new_id=new.pk, added_count=summary.added,
-        removed_count=summary.removed, changed_count=summary.changed, added=listed["added"],
-        removed=listed["removed"], changed=listed["changed"],
-        counts_by_modality={m.code: {"before": m.before, "after": m.after}
-                            for m in sorted(summary.by_modality, key=lambda m: m.code)})
+        old_id=old.pk,
+        new_id=new.pk,
+        added_count=summary.added,
+        removed_count=summary.removed,
+        changed_count=summary.changed,
+        added=listed["added"],
+        removed=listed["removed"],
+        changed=listed["changed"],
+        counts_by_modality={
+            m.code: {"before": m.before, "after": m.after}
+            for m in sorted(summary.by_modality, key=lambda m: m.code)
+        },
+    )

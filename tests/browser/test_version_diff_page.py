@@ -22,11 +22,20 @@ def test_provider_reads_filters_and_pages_the_difference_between_two_versions(
     page: Page, check_page, submitter: User, rr8: Organisation
 ) -> None:
     version(rr8, 1, [record("ACC0001"), record("ACC0002"), record("ACC0003")])
-    version(rr8, 2, [
-        record("ACC0001", nicip_code="CCHAB", nhs_number="9434765919",
-               procedure_end=datetime(2026, 6, 3, 10, 45, tzinfo=LONDON)),
-        record("ACC0002"),
-        *[record(f"NEW{i:04d}", modality="MRI") for i in range(55)]])
+    version(
+        rr8,
+        2,
+        [
+            record(
+                "ACC0001",
+                nicip_code="CCHAB",
+                nhs_number="9434765919",
+                procedure_end=datetime(2026, 6, 3, 10, 45, tzinfo=LONDON),
+            ),
+            record("ACC0002"),
+            *[record(f"NEW{i:04d}", modality="MRI") for i in range(55)],
+        ],
+    )
     sign_in(page, submitter)
     page.goto("/submissions/2026-06/diff/?from=1&to=2")
     expect(page.get_by_test_id("diff-added")).to_have_text("55")
@@ -46,7 +55,8 @@ def test_provider_reads_filters_and_pages_the_difference_between_two_versions(
     rows = page.get_by_test_id("diff-row")
     expect(rows).to_have_count(1)
     expect(rows.first.get_by_test_id("diff-item")).to_have_text(
-        ["NHS NUMBER", "CODED PROCEDURE END TIMESTAMP", "CODED PROCEDURE (NICIP)"])
+        ["NHS NUMBER", "CODED PROCEDURE END TIMESTAMP", "CODED PROCEDURE (NICIP)"]
+    )
     expect(rows.first).to_contain_text("*******919")
     check_page(page, "version-diff-changed-desktop")
 
