@@ -49,22 +49,50 @@ def compared_columns() -> list[str]:
     ]
 
 
-def _joined_sql() -> str:
-    """The two versions' records side by side (old ``o``, new ``n``), with each key's kind:
-    added, removed, changed or the same."""
+_KEY = "o.site_code = n.site_code AND o.accession_number = n.accession_number"
+_SIDES = (
+    "COALESCE(n.site_code, o.site_code) AS site_code, "
+    "COALESCE(n.accession_number, o.accession_number) AS accession_number, "
+    "COALESCE(n.modality, o.modality) AS modality, "
+    "o.modality AS old_modality, n.modality AS new_modality"
+)
+
+
+def _with_sql(old_id: int, new_id: int) -> tuple[str, list[int]]:
+    """``WITH ... d``: the two versions' records side by side (old ``o``, new ``n``), one row a
+    key with its kind (added, removed, changed or the same), materialised narrow; and its
+    parameters."""
     table = connection.ops.quote_name(Record._meta.db_table)
     differs = " OR ".join(f'o."{c}" IS DISTINCT FROM n."{c}"' for c in compared_columns())
+    if connection.vendor == "postgresql":
+        return (
+            (
+                "WITH d AS MATERIALIZED (SELECT CASE WHEN o.line IS NULL THEN 'added' "  # noqa: S608
+                f"WHEN n.line IS NULL THEN 'removed' WHEN {differs} THEN 'changed' ELSE 'same' END "
+                f"AS kind, o.line AS old_line, n.line AS new_line, {_SIDES} "
+                f"FROM (SELECT * FROM {table} WHERE submission_id = %s) o "
+                f"FULL OUTER JOIN (SELECT * FROM {table} WHERE submission_id = %s) n ON {_KEY})"
+            ),
+            [old_id, new_id],
+        )
+    # SQLite joins a FULL OUTER JOIN by nested loops; a LEFT JOIN and an anti-join get an
+    # automatic index on the key each (a narrow copy of the new version's keys, then its records by primary key).
     return (
-        "SELECT CASE WHEN o.line IS NULL THEN 'added' WHEN n.line IS NULL THEN 'removed' "  # noqa: S608
-        f"WHEN {differs} THEN 'changed' ELSE 'same' END AS kind, "
-        "o.line AS old_line, n.line AS new_line, "
-        "COALESCE(n.site_code, o.site_code) AS site_code, "
-        "COALESCE(n.accession_number, o.accession_number) AS accession_number, "
-        "COALESCE(n.modality, o.modality) AS modality, "
-        "o.modality AS old_modality, n.modality AS new_modality "
-        f"FROM (SELECT * FROM {table} WHERE submission_id = %s) o "
-        f"FULL OUTER JOIN (SELECT * FROM {table} WHERE submission_id = %s) n "
-        "ON o.site_code = n.site_code AND o.accession_number = n.accession_number"
+        (
+            f"WITH o AS MATERIALIZED (SELECT * FROM {table} WHERE submission_id = %s), "  # noqa: S608
+            f"k AS MATERIALIZED (SELECT line, site_code, accession_number FROM {table} "
+            "WHERE submission_id = %s), "
+            "d AS MATERIALIZED (SELECT CASE WHEN n.line IS NULL THEN 'removed' "
+            f"WHEN {differs} THEN 'changed' ELSE 'same' END AS kind, o.line AS old_line, "
+            f"n.line AS new_line, {_SIDES} FROM o LEFT JOIN k ON "
+            "o.site_code = k.site_code AND o.accession_number = k.accession_number "
+            f"LEFT JOIN {table} n ON n.submission_id = %s AND n.line = k.line "
+            "UNION ALL SELECT 'added', NULL, k.line, k.site_code, k.accession_number, n.modality, "
+            f"NULL, n.modality FROM k JOIN {table} n ON n.submission_id = %s AND n.line = k.line "
+            "WHERE NOT EXISTS (SELECT 1 FROM o WHERE "
+            "o.site_code = k.site_code AND o.accession_number = k.accession_number))"
+        ),
+        [old_id, new_id, new_id, new_id],
     )
 
 
@@ -154,8 +182,9 @@ def _scan(
             "ORDER BY site_code, accession_number, kind LIMIT %s OFFSET %s"
         )
         window = [*kinds, int(limit), int(offset)]
+    with_sql, with_params = _with_sql(old.pk, new.pk)
     sql = (
-        f"WITH d AS MATERIALIZED ({_joined_sql()}) "  # noqa: S608
+        f"{with_sql} "  # noqa: S608
         "SELECT 'diff', kind, modality, count(*), CAST(NULL AS integer), CAST(NULL AS integer), "
         "CAST(NULL AS text), CAST(NULL AS text), CAST(NULL AS integer) "
         "FROM d WHERE kind <> 'same' GROUP BY kind, modality "
@@ -172,7 +201,7 @@ def _scan(
             # records, not in batches on disk; and no JIT compiling for one statement.
             cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute("SET LOCAL jit = off")
-        cursor.execute(sql, [old.pk, new.pk, *window])
+        cursor.execute(sql, [*with_params, *window])
         result = cursor.fetchall()
     by_modality: dict[str, ModalityCounts] = {}
     totals: dict[str, int] = defaultdict(int)
