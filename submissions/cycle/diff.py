@@ -75,24 +75,27 @@ def _with_sql(old_id: int, new_id: int) -> tuple[str, list[int]]:
             ),
             [old_id, new_id],
         )
-    # SQLite joins a FULL OUTER JOIN by nested loops; a LEFT JOIN and an anti-join get an
-    # automatic index on the key each (a narrow copy of the new version's keys, then its records by primary key).
+    # SQLite joins a FULL OUTER JOIN by nested loops, and makes an automatic index for a
+    # lookup only where it can tell it pays: so each new record looks its key up in the old
+    # version's keys (``m``), records come by primary key, and the removed ones are those old
+    # lines NOT IN the matched ones (an ephemeral index, always).
     return (
         (
-            f"WITH o AS MATERIALIZED (SELECT * FROM {table} WHERE submission_id = %s), "  # noqa: S608
-            f"k AS MATERIALIZED (SELECT line, site_code, accession_number FROM {table} "
+            f"WITH o AS MATERIALIZED (SELECT line, site_code, accession_number FROM {table} "  # noqa: S608
             "WHERE submission_id = %s), "
-            "d AS MATERIALIZED (SELECT CASE WHEN n.line IS NULL THEN 'removed' "
-            f"WHEN {differs} THEN 'changed' ELSE 'same' END AS kind, o.line AS old_line, "
-            f"n.line AS new_line, {_SIDES} FROM o LEFT JOIN k ON "
-            "o.site_code = k.site_code AND o.accession_number = k.accession_number "
-            f"LEFT JOIN {table} n ON n.submission_id = %s AND n.line = k.line "
-            "UNION ALL SELECT 'added', NULL, k.line, k.site_code, k.accession_number, n.modality, "
-            f"NULL, n.modality FROM k JOIN {table} n ON n.submission_id = %s AND n.line = k.line "
-            "WHERE NOT EXISTS (SELECT 1 FROM o WHERE "
-            "o.site_code = k.site_code AND o.accession_number = k.accession_number))"
+            "m AS MATERIALIZED (SELECT k.line AS new_line, (SELECT o.line FROM o WHERE "
+            "o.site_code = k.site_code AND o.accession_number = k.accession_number) AS old_line "
+            f"FROM {table} k WHERE k.submission_id = %s), "
+            "d AS MATERIALIZED (SELECT CASE WHEN m.old_line IS NULL THEN 'added' "
+            f"WHEN {differs} THEN 'changed' ELSE 'same' END AS kind, m.old_line AS old_line, "
+            f"m.new_line AS new_line, {_SIDES} FROM m JOIN {table} n "
+            f"ON n.submission_id = %s AND n.line = m.new_line LEFT JOIN {table} o "
+            "ON o.submission_id = %s AND o.line = m.old_line "
+            "UNION ALL SELECT 'removed', o.line, NULL, o.site_code, o.accession_number, "
+            f"o.modality, o.modality, NULL FROM {table} o WHERE o.submission_id = %s "
+            "AND o.line NOT IN (SELECT old_line FROM m WHERE old_line IS NOT NULL))"
         ),
-        [old_id, new_id, new_id, new_id],
+        [old_id, new_id, new_id, old_id, old_id],
     )
 
 
