@@ -1,5 +1,5 @@
 """Reads of the monthly cycle: the compliance register, providers' month statuses, version
-diffs and the statistics of a frozen product.
+diffs (from ``diff``) and the statistics of a frozen product.
 
 These functions decide nothing about who may see what: callers pass an organisation they
 have already checked with ``submissions.selectors.visible_organisation_codes`` (providers)
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -23,12 +22,13 @@ from dids_portal.lib.errors import DomainError
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
 from submissions.choices import ACCEPTED_STATUSES, ComplianceState, CutOffKind, SubmissionStatus
+from submissions.cycle.diff import VersionDiff as VersionDiff
+from submissions.cycle.diff import version_diff as version_diff
 from submissions.cycle.timetable import Deadlines, add_months, default_deadlines
 from submissions.models import (
     CutOff,
     CutOffVersion,
     PeriodReopening,
-    Record,
     Reminder,
     ReportingPeriod,
     Submission,
@@ -389,63 +389,6 @@ def provider_month_statuses(*, organisation_code: str, start: date | str | None 
             cutoffs=taken.get(cell.month, {})))
     statuses.sort(key=lambda s: s.month, reverse=True)
     return statuses
-
-
-# Version diffs --------------------------------------------------------------------------------
-
-@dataclass
-class VersionDiff:
-    old_id: int
-    new_id: int
-    added_count: int
-    removed_count: int
-    changed_count: int
-    # (site code, accession number) pairs, at most ``limit`` of each, in key order.
-    added: list[tuple[str, str]]
-    removed: list[tuple[str, str]]
-    changed: list[tuple[str, str]]
-    counts_by_modality: dict[str, dict[str, int]]
-
-
-_NOT_COMPARED = {"submission_id", "line", "warnings"}
-
-
-def version_diff(*, old: Submission, new: Submission, limit: int = 1000) -> VersionDiff:
-    """What changes between two versions of one organisation and month, by record key
-    (site code, accession number): added, removed, changed, and counts by modality."""
-    if (old.organisation_id, old.activity_month) != (new.organisation_id, new.activity_month):
-        raise DomainError("Only two versions of the same organisation and month can be compared.",
-                          code="not_comparable")
-    table = Record._meta.db_table
-    compared = [f.column for f in Record._meta.concrete_fields if f.column not in _NOT_COMPARED]
-    differs = " OR ".join(f'o."{c}" IS DISTINCT FROM n."{c}"' for c in compared)
-    key = "o.site_code = n.site_code AND o.accession_number = n.accession_number"
-    only = (f"FROM {table} n WHERE n.submission_id = %s AND NOT EXISTS "  # noqa: S608
-            f"(SELECT 1 FROM {table} o WHERE o.submission_id = %s AND {key})")
-    changed = (f"FROM {table} n JOIN {table} o ON {key} "
-               f"WHERE n.submission_id = %s AND o.submission_id = %s AND ({differs})")
-    order = f" ORDER BY n.site_code, n.accession_number LIMIT {int(limit)}"
-
-    def pairs(sql: str, params: list[Any]) -> tuple[int, list[tuple[str, str]]]:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) {sql}", params)
-            count = cursor.fetchone()[0]
-            cursor.execute(f"SELECT n.site_code, n.accession_number {sql}{order}", params)
-            return count, [tuple(r) for r in cursor.fetchall()]
-
-    added_count, added = pairs(only, [new.pk, old.pk])
-    removed_count, removed = pairs(only, [old.pk, new.pk])
-    changed_count, changed_rows = pairs(changed, [new.pk, old.pk])
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"before": 0, "after": 0})
-    for submission_id, modality, n in (Record.objects.filter(submission_id__in=[old.pk, new.pk])
-                                       .values("submission_id", "modality")
-                                       .annotate(n=Count("line"))
-                                       .values_list("submission_id", "modality", "n")):
-        counts[modality]["before" if submission_id == old.pk else "after"] = n
-    return VersionDiff(old_id=old.pk, new_id=new.pk, added_count=added_count,
-                       removed_count=removed_count, changed_count=changed_count, added=added,
-                       removed=removed, changed=changed_rows,
-                       counts_by_modality=dict(sorted(counts.items())))
 
 
 # Statistics of a frozen product ---------------------------------------------------------------

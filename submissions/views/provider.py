@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -25,13 +26,12 @@ from accounts.views import ProviderHomeView as AccountsProviderHomeView
 from accounts.views import ProviderPageMixin, SignedInMixin
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
-from reference.choices import Modality
 from submissions import selectors
 from submissions.assessment import result_context
 from submissions.checking import file_check
 from submissions.choices import Channel, Severity, SubmissionStatus
+from submissions.cycle.diff import KINDS, PAGE_SIZE, version_compare
 from submissions.cycle.lock import open_months
-from submissions.cycle.selectors import version_diff
 from submissions.downloads import submission_csv_download
 from submissions.engine import Report, rules_documentation
 from submissions.forms import UploadForm
@@ -42,7 +42,6 @@ from submissions.views.months import MonthRow, organisation_months, recent_month
 FIRST_FINDINGS = 50
 # The result page shows the first few findings; the findings list pages through them all.
 RESULT_FINDINGS = 10
-DIFF_LIMIT = 100
 HOME_MONTHS = 6
 
 
@@ -292,9 +291,22 @@ class VersionDiffView(ProviderPageMixin, BreadcrumbsMixin, TemplateView):
             new = visible.get(version=int(self.request.GET.get("to", "")))
         except (ValueError, Submission.DoesNotExist) as exc:
             raise Http404("No such versions.") from exc
-        diff = version_diff(old=old, new=new, limit=DIFF_LIMIT)
-        modalities = [{"modality": Modality(code).label if code in Modality.values else code,
-                       **counts} for code, counts in diff.counts_by_modality.items()]
-        context.update(month=month, old=old, new=new, diff=diff, modalities=modalities,
-                       limit=DIFF_LIMIT)
+        kind = self.request.GET.get("kind", "")
+        kind = kind if kind in KINDS else ""
+        try:
+            page = max(int(self.request.GET.get("page", "1")), 1)
+        except ValueError:
+            page = 1
+        summary, rows = version_compare(old=old, new=new, kind=kind or None, page=page)
+        total = summary.count(kind or None)
+        pages = max(1, -(-total // PAGE_SIZE))
+        if page > pages:  # past the end: the last page instead
+            page = pages
+            summary, rows = version_compare(old=old, new=new, kind=kind or None, page=page)
+        query = {"from": old.version, "to": new.version, **({"kind": kind} if kind else {})}
+        context.update(month=month, old=old, new=new, summary=summary, rows=rows, kind=kind,
+                       total=total, page=page, pages=pages, page_size=PAGE_SIZE,
+                       first=(page - 1) * PAGE_SIZE + 1, last=(page - 1) * PAGE_SIZE + len(rows),
+                       previous_query=urlencode({**query, "page": page - 1}),
+                       next_query=urlencode({**query, "page": page + 1}))
         return context
