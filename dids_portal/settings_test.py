@@ -32,8 +32,10 @@ STORAGES = {
 # (pytest-django suffixes its name) and its own Redis database, counting down from the broker
 # URL's, so one process's real workers never take another's tasks.
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if CELERY_BROKER_URL and _XDIST_WORKER.startswith("gw"):  # noqa: F405
-    _base, _, _db = CELERY_BROKER_URL.rpartition("/")  # noqa: F405
+if _XDIST_WORKER.startswith("gw"):
+    from dids_portal.settings import CELERY_BROKER_URL
+
+    _base, _, _db = CELERY_BROKER_URL.rpartition("/")
     if _base.startswith("redis") and _db.isdigit():
         CELERY_BROKER_URL = f"{_base}/{(int(_db) - int(_XDIST_WORKER[2:])) % 16}"
 
