@@ -44,7 +44,7 @@ def test_killing_the_worker_mid_extract_leaves_it_writing_and_a_restart_finishes
     # A worker that kills itself (SIGKILL) once it has written the first rows of an extract.
     dying = workers.start(DIDS_PSEUDONYM_KEY=KEY, DIDS_FAULT_KILL_EXTRACT_AT_ROWS="1")
     extract = extract_create(actor=analyst, month=MONTH, kind="provisional", format="csv")
-    assert wait_for(lambda: dying.poll() is not None, timeout=60), "the worker did not die"
+    assert wait_for(lambda: dying.poll() is not None, timeout=180), "the worker did not die"
     extract.refresh_from_db()
     assert extract.state == ExtractState.WRITING and not extract.file
     # The dead worker's connection, and with it the writer lock, goes away.
@@ -52,7 +52,7 @@ def test_killing_the_worker_mid_extract_leaves_it_writing_and_a_restart_finishes
     # The supervisor restarts the worker; nobody else does anything.
     workers.start(DIDS_PSEUDONYM_KEY=KEY)
     assert wait_for(lambda: Extract.objects.get(pk=extract.pk).state == ExtractState.DONE,
-                    timeout=60)
+                    timeout=180)
     extract.refresh_from_db()
     assert extract.attempts == 2 and extract.rows_done == ROWS
     assert len(extract.file.read().decode().splitlines()) == ROWS + 1  # and the header

@@ -58,9 +58,9 @@ def test_killing_the_worker_mid_load_loses_and_duplicates_nothing(workers: Worke
     # A clean run first: the count every killed run must end with.
     worker = workers.start()
     clean = _submit(submitter, big_file)
-    assert wait_for(lambda: _state(clean.pk)[2] > 0, timeout=120, step=0.01)
+    assert wait_for(lambda: _state(clean.pk)[2] > 0, timeout=240, step=0.01)
     load_started = time.monotonic()
-    assert wait_for(lambda: _finished(clean.pk), timeout=120, step=0.01)
+    assert wait_for(lambda: _finished(clean.pk), timeout=240, step=0.01)
     load_seconds = time.monotonic() - load_started  # from the first rows to the commit
     clean_count = _records(clean.pk)
     assert clean_count == ROWS
@@ -70,7 +70,7 @@ def test_killing_the_worker_mid_load_loses_and_duplicates_nothing(workers: Worke
         submission = _submit(submitter, big_file)
         # Wait until the load is under way (progress is written from a side connection) ...
         started = wait_for(lambda s=submission: _state(s.pk)[2] > 0 or _finished(s.pk),
-                           timeout=60, step=0.01)
+                           timeout=240, step=0.01)
         assert started, f"trial {trial}: the worker never started loading"
         # ... then kill it at a random point of the load.
         time.sleep(rng.uniform(0.0, 0.8 * load_seconds))
@@ -81,7 +81,7 @@ def test_killing_the_worker_mid_load_loses_and_duplicates_nothing(workers: Worke
             assert _records(submission.pk) == 0, "a half version is visible after the kill"
         # The supervisor restarts the worker; nobody else does anything.
         worker = workers.start()
-        assert wait_for(lambda s=submission: _finished(s.pk), timeout=90), (
+        assert wait_for(lambda s=submission: _finished(s.pk), timeout=240), (
             f"trial {trial}: not finished after restart (state at kill {status_at_kill})")
         submission.refresh_from_db()
         assert submission.status == SubmissionStatus.ACCEPTED, submission.failure_reason
@@ -96,7 +96,7 @@ def test_cutting_the_database_connection_mid_copy_never_shows_half_a_version(
         workers: Workers, submitter, big_file: Path) -> None:
     workers.start()
     submission = _submit(submitter, big_file)
-    assert wait_for(lambda: _state(submission.pk)[2] > 0, timeout=60, step=0.01)
+    assert wait_for(lambda: _state(submission.pk)[2] > 0, timeout=240, step=0.01)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
@@ -124,7 +124,7 @@ def test_the_same_task_delivered_twice_publishes_once(workers: Workers, submitte
     submission = _submit(submitter, big_file, enqueue=lambda pk: None)
     process_submission.delay(submission.pk)
     process_submission.delay(submission.pk)
-    assert wait_for(lambda: _finished(submission.pk), timeout=120)
+    assert wait_for(lambda: _finished(submission.pk), timeout=240)
     time.sleep(1.0)  # let the second delivery run to its end
     submission.refresh_from_db()
     assert submission.is_live and _records(submission.pk) == ROWS
@@ -143,7 +143,7 @@ def test_a_file_that_kills_the_worker_every_time_is_tried_three_times_then_faile
     for _start in range(MAX_ATTEMPTS + 2):
         worker = workers.start(DIDS_FAULT_KILL_AT_ROWS="20000")
         # It dies mid-load (the fault hook), or it fails the version and stays up.
-        wait_for(lambda w=worker: w.poll() is not None or _finished(submission.pk), timeout=90)
+        wait_for(lambda w=worker: w.poll() is not None or _finished(submission.pk), timeout=240)
         if _finished(submission.pk):
             break
         time.sleep(0.5)  # the dead worker's connection (and row lock) goes away
@@ -158,7 +158,7 @@ def test_a_file_that_kills_the_worker_every_time_is_tried_three_times_then_faile
     submission_reprocess(actor=submitter, submission=submission)
     assert SubmissionJob.objects.get(submission=submission).attempts == 0
     workers.start()
-    assert wait_for(lambda: _finished(submission.pk), timeout=90)
+    assert wait_for(lambda: _finished(submission.pk), timeout=240)
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.ACCEPTED, submission.failure_reason
     assert _records(submission.pk) == ROWS
