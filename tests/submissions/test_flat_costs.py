@@ -5,6 +5,7 @@ processed or the cut-off taken."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import date, datetime
 from typing import Any
@@ -179,3 +180,16 @@ def test_a_cut_off_stores_how_many_organisations_it_took(rr8) -> None:
     cutoff, _ = period_cut_off(actor=None, month=MONTH, kind=CutOffKind.PROVISIONAL)
     assert CutOff.objects.get(pk=cutoff.pk).organisation_count == 2
     assert cutoff.record_count == 6
+
+
+def test_the_migration_counts_the_organisations_of_cut_offs_already_taken(rr8) -> None:
+    backfill = importlib.import_module(
+        "submissions.migrations.0010_cutoff_organisation_count").BACKFILL
+    OrganisationFactory(code="Q01")
+    for code in ("RR8", "Q01"):
+        version_with_records(organisation=code, month=MONTH, number=1, records=3, live=True)
+    cutoff, _ = period_cut_off(actor=None, month=MONTH, kind=CutOffKind.PROVISIONAL)
+    CutOff.objects.filter(pk=cutoff.pk).update(organisation_count=0)
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+    assert CutOff.objects.get(pk=cutoff.pk).organisation_count == 2
