@@ -104,7 +104,7 @@ def timetable_months(*, now: datetime | None = None,
     deadlines = period_deadlines(months)
     cutoffs = {(c.period.activity_month, c.kind): c for c in CutOff.objects.filter(
         period__activity_month__in=months).select_related("period", "run_by")
-        .annotate(organisations=Count("versions"))}
+        .defer("manifest", "statistics")}
     reopened: dict[date, int] = {}
     for month, n in (PeriodReopening.objects.filter(
             period__activity_month__in=months, granted_at__lte=now, expires_at__gt=now)
@@ -120,7 +120,7 @@ def timetable_months(*, now: datetime | None = None,
             slots[kind] = CutOffSlot(month=month, kind=kind,
                                      deadline=d.final if kind == CutOffKind.FINAL else d.provisional,
                                      cutoff=cutoff,
-                                     organisations=getattr(cutoff, "organisations", None))
+                                     organisations=cutoff.organisation_count if cutoff else None)
         state = month_state(provisional=slots[CutOffKind.PROVISIONAL].cutoff,
                             final=slots[CutOffKind.FINAL].cutoff, final_deadline=d.final, now=now)
         result.append(TimetableMonth(month=month, provisional_deadline=d.provisional,
@@ -143,24 +143,29 @@ def cutoff_schedule(*, now: datetime | None = None, upcoming: int = 4) -> CutOff
     window whose cut-off has not, and the next ``upcoming`` deadlines."""
     now = now or timezone.now()
     taken = [CutOffSlot(month=c.period.activity_month, kind=c.kind, deadline=c.deadline,
-                        cutoff=c, organisations=c.organisations)
+                        cutoff=c, organisations=c.organisation_count)
              for c in CutOff.objects.select_related("period", "run_by")
-             .annotate(organisations=Count("versions"))
+             .defer("manifest", "statistics")
              .order_by("-period__activity_month", "-deadline")]
     slots = [s for m in timetable_months(now=now, count=TIMETABLE_MONTHS + 6)
              for s in m.slots.values() if s.cutoff is None]
-    overdue = sorted((s for s in slots if s.deadline < now and _has_data_or_row(s.month)),
+    started = _months_with_data_or_row({s.month for s in slots if s.deadline < now})
+    overdue = sorted((s for s in slots if s.deadline < now and s.month in started),
                      key=lambda s: s.deadline)
     future = sorted((s for s in slots if s.deadline >= now), key=lambda s: s.deadline)
     return CutOffSchedule(taken=taken, overdue=overdue, upcoming=future[:upcoming])
 
 
-def _has_data_or_row(month: date) -> bool:
+def _months_with_data_or_row(months: set[date]) -> set[date]:
     # As cutoffs_run_due: a new installation does not owe cut-offs of months before it started.
+    # Two queries for the whole window, whatever the months hold.
     from submissions.models import ReportingPeriod
 
-    return (ReportingPeriod.objects.filter(activity_month=month).exists()
-            or Submission.objects.filter(activity_month=month).exists())
+    found = set(ReportingPeriod.objects.filter(activity_month__in=months)
+                .values_list("activity_month", flat=True))
+    found.update(Submission.objects.filter(activity_month__in=months).order_by()
+                 .values_list("activity_month", flat=True).distinct())
+    return found
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.choices import PROVIDER_ROLES
@@ -362,16 +362,19 @@ def provider_month_statuses(*, organisation_code: str, start: date | str | None 
     versions = {month: [{k: v[k] for k in shown} for v in reversed(read.get((code, month), []))]
                 for month in months}
     taken: dict[date, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for cutoff in CutOff.objects.filter(period__activity_month__in=months).select_related("period"):
+    for cutoff in (CutOff.objects.filter(period__activity_month__in=months)
+                   .select_related("period").only("pk", "kind", "taken_at", "period__activity_month")):
         taken[cutoff.period.activity_month][cutoff.kind] = {
             "cutoff_id": cutoff.pk, "taken_at": cutoff.taken_at, "submission_id": None,
             "version": None}
-    for inclusion in CutOffVersion.objects.filter(
-            organisation_id=code, cutoff__period__activity_month__in=months).select_related(
-            "cutoff__period", "submission"):
-        entry = taken[inclusion.cutoff.period.activity_month][inclusion.cutoff.kind]
-        entry["submission_id"] = inclusion.submission_id
-        entry["version"] = inclusion.submission.version
+    # Plain values: a cut-off's manifest and statistics are national, and large.
+    for month, kind, submission_id, version in CutOffVersion.objects.filter(
+            organisation_id=code, cutoff__period__activity_month__in=months).values_list(
+            "cutoff__period__activity_month", "cutoff__kind", "submission_id",
+            "submission__version"):
+        entry = taken[month][kind]
+        entry["submission_id"] = submission_id
+        entry["version"] = version
     reopened = dict(PeriodReopening.objects.filter(
         organisation_id=code, period__activity_month__in=months, expires_at__gt=now,
         granted_at__lte=now).values_list("period__activity_month", "expires_at"))
@@ -404,9 +407,19 @@ def cutoff_get(*, month: date | str, kind: str) -> CutOff:
     return cutoff
 
 
-def cutoff_list() -> list[CutOff]:
-    return list(CutOff.objects.select_related("period", "run_by")
-                .annotate(organisations=Count("versions")))
+def cutoff_list(*, months: list[date] | None = None) -> list[CutOff]:
+    """Every cut-off (the API's list), or only those of ``months`` without their manifests
+    (the statistics pages read the statistics frozen with them, never the manifest)."""
+    queryset = CutOff.objects.select_related("period", "run_by")
+    if months is not None:
+        queryset = queryset.filter(period__activity_month__in=months).defer("manifest")
+    return list(queryset)
+
+
+def cutoff_months() -> list[date]:
+    """The months with at least one cut-off (one small read, whatever the manifests hold)."""
+    return list(CutOff.objects.order_by().values_list("period__activity_month", flat=True)
+                .distinct())
 
 
 def _disclose(value: Any, *, national: bool) -> Any:

@@ -247,7 +247,7 @@ def period_cut_off(*, actor: User | None, month: date | str, kind: str,
             period=period, kind=kind, deadline=deadline, taken_at=now, run_by=actor,
             run_by_label=label[:100], code_version=code_version()[:80],
             record_count=scanned["total"], records_checksum=scanned["checksum"],
-            manifest=manifest, statistics=statistics)
+            organisation_count=len(included), manifest=manifest, statistics=statistics)
         CutOffVersion.objects.bulk_create(
             CutOffVersion(cutoff=cutoff, organisation_id=v.organisation_id, submission=v)
             for v in included)

@@ -100,6 +100,9 @@ class CutOff(models.Model):
     run_by_label = models.CharField(max_length=100, help_text="Who or what ran it.")
     code_version = models.CharField(max_length=80)
     record_count = models.BigIntegerField()
+    # Stored when it is taken, so the cut-off lists never count their versions.
+    organisation_count = models.PositiveIntegerField(
+        default=0, help_text="Organisations whose version it took.")
     records_checksum = models.CharField(max_length=64)
     manifest = models.JSONField()
     statistics = models.JSONField(default=dict, help_text="Statistics computed at the cut-off.")

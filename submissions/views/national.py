@@ -26,6 +26,7 @@ from submissions.cycle.selectors import (
     chase_list,
     compliance_register,
     cutoff_list,
+    cutoff_months,
     cutoff_statistics,
 )
 from submissions.cycle.statistics import product_scan
@@ -197,8 +198,7 @@ def month_statistics(*, user: Any, months: list[date]) -> list[dict[str, Any]]:
     else (not yet cut off) the same SQL over the versions live now. A month with neither is
     left out; one whose cut-off took no records is kept, marked ``empty``."""
     cutoffs: dict[tuple[date, str], Any] = {
-        (c.period.activity_month, c.kind): c for c in cutoff_list()
-        if c.period.activity_month in months}
+        (c.period.activity_month, c.kind): c for c in cutoff_list(months=months)}
     live: dict[date, list[int]] = defaultdict(list)
     for month, pk in (selectors.submission_list_for(user=user)
                       .filter(is_live=True, activity_month__in=months)
@@ -225,7 +225,7 @@ def month_statistics(*, user: Any, months: list[date]) -> list[dict[str, Any]]:
 
 def statistics_months(*, user: Any) -> list[date]:
     """The months with statistics to show, newest first: any with a cut-off or live files."""
-    months = {c.period.activity_month for c in cutoff_list()}
+    months = set(cutoff_months())
     months.update(selectors.submission_list_for(user=user).filter(is_live=True)
                   .order_by().values_list("activity_month", flat=True).distinct())
     return sorted(months, reverse=True)
