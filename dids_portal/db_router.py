@@ -5,11 +5,15 @@ Inside ``replica_reads()`` (the national pages' GET and HEAD requests enter it t
 ``reference`` apps) go to the ``replica`` alias named by ``DIDS_READ_REPLICA``. Everything else
 reads from ``default``: accounts, sessions, second factors and sign-in locks, whose rows a
 replica a second behind would get wrong (a session just made, a lock just taken). Writes, and
-reads under ``select_for_update``, always go to ``default``. Without a replica nothing changes.
+reads under ``select_for_update``, always go to ``default``. A signed-in user who has just
+changed something (any successful POST, PUT, PATCH or DELETE) reads from ``default`` for the
+next ``DIDS_REPLICA_AFTER_WRITE_SECONDS``, so that the page after a cut-off shows the cut-off.
+Without a replica nothing changes.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,7 +23,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 REPLICA_APPS = frozenset({"submissions", "reference"})
-REPLICA_PATHS = ("/national/",)
+REPLICA_PATHS = ("/national/", "/api/cutoffs/", "/api/compliance")
+SAFE_METHODS = ("GET", "HEAD")
+WROTE_AT = "dids_wrote_at"  # session key: when this user last changed something
 
 _replica_reads: ContextVar[bool] = ContextVar("dids_replica_reads", default=False)
 
@@ -36,7 +42,7 @@ def replica_reads() -> Iterator[None]:
 
 def read_alias() -> str:
     """The alias reads of the collection's data use here and now."""
-    replica = getattr(settings, "DIDS_READ_REPLICA", "")
+    replica = settings.DIDS_READ_REPLICA
     return replica if replica and _replica_reads.get() else "default"
 
 
@@ -59,13 +65,32 @@ class ReplicaRouter:
 
 
 class ReplicaReadsMiddleware:
-    """National pages read from the replica on GET and HEAD (a POST reads what it writes)."""
+    """National pages read from the replica on GET and HEAD (a POST reads what it writes), unless
+    the signed-in user changed something a moment ago."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method in ("GET", "HEAD") and request.path.startswith(REPLICA_PATHS):
+        if request.method not in SAFE_METHODS:
+            response = self.get_response(request)
+            if (response.status_code < 400 and settings.DIDS_READ_REPLICA
+                    and self._signed_in(request)):
+                request.session[WROTE_AT] = time.time()
+            return response
+        if request.path.startswith(REPLICA_PATHS) and not self._wrote_lately(request):
             with replica_reads():
                 return self.get_response(request)
         return self.get_response(request)
+
+    @staticmethod
+    def _signed_in(request: HttpRequest) -> bool:
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and hasattr(request, "session"))
+
+    def _wrote_lately(self, request: HttpRequest) -> bool:
+        if not settings.DIDS_READ_REPLICA or not self._signed_in(request):
+            return False
+        wrote_at = request.session.get(WROTE_AT)
+        window = settings.DIDS_REPLICA_AFTER_WRITE_SECONDS
+        return isinstance(wrote_at, int | float) and time.time() - wrote_at < window

@@ -110,6 +110,8 @@ DATABASES = database_aliases(url=DATABASE_URL, replica_url=DATABASE_REPLICA_URL,
                              pooler=DATABASE_POOLER)
 DATABASE_ROUTERS = ["dids_portal.db_router.ReplicaRouter"]
 DIDS_READ_REPLICA = "replica" if DATABASE_REPLICA_URL else ""
+# A user who has just changed something reads from the primary for this long (replica lag).
+DIDS_REPLICA_AFTER_WRITE_SECONDS = env_int("DIDS_REPLICA_AFTER_WRITE_SECONDS", 30, minimum=0)
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -12,7 +12,7 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from dids_portal.db_router import ReplicaRouter, read_alias, replica_reads
+from dids_portal.db_router import WROTE_AT, ReplicaRouter, read_alias, replica_reads
 from submissions.models import Submission
 from tests.submissions.conftest import AS_OF
 from tests.submissions.cycle_helpers import submit_at
@@ -60,6 +60,24 @@ def test_a_national_page_reads_the_collection_from_the_replica(client_for, analy
     assert _submissions_reads(on_replica.captured_queries)
     assert not _submissions_reads(on_default.captured_queries)
     assert not [q for q in on_replica.captured_queries if WRITE.match(q["sql"])]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_a_user_who_just_changed_something_reads_national_pages_from_default(
+        client_for, analyst, settings) -> None:
+    settings.DIDS_READ_REPLICA = "replica"
+    client = client_for(analyst)
+    response = client.post("/national/cutoffs/2026-06/provisional/run/")
+    assert response.status_code < 400
+    assert isinstance(client.session[WROTE_AT], float)
+    with CaptureQueriesContext(connections["replica"]) as on_replica:
+        assert client.get("/national/quality/").status_code == 200
+    assert on_replica.captured_queries == []
+    settings.DIDS_REPLICA_AFTER_WRITE_SECONDS = 0
+    with CaptureQueriesContext(connections["replica"]) as on_replica:
+        assert client.get("/national/quality/").status_code == 200
+    assert _submissions_reads(on_replica.captured_queries)
 
 
 @pytest.mark.postgres
