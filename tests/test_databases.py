@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,3 +63,18 @@ def test_a_worker_serving_extracts_refuses_to_start_behind_pgbouncer() -> None:
     result = _worker("ingest,extracts", DATABASE_POOLER="pgbouncer")
     assert result.returncode != 0
     assert "needs a direct database connection" in result.stderr + result.stdout
+
+
+def test_the_settings_module_reads_the_replica_and_the_pooler_from_the_environment() -> None:
+    code = ("import json; from django.conf import settings as s; d = s.DATABASES; "
+            "print(json.dumps([sorted(d), s.DIDS_READ_REPLICA, d['default']['CONN_MAX_AGE'], "
+            "d['replica']['DISABLE_SERVER_SIDE_CURSORS'], s.DATABASE_ROUTERS]))")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    environ.update({"DJANGO_SETTINGS_MODULE": "dids_portal.settings", "SECRET_KEY": "x" * 50,
+                    "DATABASE_URL": PRIMARY, "DATABASE_REPLICA_URL": REPLICA,
+                    "DATABASE_POOLER": "pgbouncer"})
+    result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=environ,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [["default", "replica"], "replica", 0, True,
+                                         ["dids_portal.db_router.ReplicaRouter"]]
