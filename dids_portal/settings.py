@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
+from dids_portal.lib.databases import database_aliases
 from dids_portal.lib.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -75,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # GET and HEAD of the national pages and statistics read from the replica, if there is one.
+    "dids_portal.db_router.ReplicaReadsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -99,13 +102,16 @@ TEMPLATES = [
 WSGI_APPLICATION = "dids_portal.wsgi.application"
 
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-except ValueError as exc:  # dj-database-url raises ValueError on an unknown scheme
-    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Past one machine (docs/SCALING.md): an optional streaming replica that the national pages and
+# statistics read from (dids_portal.db_router), and PgBouncer in transaction pooling in front.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL") or ""
+DATABASE_POOLER = (env_str("DATABASE_POOLER") or "").lower()
+DATABASES = database_aliases(url=DATABASE_URL, replica_url=DATABASE_REPLICA_URL,
+                             pooler=DATABASE_POOLER)
+DATABASE_ROUTERS = ["dids_portal.db_router.ReplicaRouter"]
+DIDS_READ_REPLICA = "replica" if DATABASE_REPLICA_URL else ""
+# A user who has just changed something reads from the primary for this long (replica lag).
+DIDS_REPLICA_AFTER_WRITE_SECONDS = env_int("DIDS_REPLICA_AFTER_WRITE_SECONDS", 30, minimum=0)
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -217,6 +223,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 DIDS_REQUEUE_QUEUED_AFTER_SECONDS = env_int("DIDS_REQUEUE_QUEUED_AFTER_SECONDS", 120, minimum=5)
 CELERY_TIMEZONE = TIME_ZONE
+# Queues by kind, so that a long extract never delays validation: each worker is started for
+# the queues it serves (``celery -A dids_portal worker -Q ingest``; README, docs/SCALING.md).
+# A worker started without -Q serves all three (one machine).
+DIDS_TASK_QUEUES = ("ingest", "cycle", "extracts")
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in DIDS_TASK_QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = "cycle"
+CELERY_TASK_ROUTES = {
+    "submissions.tasks.process_submission": {"queue": "ingest"},
+    "submissions.tasks.recover_stalled_submissions": {"queue": "cycle"},
+    "submissions.tasks.build_extract": {"queue": "extracts"},
+    "submissions.tasks.recover_stalled_extracts": {"queue": "cycle"},
+    "submissions.tasks.run_due_cutoffs": {"queue": "cycle"},
+    "submissions.tasks.send_deadline_reminders": {"queue": "cycle"},
+}
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False

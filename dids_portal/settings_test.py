@@ -45,3 +45,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 
 # The test client and live server speak plain HTTP; production redirects to HTTPS.
 SECURE_SSL_REDIRECT = False
+
+# A second alias on the same test database, as a read replica is (TEST MIRROR: no database of
+# its own). Nothing reads from it unless a test sets DIDS_READ_REPLICA (tests/submissions/test_read_replica.py).
+if IS_POSTGRES and "replica" not in DATABASES:  # noqa: F405
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -181,7 +181,8 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
 
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         try:
-            kombu_keys = [*client.scan_iter("_kombu.binding.*"), "celery", "unacked",
+            kombu_keys = [*client.scan_iter("_kombu.binding.*"), "celery",
+                          *settings.DIDS_TASK_QUEUES, "unacked",
                           "unacked_index", "unacked_mutex"]
             client.delete(*kombu_keys)
         except redis.RedisError:

@@ -19,6 +19,7 @@ from dids_portal.celery import app as celery_app
 from reference.loaders import SAMPLE_DIR
 from submissions.engine import ReferenceSnapshot, generate_file
 from tests.submissions.conftest import MONTH
+from tests.submissions.test_worker import purge_queues
 
 ROOT = Path(settings.BASE_DIR)
 ROWS = 150_000
@@ -49,7 +50,7 @@ class Workers:
     def start(self, name: str = "w1", **env: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.clocked_celery", "-A", "dids_portal", "worker", "--pool", "solo",
-             "--hostname", f"{name}-{len(self.processes)}@%h", "--loglevel", "warning",
+             "-Q", ",".join(settings.DIDS_TASK_QUEUES), "--hostname", f"{name}-{len(self.processes)}@%h", "--loglevel", "warning",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=worker_env(**env), stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
@@ -77,15 +78,13 @@ class Workers:
 def workers() -> Iterator[Workers]:
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = settings.CELERY_BROKER_URL
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
+    purge_queues()
     supervisor = Workers()
     try:
         yield supervisor
     finally:
         supervisor.stop_all()
-        with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_purge("celery")
+        purge_queues()
         celery_app.conf.task_always_eager = True
 
 

@@ -23,7 +23,10 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(settings.BASE_DIR)
 
 
-def worker_env() -> dict[str, str]:
+QUEUES = settings.DIDS_TASK_QUEUES
+
+
+def worker_env(**extra: str) -> dict[str, str]:
     """The worker sees the test database, the test media folder and the test broker."""
     db = connection.settings_dict
     env = dict(os.environ)
@@ -33,29 +36,55 @@ def worker_env() -> dict[str, str]:
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "SECRET_KEY": "worker-test-secret",
+        **extra,
     })
     return env
 
 
+def purge_queues() -> None:
+    with celery_app.connection_for_write() as conn:
+        for queue in QUEUES:
+            conn.default_channel.queue_purge(queue)
+
+
+def start_worker(queues: tuple[str, ...] = QUEUES, **env: str) -> subprocess.Popen[bytes]:
+    """A real worker process serving these queues (``-Q``), as production starts one."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.clocked_celery", "-A", "dids_portal", "worker", "--pool", "solo",
+         "-Q", ",".join(queues), "--hostname", f"{'-'.join(queues)}-{os.getpid()}@%h",
+         "--loglevel", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=worker_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture
-def worker():
+def real_broker():
+    """Tasks go to the test broker (not run in-process) while the test runs; queues purged."""
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = settings.CELERY_BROKER_URL
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.clocked_celery", "-A", "dids_portal", "worker", "--pool", "solo",
-         "--loglevel", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    purge_queues()
+    try:
+        yield
+    finally:
+        purge_queues()
+        celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def worker(real_broker):
+    process = start_worker()
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        celery_app.conf.task_always_eager = True
+        stop_worker(process)
 
 
 def wait_for(predicate, timeout=180.0):
