@@ -9,9 +9,10 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Membership, User
-from accounts.services import api_tokens_stop_without_role, audit_record
+from accounts.services import api_tokens_stop_without_role
 from dids_portal.lib.admin import ReadableHistoryMixin, ReadOnlyAdminMixin
 
 

@@ -29,7 +29,6 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from qrcode.image.svg import SvgPathImage
 
-from accounts.choices import AuditAction
 from accounts.forms import (
     ApiTokenCreateForm,
     OrganisationChoiceForm,
@@ -49,7 +48,7 @@ from accounts.selectors import (
 from accounts.services import (
     api_token_create,
     api_token_revoke,
-    audit_record,
+    second_factor_failure_record,
     totp_device_confirm,
     totp_device_for_setup,
 )
@@ -202,8 +201,7 @@ class SecondFactorVerifyView(SignedInMixin, FormView):
         return HttpResponseRedirect(_safe_next(self.request))
 
     def form_invalid(self, form: SecondFactorForm) -> HttpResponse:
-        audit_record(actor=self.request.user, action=AuditAction.OTP_VERIFY_FAILED,
-                     request=self.request, target=f"user:{self.request.user.pk}")
+        second_factor_failure_record(user=self.request.user, request=self.request)
         return super().form_invalid(form)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

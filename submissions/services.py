@@ -19,10 +19,10 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.models import ApiToken, User
 from accounts.selectors import can_submit_for
-from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
 from dids_portal.lib.logging import redact

@@ -15,10 +15,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 
 from accounts.api.serializers import AuditEventSerializer
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.models import ApiToken, AuditEvent
 from accounts.selectors import audit_event_list_for
-from accounts.services import audit_record
 from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.filters import IsoDateTimeFilter
 from dids_portal.lib.pagination import CursorPagination

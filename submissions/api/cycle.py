@@ -15,10 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.models import ApiToken
 from accounts.selectors import is_national
-from accounts.services import audit_record
 from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.errors import DomainError
 from submissions.choices import CutOffKind, ExtractFormat, ExtractState

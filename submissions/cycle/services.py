@@ -16,9 +16,9 @@ from django.core.mail import send_mass_mail
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.choices import PROVIDER_ROLES, AuditAction
 from accounts.models import Membership, User
-from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
 from reference.choices import PROVIDER_TYPES

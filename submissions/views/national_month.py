@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.models import User
-from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
 from reference.choices import PROVIDER_TYPES

@@ -9,10 +9,9 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.test import RequestFactory
 
+from accounts.audit import GENESIS_HASH, audit_chain_verify, audit_record
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, User
-from accounts.selectors import audit_chain_verify
-from accounts.services import GENESIS_HASH, audit_record
 
 pytestmark = pytest.mark.django_db
 
