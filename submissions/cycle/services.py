@@ -21,6 +21,7 @@ from accounts.choices import PROVIDER_ROLES, AuditAction
 from accounts.models import Membership, User
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
+from dids_portal.lib.tasks import task_send
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation, ReferenceRelease
 from submissions.choices import ACCEPTED_STATUSES, FINISHED_STATUSES, CutOffKind, ExtractState
@@ -370,10 +371,11 @@ def extract_create(*, actor: User, month: date | str, kind: str, format: str,
     return extract
 
 
-def _enqueue_extract(extract_id: int) -> None:
-    from submissions.tasks import build_extract
+EXTRACT_TASK = "submissions.tasks.build_extract"
 
-    build_extract.delay(extract_id)
+
+def _enqueue_extract(extract_id: int) -> None:
+    task_send(EXTRACT_TASK, extract_id)
 
 
 # Times a worker may start writing one extract: one that kills its worker every time fails.
