@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
 from accounts.choices import PROVIDER_ROLES, Role
 from accounts.models import ApiToken, AuditEvent, Membership
+
+if TYPE_CHECKING:  # accounts never imports reference: the organisations come by the memberships
+    from reference.models import Organisation
 
 
 def _memberships(user: Any) -> list[Membership]:
@@ -43,6 +46,14 @@ def provider_organisation_codes(user: Any, *, roles: tuple[str, ...] = PROVIDER_
     if token is not None:
         return {token.organisation_id} if token.is_active else set()
     return {m.organisation_id for m in _memberships(user) if m.role in roles and m.organisation_id}
+
+
+def provider_organisations(user: Any) -> list[Organisation]:
+    """The organisations this user holds a provider role in, by name (from the memberships
+    already read for the request)."""
+    found = {m.organisation_id: m.organisation for m in _memberships(user)
+             if m.role in PROVIDER_ROLES and m.organisation is not None}
+    return sorted(found.values(), key=lambda organisation: organisation.name)
 
 
 def can_submit_for(user: Any, organisation_code: str, *, token: ApiToken | None = None) -> bool:
