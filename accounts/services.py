@@ -27,9 +27,14 @@ def hash_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
+def _membership_state(membership: Membership) -> dict[str, Any]:
+    return {"user": membership.user.email, "role": membership.role,
+            "organisation": membership.organisation_id}
+
+
 @transaction.atomic
 def membership_grant(*, actor: User | None, user: User, role: str, organisation_code: str | None,
-                     reason: str) -> Membership:
+                     reason: str, request: Any = None) -> Membership:
     if role in NATIONAL_ROLES:
         organisation_code = None
     membership = Membership.objects.filter(
@@ -41,11 +46,47 @@ def membership_grant(*, actor: User | None, user: User, role: str, organisation_
         membership.full_clean()
         history_set(membership, actor=actor, reason=reason)
         membership.save()
-        audit_record(actor=actor, action=AuditAction.ROLE_GRANTED,
+        audit_record(actor=actor, action=AuditAction.ROLE_GRANTED, request=request,
                      organisation_code=organisation_code, target=f"user:{user.pk}",
                      after={"user": user.email, "role": role, "organisation": organisation_code,
                             "reason": reason})
     return membership
+
+
+@transaction.atomic
+def membership_change(*, actor: User | None, membership: Membership, role: str,
+                      organisation_code: str | None, reason: str,
+                      request: Any = None) -> Membership:
+    """Give a membership another role or organisation; the user's API tokens for an
+    organisation they can no longer submit for stop (see ``api_tokens_stop_without_role``)."""
+    if role in NATIONAL_ROLES:
+        organisation_code = None
+    stored = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    before = _membership_state(stored)
+    membership.role, membership.organisation_id = role, organisation_code
+    membership.full_clean()
+    history_set(membership, actor=actor, reason=reason)
+    membership.save()
+    audit_record(actor=actor, action=AuditAction.ROLE_CHANGED, request=request,
+                 organisation_code=organisation_code, target=f"user:{membership.user_id}",
+                 before=before, after={**_membership_state(membership), "reason": reason})
+    api_tokens_stop_without_role(user=stored.user, actor=actor, request=request)
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, actor: User | None, membership: Membership, reason: str,
+                      request: Any = None) -> None:
+    """Take a role away; the user's API tokens for an organisation they can no longer submit
+    for stop (see ``api_tokens_stop_without_role``)."""
+    stored = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    before = _membership_state(stored)
+    history_set(stored, actor=actor, reason=reason)
+    stored.delete()
+    audit_record(actor=actor, action=AuditAction.ROLE_REVOKED, request=request,
+                 organisation_code=before["organisation"], target=f"user:{stored.user_id}",
+                 before=before, after={"reason": reason})
+    api_tokens_stop_without_role(user=stored.user, actor=actor, request=request)
 
 
 @transaction.atomic
@@ -277,6 +318,12 @@ def totp_device_confirm(*, device: Any, request: Any = None) -> Any:
     audit_record(actor=device.user, action=AuditAction.OTP_DEVICE_ADDED, request=request,
                  target=f"user:{device.user_id}", after={"device": "totp", "name": device.name})
     return device
+
+
+def audit_export_record(*, actor: Any, filters: dict[str, Any], request: Any = None) -> None:
+    """Audit an export of the audit trail, with the filters it was asked for."""
+    audit_record(actor=actor, action=AuditAction.AUDIT_EXPORTED, request=request,
+                 after={"filters": filters})
 
 
 def second_factor_failure_record(*, user: Any, request: Any = None) -> None:

@@ -371,6 +371,15 @@ def extract_create(*, actor: User, month: date | str, kind: str, format: str,
     return extract
 
 
+def extract_download_record(*, actor: Any, extract: Extract, request: Any = None) -> str:
+    """Audit the download of a finished extract (pseudonymised patient data); its file name."""
+    name = (extract.file.name or "").rsplit("/", 1)[-1]
+    audit_record(actor=actor, action=AuditAction.PATIENT_DATA_DOWNLOADED,
+                 target=f"extract:{extract.pk}", request=request,
+                 after={"file": name, "sha256": extract.sha256})
+    return name
+
+
 EXTRACT_TASK = "submissions.tasks.build_extract"
 
 
