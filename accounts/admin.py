@@ -9,10 +9,11 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Membership, User
-from accounts.services import api_tokens_stop_without_role, audit_record
+from accounts.services import membership_change, membership_grant, membership_revoke
 from dids_portal.lib.admin import ReadableHistoryMixin, ReadOnlyAdminMixin
+
+ADMIN_REASON = "Changed in the admin"
 
 
 class MembershipInline(admin.TabularInline):
@@ -20,11 +21,6 @@ class MembershipInline(admin.TabularInline):
     extra = 0
     fields = ["role", "organisation"]
     autocomplete_fields: ClassVar[list[str]] = []
-
-
-def _membership_state(membership: Membership) -> dict[str, Any]:
-    return {"user": membership.user.email, "role": membership.role,
-            "organisation": membership.organisation_id}
 
 
 @admin.register(User)
@@ -37,32 +33,26 @@ class UserAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     inlines = [MembershipInline]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """Role changes made here go to the audit trail like those made by the service."""
-        # Read afresh: validation has already changed the formset's instances in place.
-        before = {m.pk: _membership_state(m) for m in
-                  Membership.objects.filter(user_id=form.instance.pk).select_related("user")}
+        """Roles granted, changed and revoked here go through the services (audited, and the
+        tokens of a user who can no longer submit stop)."""
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        actor = cast(User, request.user)
         instances = formset.save(commit=False)
         for removed in formset.deleted_objects:
-            audit_record(actor=request.user, action=AuditAction.ROLE_REVOKED, request=request,
-                         organisation_code=removed.organisation_id,
-                         target=f"user:{removed.user_id}", before=before.get(removed.pk))
-            removed.delete()
+            membership_revoke(actor=actor, membership=removed, reason=ADMIN_REASON,
+                              request=request)
         for membership in instances:
-            membership._history_user = request.user
-            membership._change_reason = "Changed in the admin"
-            is_new = membership.pk is None
-            membership.save()
-            audit_record(actor=request.user,
-                         action=AuditAction.ROLE_GRANTED if is_new else AuditAction.ROLE_CHANGED,
-                         request=request, organisation_code=membership.organisation_id,
-                         target=f"user:{membership.user_id}",
-                         before=None if is_new else before.get(membership.pk),
-                         after=_membership_state(membership))
+            if membership.pk is None:
+                membership_grant(actor=actor, user=form.instance, role=membership.role,
+                                 organisation_code=membership.organisation_id,
+                                 reason=ADMIN_REASON, request=request)
+            else:
+                membership_change(actor=actor, membership=membership, role=membership.role,
+                                  organisation_code=membership.organisation_id,
+                                  reason=ADMIN_REASON, request=request)
         formset.save_m2m()
-        # A token whose owner can no longer submit for its organisation stops for good.
-        if formset.model is Membership:
-            api_tokens_stop_without_role(user=form.instance, actor=cast(User, request.user),
-                                         request=request)
 
 
 @admin.register(AuditEvent)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 from accounts.services import LIMITED_MESSAGE
 from dids_portal.lib.pages import NhsFormMixin
-from reference.models import Organisation
+
+if TYPE_CHECKING:  # accounts never imports reference: the organisations come by the memberships
+    from reference.models import Organisation
 
 
 class SignInForm(NhsFormMixin, AuthenticationForm):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
 from accounts.choices import PROVIDER_ROLES, Role
 from accounts.models import ApiToken, AuditEvent, Membership
+
+if TYPE_CHECKING:  # accounts never imports reference: the organisations come by the memberships
+    from reference.models import Organisation
 
 
 def _memberships(user: Any) -> list[Membership]:
@@ -46,43 +48,17 @@ def provider_organisation_codes(user: Any, *, roles: tuple[str, ...] = PROVIDER_
     return {m.organisation_id for m in _memberships(user) if m.role in roles and m.organisation_id}
 
 
+def provider_organisations(user: Any) -> list[Organisation]:
+    """The organisations this user holds a provider role in, by name (from the memberships
+    already read for the request)."""
+    found = {m.organisation_id: m.organisation for m in _memberships(user)
+             if m.role in PROVIDER_ROLES and m.organisation is not None}
+    return sorted(found.values(), key=lambda organisation: organisation.name)
+
+
 def can_submit_for(user: Any, organisation_code: str, *, token: ApiToken | None = None) -> bool:
     codes = provider_organisation_codes(user, roles=(Role.PROVIDER_SUBMITTER,), token=token)
     return organisation_code in codes
-
-
-# The audit trail -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditChainResult:
-    ok: bool
-    checked: int
-    seq: int | None = None
-    problem: str = ""
-
-
-def audit_chain_verify(*, batch: int = 5000) -> AuditChainResult:
-    """Walk the audit trail in order, recomputing each hash; stop at the first break."""
-    from accounts.services import GENESIS_HASH, audit_event_hash
-
-    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-    fields = ("seq", "occurred_at", "actor_id", "actor_email", "organisation_code",
-              "ip_address", "action", "target", "before", "after", "prev_hash")
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch):
-        if event.seq != expected_seq:
-            return AuditChainResult(False, checked, expected_seq,
-                                    f"event #{expected_seq} is missing (next found is #{event.seq})")
-        if event.prev_hash != prev_hash:
-            return AuditChainResult(False, checked, event.seq,
-                                    "its link to the previous event does not match (a previous "
-                                    "event was removed or replaced)")
-        recomputed = audit_event_hash(**{f: getattr(event, f) for f in fields})
-        if recomputed != event.hash:
-            return AuditChainResult(False, checked, event.seq,
-                                    "its content does not match its hash (the row was altered)")
-        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    return AuditChainResult(True, checked)
 
 
 def audit_event_list_for(*, user: Any, token: ApiToken | None = None) -> QuerySet[AuditEvent]:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from accounts.audit import audit_record, request_ip, scrub
 from accounts.choices import NATIONAL_ROLES, AuditAction, Role
 from accounts.models import ApiToken, AuditEvent, Membership, User, api_token_expiry
 from accounts.selectors import can_submit_for
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
-from dids_portal.lib.logging import redact
 
 TOKEN_PREFIX = "dids_"  # noqa: S105 - a public prefix, not a secret
 
@@ -28,9 +27,14 @@ def hash_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
+def _membership_state(membership: Membership) -> dict[str, Any]:
+    return {"user": membership.user.email, "role": membership.role,
+            "organisation": membership.organisation_id}
+
+
 @transaction.atomic
 def membership_grant(*, actor: User | None, user: User, role: str, organisation_code: str | None,
-                     reason: str) -> Membership:
+                     reason: str, request: Any = None) -> Membership:
     if role in NATIONAL_ROLES:
         organisation_code = None
     membership = Membership.objects.filter(
@@ -42,11 +46,47 @@ def membership_grant(*, actor: User | None, user: User, role: str, organisation_
         membership.full_clean()
         history_set(membership, actor=actor, reason=reason)
         membership.save()
-        audit_record(actor=actor, action=AuditAction.ROLE_GRANTED,
+        audit_record(actor=actor, action=AuditAction.ROLE_GRANTED, request=request,
                      organisation_code=organisation_code, target=f"user:{user.pk}",
                      after={"user": user.email, "role": role, "organisation": organisation_code,
                             "reason": reason})
     return membership
+
+
+@transaction.atomic
+def membership_change(*, actor: User | None, membership: Membership, role: str,
+                      organisation_code: str | None, reason: str,
+                      request: Any = None) -> Membership:
+    """Give a membership another role or organisation; the user's API tokens for an
+    organisation they can no longer submit for stop (see ``api_tokens_stop_without_role``)."""
+    if role in NATIONAL_ROLES:
+        organisation_code = None
+    stored = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    before = _membership_state(stored)
+    membership.role, membership.organisation_id = role, organisation_code
+    membership.full_clean()
+    history_set(membership, actor=actor, reason=reason)
+    membership.save()
+    audit_record(actor=actor, action=AuditAction.ROLE_CHANGED, request=request,
+                 organisation_code=organisation_code, target=f"user:{membership.user_id}",
+                 before=before, after={**_membership_state(membership), "reason": reason})
+    api_tokens_stop_without_role(user=stored.user, actor=actor, request=request)
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, actor: User | None, membership: Membership, reason: str,
+                      request: Any = None) -> None:
+    """Take a role away; the user's API tokens for an organisation they can no longer submit
+    for stop (see ``api_tokens_stop_without_role``)."""
+    stored = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    before = _membership_state(stored)
+    history_set(stored, actor=actor, reason=reason)
+    stored.delete()
+    audit_record(actor=actor, action=AuditAction.ROLE_REVOKED, request=request,
+                 organisation_code=before["organisation"], target=f"user:{stored.user_id}",
+                 before=before, after={"reason": reason})
+    api_tokens_stop_without_role(user=stored.user, actor=actor, request=request)
 
 
 @transaction.atomic
@@ -178,79 +218,6 @@ def _when(moment: datetime) -> str:
     return f"{timezone.localtime(moment):%d %B %Y %H:%M} (UK time)"
 
 
-# The audit trail -------------------------------------------------------------------------------
-
-GENESIS_HASH = "0" * 64
-# Any 64-bit number: the key of the PostgreSQL advisory lock that keeps the hash chain linear.
-AUDIT_CHAIN_LOCK = 0x44494453_41554454  # "DIDS" "AUDT"
-
-
-def _scrub(value: Any) -> Any:
-    """JSON-ready, with every NHS-number-like run of digits redacted, keys included."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return {redact(str(k)): _scrub(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_scrub(v) for v in value]
-    if isinstance(value, bool | int | float):
-        return value if redact(str(value)) == str(value) else "[NHS number]"
-    return redact(str(value))
-
-
-def audit_event_hash(*, seq: int, occurred_at: datetime, actor_id: int | None, actor_email: str,
-                     organisation_code: str, ip_address: str | None, action: str, target: str,
-                     before: Any, after: Any, prev_hash: str) -> str:
-    """SHA-256 over the event's content and the previous event's hash (canonical JSON)."""
-    content = {
-        "seq": seq, "occurred_at": occurred_at.astimezone(UTC).isoformat(),
-        "actor_id": actor_id, "actor_email": actor_email, "organisation_code": organisation_code,
-        "ip_address": ip_address, "action": action, "target": target,
-        "before": before, "after": after, "prev_hash": prev_hash,
-    }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def request_ip(request: Any) -> str | None:
-    """The client address of a request: REMOTE_ADDR (a proxy in front must set it)."""
-    if request is None:
-        return None
-    address = request.META.get("REMOTE_ADDR") or None
-    return address if address and len(address) <= 45 else None
-
-
-def audit_record(*, actor: Any, action: str, organisation_code: str | None = None,
-                 target: str = "", before: Any = None, after: Any = None,
-                 request: Any = None) -> AuditEvent:
-    """Append one event to the audit trail, chained to the previous one.
-
-    Call it inside the transaction of the change it records, so that the event commits or
-    rolls back with it. ``before``/``after`` are small JSON-able dicts of what changed; NHS
-    numbers are redacted from them whatever the caller passes. ``actor`` may be a user, None
-    (the system, or an operator at the command line) or an anonymous user.
-    """
-    actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
-    actor_email = str(getattr(actor, "email", "") or "") if actor_id else ""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:  # one writer of the chain at a time
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        fields: dict[str, Any] = {
-            "seq": seq, "occurred_at": timezone.now(), "actor_id": actor_id,
-            "actor_email": actor_email[:254], "organisation_code": (organisation_code or "")[:12],
-            "ip_address": request_ip(request), "action": action[:64],
-            "target": redact(str(target or ""))[:255],
-            "before": _scrub(before), "after": _scrub(after), "prev_hash": prev_hash,
-        }
-        # What the hash covers is what the database gives back: JSON round-tripped.
-        fields["before"] = json.loads(json.dumps(fields["before"], default=str))
-        fields["after"] = json.loads(json.dumps(fields["after"], default=str))
-        return AuditEvent.objects.create(**fields, hash=audit_event_hash(**fields))
-
-
 # Password guessing spread over many addresses -------------------------------------------------
 #
 # django-axes locks one (email, address) pair after a few failures. Guessing spread over many
@@ -272,7 +239,7 @@ LIMITED_MESSAGE = ("This account has had failed sign-ins from several places, so
 
 def _sign_in_failures(email: str, *, since: datetime) -> Any:
     return AuditEvent.objects.filter(action=AuditAction.SIGN_IN_FAILED, occurred_at__gte=since,
-                                     after__email=_scrub(email))
+                                     after__email=scrub(email))
 
 
 def _guessing_spread(email: str, now: datetime) -> int:
@@ -308,7 +275,7 @@ def sign_in_failure_record(*, email: str, request: Any) -> None:
     addresses = _guessing_spread(email, now) if email else 0
     if not addresses or AuditEvent.objects.filter(
             action=AuditAction.SIGN_IN_LIMITED, occurred_at__gte=now - GUESSING_WINDOW,
-            after__email=_scrub(email)).exists():
+            after__email=scrub(email)).exists():
         return
     user = User.objects.filter(email=email, is_active=True).first()
     audit_record(actor=None, action=AuditAction.SIGN_IN_LIMITED, request=request,
@@ -351,3 +318,15 @@ def totp_device_confirm(*, device: Any, request: Any = None) -> Any:
     audit_record(actor=device.user, action=AuditAction.OTP_DEVICE_ADDED, request=request,
                  target=f"user:{device.user_id}", after={"device": "totp", "name": device.name})
     return device
+
+
+def audit_export_record(*, actor: Any, filters: dict[str, Any], request: Any = None) -> None:
+    """Audit an export of the audit trail, with the filters it was asked for."""
+    audit_record(actor=actor, action=AuditAction.AUDIT_EXPORTED, request=request,
+                 after={"filters": filters})
+
+
+def second_factor_failure_record(*, user: Any, request: Any = None) -> None:
+    """Audit a wrong second-factor code, with the address it came from."""
+    audit_record(actor=user, action=AuditAction.OTP_VERIFY_FAILED, request=request,
+                 target=f"user:{user.pk}")

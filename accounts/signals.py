@@ -14,9 +14,10 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.signals import post_create_historical_record
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.middleware import SESSION_OTP_ENROLLED_KEY, SESSION_STARTED_KEY
-from accounts.services import audit_record, sign_in_failure_record
+from accounts.services import sign_in_failure_record
 
 REFERENCE_APP = "reference"
 

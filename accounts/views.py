@@ -8,7 +8,7 @@ provider pages get it, checked, from ``ProviderPageMixin``.
 from __future__ import annotations
 
 import base64
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import qrcode
 from django.conf import settings
@@ -29,7 +29,6 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from qrcode.image.svg import SvgPathImage
 
-from accounts.choices import AuditAction
 from accounts.forms import (
     ApiTokenCreateForm,
     OrganisationChoiceForm,
@@ -44,18 +43,21 @@ from accounts.selectors import (
     is_national,
     is_reference_admin,
     provider_organisation_codes,
+    provider_organisations,
     second_factor_required,
 )
 from accounts.services import (
     api_token_create,
     api_token_revoke,
-    audit_record,
+    second_factor_failure_record,
     totp_device_confirm,
     totp_device_for_setup,
 )
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
-from reference.models import Organisation
+
+if TYPE_CHECKING:  # accounts never imports reference: the organisations come by the memberships
+    from reference.models import Organisation
 
 SESSION_ORGANISATION_KEY = "dids_active_organisation"
 SIGN_IN_URL = reverse_lazy("accounts:sign-in")
@@ -94,7 +96,7 @@ def session_organisation(request: HttpRequest) -> Organisation | None:
     if code is None:
         return None
     if cached is None or cached.code != code:
-        cached = Organisation.objects.get(code=code)
+        cached = next(o for o in provider_organisations(request.user) if o.code == code)
         request._dids_organisation = cached  # type: ignore[attr-defined]
     return cached
 
@@ -202,8 +204,7 @@ class SecondFactorVerifyView(SignedInMixin, FormView):
         return HttpResponseRedirect(_safe_next(self.request))
 
     def form_invalid(self, form: SecondFactorForm) -> HttpResponse:
-        audit_record(actor=self.request.user, action=AuditAction.OTP_VERIFY_FAILED,
-                     request=self.request, target=f"user:{self.request.user.pk}")
+        second_factor_failure_record(user=self.request.user, request=self.request)
         return super().form_invalid(form)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -291,8 +292,7 @@ class ChooseOrganisationView(SignedInMixin, FormView):
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
-        codes = provider_organisation_codes(self.request.user)
-        kwargs["organisations"] = list(Organisation.objects.filter(code__in=codes).order_by("name"))
+        kwargs["organisations"] = provider_organisations(self.request.user)
         return kwargs
 
     def get_initial(self) -> dict[str, Any]:

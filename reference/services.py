@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
-from accounts.services import audit_record
 from reference.choices import OrganisationType
 from reference.loaders import ReleaseFileError, ReleaseFiles
 from reference.models import (

@@ -11,10 +11,10 @@ from django.utils import timezone
 from dids_portal.lib.errors import DomainError
 from reference.models import Organisation
 from submissions.cycle.lock import month_window
+from submissions.cycle.timetable import month_start
 from submissions.engine import Report
 from submissions.engine.report_json import check_against
 from submissions.selectors import reference_snapshot_load
-from submissions.services import month_start
 
 DATASET_VERSIONS = ("1.0", "2.0")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.models import ApiToken
-from accounts.services import audit_record
 from dids_portal.lib.csvsafe import Echo, csv_attachment, safe_rows
 from submissions.engine import load_layouts
 from submissions.models import Submission

@@ -19,13 +19,14 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.models import ApiToken, User
 from accounts.selectors import can_submit_for
-from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
 from dids_portal.lib.logging import redact
+from dids_portal.lib.tasks import task_send
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
 from submissions.assessment import submission_assess
@@ -37,8 +38,8 @@ from submissions.choices import (
     SubmissionStatus,
 )
 from submissions.cycle.lock import month_open_check, month_window
+from submissions.cycle.timetable import month_start
 from submissions.engine import CheckContext, Report, load_rules, validate
-from submissions.engine.context import parse_month
 from submissions.loading import VersionWriter
 from submissions.models import Submission, SubmissionJob
 from submissions.selectors import reference_snapshot_load
@@ -50,17 +51,6 @@ CHUNK = 1024 * 1024
 # The spool holds patient data before it is stored: the portal's user only. (NamedTemporaryFile
 # makes its files 0600; storage sets FILE_UPLOAD_PERMISSIONS once the spool is moved in.)
 SPOOL_DIR_MODE = 0o700
-
-
-def month_start(value: date | str) -> date:
-    """The first day of an activity month given as a date or 'YYYY-MM'."""
-    if isinstance(value, date):
-        return value.replace(day=1)
-    try:
-        return parse_month(str(value).strip()[:7])
-    except ValueError as exc:
-        raise DomainError(f"The activity month must be YYYY-MM, got {value!r}.",
-                          code="invalid_month") from exc
 
 
 @dataclass
@@ -264,10 +254,11 @@ def _audit_state(submission: Submission) -> dict[str, Any]:
                                                                       None)}
 
 
-def _enqueue_processing(submission_id: int) -> None:
-    from submissions.tasks import process_submission
+PROCESS_TASK = "submissions.tasks.process_submission"
 
-    process_submission.delay(submission_id)
+
+def _enqueue_processing(submission_id: int) -> None:
+    task_send(PROCESS_TASK, submission_id)
 
 
 class _Progress:

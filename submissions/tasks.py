@@ -9,6 +9,12 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import IntegrityError, OperationalError, close_old_connections
 
+from submissions.cycle.services import (
+    cutoffs_run_due,
+    extract_build,
+    extract_recover_stalled,
+    reminders_send,
+)
 from submissions.services import submission_process, submission_recover_stalled
 
 logger = logging.getLogger(__name__)
@@ -37,8 +43,6 @@ def recover_stalled_submissions() -> list[int]:
 @shared_task(acks_late=True)
 def recover_stalled_extracts() -> list[int]:
     """Beat, every minute: queue again the extracts whose worker died (see the service)."""
-    from submissions.cycle.services import extract_recover_stalled
-
     return extract_recover_stalled()
 
 
@@ -46,8 +50,6 @@ def recover_stalled_extracts() -> list[int]:
 def recover_on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
     """A worker that starts (or restarts after being killed) picks up lost versions and
     extracts at once, without waiting for the broker's visibility timeout or for beat."""
-    from submissions.cycle.services import extract_recover_stalled
-
     for kind, recover in (("submission", submission_recover_stalled),
                           ("extract", extract_recover_stalled)):
         try:
@@ -65,16 +67,12 @@ def run_due_cutoffs() -> list[int]:
 
     Two beats at once are harmless: the cut-off service locks the period row, and the
     second run finds the frozen product and returns it."""
-    from submissions.cycle.services import cutoffs_run_due
-
     return [cutoff.pk for cutoff in cutoffs_run_due(label="celery beat")]
 
 
 @shared_task(acks_late=True)
 def send_deadline_reminders() -> int:
     """Beat (daily): remind the organisations that still owe a month before its deadline."""
-    from submissions.cycle.services import reminders_send
-
     return reminders_send()
 
 
@@ -82,6 +80,4 @@ def send_deadline_reminders() -> int:
              autoretry_for=(OperationalError,), retry_backoff=5, max_retries=3)
 def build_extract(self, extract_id: int) -> str:  # type: ignore[no-untyped-def]
     """Write one national extract (idempotent: a second delivery finds it claimed)."""
-    from submissions.cycle.services import extract_build
-
     return extract_build(extract_id=extract_id)

@@ -15,10 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 
 from accounts.api.serializers import AuditEventSerializer
-from accounts.choices import AuditAction
 from accounts.models import ApiToken, AuditEvent
 from accounts.selectors import audit_event_list_for
-from accounts.services import audit_record
+from accounts.services import audit_export_record
 from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.filters import IsoDateTimeFilter
 from dids_portal.lib.pagination import CursorPagination
@@ -64,8 +63,8 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="export.csv", pagination_class=None)
     def export(self, request: Request) -> StreamingHttpResponse:
         queryset = self.filter_queryset(self.get_queryset()).order_by("seq")
-        audit_record(actor=request.user, action=AuditAction.AUDIT_EXPORTED, request=request,
-                     after={"filters": {k: v for k, v in request.query_params.items()}})
+        audit_export_record(actor=request.user, request=request,
+                            filters={k: v for k, v in request.query_params.items()})
 
         def rows() -> Any:
             yield EXPORT_COLUMNS

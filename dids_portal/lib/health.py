@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -51,10 +52,8 @@ def broker_check() -> str:
     """"ok", "not used" (no broker: tasks run eagerly in the web process), or the error."""
     if settings.CELERY_TASK_ALWAYS_EAGER and not settings.CELERY_BROKER_URL:
         return "not used"
-    from dids_portal.celery import app
-
     try:
-        with app.connection_for_write(url=settings.CELERY_BROKER_URL,
+        with current_app.connection_for_write(url=settings.CELERY_BROKER_URL,
                                       connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
                                    timeout=BROKER_TIMEOUT_SECONDS)

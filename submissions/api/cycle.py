@@ -15,16 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.choices import AuditAction
 from accounts.models import ApiToken
 from accounts.selectors import is_national
-from accounts.services import audit_record
 from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.errors import DomainError
 from submissions.choices import CutOffKind, ExtractFormat, ExtractState
 from submissions.cycle import selectors as cycle
 from submissions.cycle.services import (
     extract_create,
+    extract_download_record,
     month_range_default,
     period_cut_off,
     period_ensure,
@@ -305,10 +304,7 @@ class ExtractDownloadView(APIView):
         extract = _extract(request, pk)
         if extract.state != ExtractState.DONE or not extract.file:
             raise DomainError("The extract is not ready.", code="not_ready", status_code=409)
-        name = (extract.file.name or "").rsplit("/", 1)[-1]
-        audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
-                     target=f"extract:{extract.pk}", request=request,
-                     after={"file": name, "sha256": extract.sha256})
+        name = extract_download_record(actor=request.user, extract=extract, request=request)
         return FileResponse(extract.file.open("rb"), as_attachment=True, filename=name)
 
 

@@ -24,7 +24,7 @@ from reference.models import Organisation
 from submissions.choices import ACCEPTED_STATUSES, ComplianceState, CutOffKind, SubmissionStatus
 from submissions.cycle.diff import VersionDiff as VersionDiff
 from submissions.cycle.diff import version_diff as version_diff
-from submissions.cycle.timetable import Deadlines, add_months, default_deadlines
+from submissions.cycle.timetable import Deadlines, add_months, default_deadlines, month_start
 from submissions.models import (
     CutOff,
     CutOffVersion,
@@ -42,8 +42,6 @@ ROUND_TO = 5
 
 
 def month_of(value: date | str) -> date:
-    from submissions.services import month_start
-
     return month_start(value)
 
 

@@ -16,11 +16,12 @@ from django.core.mail import send_mass_mail
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.choices import PROVIDER_ROLES, AuditAction
 from accounts.models import Membership, User
-from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
+from dids_portal.lib.tasks import task_send
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation, ReferenceRelease
 from submissions.choices import ACCEPTED_STATUSES, FINISHED_STATUSES, CutOffKind, ExtractState
@@ -370,10 +371,20 @@ def extract_create(*, actor: User, month: date | str, kind: str, format: str,
     return extract
 
 
-def _enqueue_extract(extract_id: int) -> None:
-    from submissions.tasks import build_extract
+def extract_download_record(*, actor: Any, extract: Extract, request: Any = None) -> str:
+    """Audit the download of a finished extract (pseudonymised patient data); its file name."""
+    name = (extract.file.name or "").rsplit("/", 1)[-1]
+    audit_record(actor=actor, action=AuditAction.PATIENT_DATA_DOWNLOADED,
+                 target=f"extract:{extract.pk}", request=request,
+                 after={"file": name, "sha256": extract.sha256})
+    return name
 
-    build_extract.delay(extract_id)
+
+EXTRACT_TASK = "submissions.tasks.build_extract"
+
+
+def _enqueue_extract(extract_id: int) -> None:
+    task_send(EXTRACT_TASK, extract_id)
 
 
 # Times a worker may start writing one extract: one that kills its worker every time fails.

@@ -37,6 +37,17 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in bank_holidays(day.year)
 
 
+def month_start(value: date | str) -> date:
+    """The first day of an activity month given as a date or 'YYYY-MM'."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    try:
+        return context.parse_month(str(value).strip()[:7])
+    except ValueError as exc:
+        raise DomainError(f"The activity month must be YYYY-MM, got {value!r}.",
+                          code="invalid_month") from exc
+
+
 def add_months(month: date, months: int) -> date:
     """The first day of the month ``months`` after ``month``'s (the engine's arithmetic)."""
     try:

@@ -16,7 +16,8 @@ import polars as pl
 
 from .context import LONDON, add_months
 from .layout import load_layouts
-from .planting import PLANTERS, PlantedError, Setting, plant
+from .planting import plant
+from .planting_registry import PLANTERS, PlantedError, Setting
 from .reference import ReferenceSnapshot
 
 OUTWARD = ["LS1", "LS6", "LS7", "LS8", "LS9", "LS11", "LS12", "LS15", "LS17", "LS28", "HG1", "HG2",

@@ -9,67 +9,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from . import planting_reference  # noqa: F401  (registers the reference-data planters)
 from .context import LONDON, add_months
 from .identifiers import nhs_check_digit
-from .layout import Layouts, load_layouts
-from .reference import ReferenceSnapshot
-
-
-@dataclass(frozen=True)
-class PlantedError:
-    line: int
-    rule: str
-    also: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Setting:
-    version: str
-    org: str
-    month: date
-    month_end: date
-    as_of: date
-    reference: ReferenceSnapshot
-    layouts: Layouts
-
-    @classmethod
-    def build(cls, *, version: str, org: str, month: date, reference: ReferenceSnapshot) -> Setting:
-        start = month.replace(day=1)
-        nxt = add_months(start, 1)
-        return cls(version, org, start, nxt - timedelta(days=1), nxt, reference, load_layouts())
-
-    @property
-    def v2(self) -> bool:
-        return self.version == "2.0"
-
-    @property
-    def test(self) -> str:
-        return "procedure_start" if self.v2 else "test_date"
-
-    @property
-    def report(self) -> str:
-        return "report_issued" if self.v2 else "report_date"
-
-    def same_version(self, day: date) -> bool:
-        return self.layouts.version_for(day) == self.version
-
-
-Record = dict[str, str | None]
-Planter = Callable[[Record, Setting, Record | None], tuple[str, ...] | None]
-PLANTERS: dict[str, Planter] = {}
-
-
-def planter(*rule_ids: str) -> Callable[[Planter], Planter]:
-    def register(fn: Planter) -> Planter:
-        for rid in rule_ids:
-            PLANTERS[rid] = fn
-        return fn
-    return register
+from .planting_registry import PLANTERS, PlantedError, Planter, Record, Setting, planter
 
 
 def _offset(day: date) -> str:
@@ -335,8 +282,6 @@ def _old_activity(rec: Record, s: Setting, prev: Record | None) -> tuple[str, ..
     day = add_months(s.as_of, -months) - timedelta(days=1)
     return ("P016",) if _move_test(rec, s, day) else None
 
-
-from . import planting_reference  # noqa: E402,F401  (registers the reference-data planters)
 
 
 def applicable(rule_id: str, version: str) -> bool:

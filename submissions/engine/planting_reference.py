@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from .planting import Record, Setting, planter
+from .planting_registry import Record, Setting, planter
 
 
 def _imaging_choice(s: Setting, *, retired: bool, kind: str) -> str | None:

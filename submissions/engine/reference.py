@@ -107,19 +107,6 @@ class ReferenceSnapshot:
         ]
         return cls(release, code_lists, nicip, snomed, orgs, sites, arrangements)
 
-    @classmethod
-    def from_file(cls, path: str | Path) -> ReferenceSnapshot:
-        """Read a snapshot file the portal exported (see snapshot_file)."""
-        from .snapshot_file import snapshot_read
-
-        return snapshot_read(path).snapshot
-
-    def to_file(self, path: str | Path, *, ruleset_version: str) -> None:
-        """Write this snapshot as one file (gzip-compressed when the name ends in .gz)."""
-        from .snapshot_file import snapshot_write
-
-        snapshot_write(self, path, ruleset_version=ruleset_version)
-
     def codes(self, list_name: str) -> dict[str, list[Interval]]:
         return self.code_lists.get(list_name, {})
 

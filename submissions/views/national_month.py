@@ -19,9 +19,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts.choices import AuditAction
 from accounts.models import User
-from accounts.services import audit_record
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pages import BreadcrumbsMixin
 from reference.choices import PROVIDER_TYPES
@@ -31,6 +29,7 @@ from submissions.cycle import national as month_reads
 from submissions.cycle.selectors import month_of
 from submissions.cycle.services import (
     extract_create,
+    extract_download_record,
     period_cut_off,
     period_reopen,
     period_reopening_end,
@@ -330,10 +329,7 @@ class ExtractDownloadView(NationalPageMixin, View):
         extract = Extract.objects.select_related("cutoff__period").filter(pk=pk).first()
         if extract is None or extract.state != ExtractState.DONE or not extract.file:
             raise Http404("No finished extract with that number.")
-        name = (extract.file.name or "").rsplit("/", 1)[-1]
-        audit_record(actor=request.user, action=AuditAction.PATIENT_DATA_DOWNLOADED,
-                     target=f"extract:{extract.pk}", request=request,
-                     after={"file": name, "sha256": extract.sha256})
+        name = extract_download_record(actor=request.user, extract=extract, request=request)
         response = FileResponse(extract.file.open("rb"), as_attachment=True, filename=name)
         response["Cache-Control"] = "no-store, private"
         return response

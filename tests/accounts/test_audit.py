@@ -9,10 +9,9 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.test import RequestFactory
 
+from accounts.audit import GENESIS_HASH, audit_chain_verify, audit_record
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, User
-from accounts.selectors import audit_chain_verify
-from accounts.services import GENESIS_HASH, audit_record
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +196,27 @@ def test_changing_a_role_in_the_admin_is_audited(client, submitter: User) -> Non
     assert event.before["role"] == Role.PROVIDER_SUBMITTER
     assert event.after["role"] == Role.PROVIDER_VIEWER
     assert event.actor_id == admin_user.pk
+
+
+def test_removing_a_role_in_the_admin_is_audited_through_the_service(client, submitter: User
+                                                                      ) -> None:
+    from accounts.choices import Role
+
+    admin_user = User.objects.create_superuser("root@england.example.nhs.uk", "x" * 16)
+    client.force_login(admin_user)
+    membership = submitter.memberships.get()
+    response = client.post(f"/admin/accounts/user/{submitter.pk}/change/", {
+        "email": submitter.email, "full_name": submitter.full_name, "is_active": "on",
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-id": str(membership.pk), "memberships-0-user": str(submitter.pk),
+        "memberships-0-role": Role.PROVIDER_SUBMITTER, "memberships-0-organisation": "RR8",
+        "memberships-0-DELETE": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not submitter.memberships.exists()
+    event = AuditEvent.objects.get(action=AuditAction.ROLE_REVOKED)
+    assert event.actor_id == admin_user.pk
+    assert event.before["role"] == Role.PROVIDER_SUBMITTER
+    assert event.after == {"reason": "Changed in the admin"}
+

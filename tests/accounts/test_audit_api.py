@@ -7,9 +7,9 @@ import io
 
 import pytest
 
+from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent
-from accounts.services import audit_record
 
 pytestmark = pytest.mark.django_db
 

@@ -4,15 +4,17 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.choices import Role
-from accounts.models import ApiToken, Membership
+from accounts.choices import AuditAction, Role
+from accounts.models import ApiToken, AuditEvent, Membership
 from accounts.services import (
     TOKEN_PREFIX,
     api_token_authenticate,
     api_token_create,
     api_token_revoke,
     hash_token,
+    membership_change,
     membership_grant,
+    membership_revoke,
 )
 from dids_portal.lib.errors import DomainError
 from tests.accounts.factories import UserFactory
@@ -63,6 +65,48 @@ def test_membership_grant_refuses_a_provider_role_without_an_organisation(sample
                          organisation_code=None, reason="Set up")
 
     assert not Membership.objects.filter(user=user).exists()
+
+
+def test_membership_revoke_removes_the_role_with_who_and_why_and_audits_it(
+        submitter, reference_admin):
+    membership = submitter.memberships.get()
+
+    membership_revoke(actor=reference_admin, membership=membership, reason="Left the trust")
+
+    assert not Membership.objects.filter(user=submitter).exists()
+    record = Membership.history.filter(user=submitter).latest("history_date")
+    assert (record.history_type, record.history_user) == ("-", reference_admin)
+    assert record.history_change_reason == "Left the trust"
+    event = AuditEvent.objects.get(action=AuditAction.ROLE_REVOKED)
+    assert (event.actor_id, event.organisation_code) == (reference_admin.pk, "RR8")
+    assert event.before["role"] == Role.PROVIDER_SUBMITTER
+    assert event.after == {"reason": "Left the trust"}
+
+
+def test_membership_revoke_stops_the_tokens_of_a_user_who_can_no_longer_submit(
+        submitter, token_and_plaintext):
+    token, _ = token_and_plaintext
+
+    membership_revoke(actor=None, membership=submitter.memberships.get(), reason="Left")
+
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_membership_change_audits_the_role_before_and_after_and_stops_tokens(
+        submitter, reference_admin, token_and_plaintext):
+    token, _ = token_and_plaintext
+    membership = submitter.memberships.get()
+
+    membership_change(actor=reference_admin, membership=membership, role=Role.PROVIDER_VIEWER,
+                      organisation_code="RR8", reason="Read only now")
+
+    assert submitter.memberships.get().role == Role.PROVIDER_VIEWER
+    event = AuditEvent.objects.get(action=AuditAction.ROLE_CHANGED)
+    assert event.before["role"] == Role.PROVIDER_SUBMITTER
+    assert event.after["role"] == Role.PROVIDER_VIEWER
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 # Creating tokens

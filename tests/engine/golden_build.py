@@ -18,7 +18,8 @@ import polars as pl
 
 from submissions.engine import ReferenceSnapshot, load_rules
 from submissions.engine.generate import generate_frame
-from submissions.engine.planting import Setting, plant_one
+from submissions.engine.planting import plant_one
+from submissions.engine.planting_registry import Setting
 
 ROOT = Path(__file__).parent / "golden"
 SAMPLE = Path(__file__).resolve().parents[2] / "reference" / "data" / "sample"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from submissions.engine import RULESET_VERSION, ReferenceSnapshot, generate_file
+from submissions.engine import RULESET_VERSION, generate_file
 from submissions.engine.cli import snapshot_warnings
 from submissions.engine.snapshot_file import (
     SnapshotFileError,
@@ -36,7 +36,7 @@ def dids_check(*args: str, stdin: bytes | None = None) -> subprocess.CompletedPr
 @pytest.fixture(scope="module")
 def snapshot_path(tmp_path_factory, reference) -> Path:
     path = tmp_path_factory.mktemp("snapshot") / "reference.json.gz"
-    reference.to_file(path, ruleset_version=RULESET_VERSION)
+    snapshot_write(reference, path, ruleset_version=RULESET_VERSION)
     return path
 
 
@@ -55,16 +55,16 @@ def june_args(snapshot_path: Path) -> list[str]:
 
 def test_a_snapshot_written_to_a_file_reads_back_equal(tmp_path, reference):
     path = tmp_path / "snapshot.json"
-    reference.to_file(path, ruleset_version=RULESET_VERSION)
-    assert ReferenceSnapshot.from_file(path) == reference
+    snapshot_write(reference, path, ruleset_version=RULESET_VERSION)
+    assert snapshot_read(path).snapshot == reference
 
 
 def test_a_snapshot_file_named_gz_is_gzip_compressed_and_reads_back_equal(tmp_path, reference):
     path = tmp_path / "snapshot.json.gz"
-    reference.to_file(path, ruleset_version=RULESET_VERSION)
+    snapshot_write(reference, path, ruleset_version=RULESET_VERSION)
     assert path.read_bytes()[:2] == b"\x1f\x8b"
     assert json.loads(gzip.decompress(path.read_bytes()))["format_version"] == 1
-    assert ReferenceSnapshot.from_file(path) == reference
+    assert snapshot_read(path).snapshot == reference
 
 
 def test_a_snapshot_file_carries_its_release_rule_set_and_export_time(tmp_path, reference):

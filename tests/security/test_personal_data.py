@@ -76,13 +76,13 @@ def test_processing_is_queued_with_the_primary_key_only(dids_file: Path, submitt
     from submissions.services import submission_create
 
     sent: list[tuple] = []
-    monkeypatch.setattr(tasks.process_submission, "delay",
-                        lambda *args, **kwargs: sent.append((args, kwargs)))
+    monkeypatch.setattr(tasks.process_submission, "apply_async",
+                        lambda args=(), kwargs=None, **options: sent.append((args, kwargs)))
     with dids_file.open("rb") as handle, django_capture_on_commit_callbacks(execute=True):
         submission, _ = submission_create(actor=submitter, organisation_code="RR8",
                                           activity_month=MONTH, upload=handle,
                                           original_name="june.csv", as_of=AS_OF)
-    assert sent == [((submission.pk,), {})]
+    assert [(tuple(args), kwargs or {}) for args, kwargs in sent] == [((submission.pk,), {})]
 
 
 @override_settings(DEBUG=False)

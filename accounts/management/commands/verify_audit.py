@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.selectors import audit_chain_verify
+from accounts.audit import audit_chain_verify
 
 
 class Command(BaseCommand):

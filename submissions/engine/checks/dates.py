@@ -10,9 +10,9 @@ import polars as pl
 
 from ..context import LONDON, CheckContext, add_months
 from ..rules import Rule
-from . import Check, kind
 from .env import Env
 from .prepare import value_expr
+from .registry import Check, kind
 
 _TABLE_FROM, _TABLE_TO = date(1800, 1, 1), date(2299, 12, 31)
 

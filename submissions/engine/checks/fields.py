@@ -8,8 +8,8 @@ import polars as pl
 
 from ..identifiers import modulus11_ok
 from ..rules import Rule
-from . import Check, kind
 from .env import Env
+from .registry import Check, kind
 
 
 def _given(column: str) -> pl.Expr:

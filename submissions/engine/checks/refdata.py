@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from ..rules import Rule
-from . import Check, kind
 from .env import Env
+from .registry import Check, kind
 
 
 def _within(on: pl.Expr, start: pl.Expr, end: pl.Expr, grace_days: int) -> pl.Expr:
