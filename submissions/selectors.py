@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -138,8 +139,11 @@ def reference_fingerprint(release: ReferenceRelease | None) -> str:
     """Changes whenever the reference data may have: the release, and the newest history row
     and the row count of every table the snapshot reads (every write of a historied model,
     deletes too, adds a history row; the counts catch a write that bypassed history); and the
-    snapshot classes' code, whose shape a pickle keeps."""
-    parts = [str(release.pk if release else 0), RULESET_VERSION, f"{SNAPSHOT_CODE:08x}"]
+    snapshot classes' code, whose shape a pickle keeps; and the database's name and host (two
+    databases may share a MEDIA_ROOT)."""
+    database = f"{connection.settings_dict['HOST']}/{connection.settings_dict['NAME']}"
+    parts = [f"{zlib.crc32(database.encode()):08x}", str(release.pk if release else 0), RULESET_VERSION,
+             f"{SNAPSHOT_CODE:08x}"]
     for model in REFERENCE_MODELS:
         newest = model.history.model.objects.aggregate(newest=Max("history_id"))["newest"]  # type: ignore[attr-defined]
         parts.append(f"{newest or 0}.{model.objects.count()}")
