@@ -33,7 +33,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG el
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin, its ModelAdmin modules discovered by the URLconf (dids_portal/apps.py).
+    "dids_portal.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -160,6 +161,9 @@ DIDS_REMINDER_WORKING_DAYS = env_int("DIDS_REMINDER_WORKING_DAYS", 5, minimum=0)
 DIDS_PLAUSIBILITY_BELOW = env_float("DIDS_PLAUSIBILITY_BELOW", 0.30, minimum=0.0, maximum=1.0)
 DIDS_PLAUSIBILITY_ABOVE = env_float("DIDS_PLAUSIBILITY_ABOVE", 0.50, minimum=0.0, maximum=100.0)
 DIDS_PLAUSIBILITY_MIN_RECORDS = env_int("DIDS_PLAUSIBILITY_MIN_RECORDS", 50, minimum=0)
+# The reference snapshot a check uses is kept in MEDIA_ROOT/cache/ until the reference data
+# changes (submissions.selectors.reference_snapshot_load); off, it is built for every check.
+DIDS_REFERENCE_SNAPSHOT_CACHE = env_bool("DIDS_REFERENCE_SNAPSHOT_CACHE", default=True)
 # API tokens expire this many days after they are made.
 DIDS_TOKEN_DAYS = env_int("DIDS_TOKEN_DAYS", 365, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -12,6 +12,9 @@ from dids_portal.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="dids-test-media-")
+# Tests roll their writes back, so two tests' reference data can share a fingerprint (on SQLite
+# ids are reused): the snapshot cache is on only where a test turns it on.
+DIDS_REFERENCE_SNAPSHOT_CACHE = False
 STATIC_ROOT = tempfile.mkdtemp(prefix="dids-test-static-")
 
 

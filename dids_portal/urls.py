@@ -4,10 +4,12 @@ from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView
 
 from dids_portal.lib import health
-from dids_portal.lib.csp import ApiDocsView
+from dids_portal.lib.api_docs import ApiDocsView
 
-# The admin site requires a verified second factor (django-otp), on top of is_staff.
+# The admin site requires a verified second factor (django-otp), on top of is_staff. Its
+# ModelAdmins load here, not at start-up (dids_portal/apps.py).
 admin.site.__class__ = OTPAdminSite
+admin.autodiscover()
 admin.site.site_header = "DIDS Portal administration"
 admin.site.site_title = "DIDS Portal admin"
 admin.site.index_title = "Reference data, accounts and submissions"

@@ -39,7 +39,13 @@ def usage_error(message: str) -> CommandError:
 
 class UsageCommand(BaseCommand):
     """A dids_* command whose misuse (a bad flag or value) exits 64 with argparse's message,
-    never 2, which these commands keep for a file that cannot be read."""
+    never 2, which these commands keep for a file that cannot be read.
+
+    They skip Django's system checks: those load the URLconf, and with it every view, the API
+    and the admin, three times the start-up of a small check; ``manage.py check`` (and CI, and
+    every page served) still runs them."""
+
+    requires_system_checks: list[str] = []
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)

@@ -35,6 +35,7 @@ def test_admin_pages_carry_the_portal_branding(client: Client, reference_admin: 
                                    if m.__name__ not in READ_ONLY and not m.__name__.startswith("Historical")],
                          ids=lambda m: m.__name__)
 def test_every_reference_model_has_history_and_import_export(model) -> None:
+    admin.autodiscover()  # as the URLconf does (dids_portal/apps.py)
     model_admin = admin.site._registry[model]
     assert isinstance(model_admin, SimpleHistoryAdmin)
     assert isinstance(model_admin, ImportExportMixin)

@@ -1,22 +1,25 @@
 """One error type for domain failures and one JSON error shape for every API failure.
 
 Every API error body is ``{"error": {"code": ..., "message": ..., "details": ...}}``.
+Django REST framework is imported by the API's exception handler only: services raise
+DomainError from every command, and most commands never load the API.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
-from rest_framework.response import Response
+
+if TYPE_CHECKING:
+    from rest_framework.response import Response
 
 
 class DomainError(Exception):
     """A business rule said no. Raised by services; rendered as a 4xx by the API and pages."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code = 400
 
     def __init__(self, message: str, *, code: str = "invalid", details: Any = None,
                  status_code: int | None = None) -> None:
@@ -33,6 +36,8 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from rest_framework import exceptions
+    from rest_framework.response import Response
     from rest_framework.views import exception_handler as drf_exception_handler
 
     if isinstance(exc, DomainError):

@@ -6,15 +6,21 @@ sixth month after it. Working days are Monday to Friday except England and Wales
 holidays, from the ``holidays`` package (United Kingdom, subdivision England; Wales keeps the
 same days). A holiday on a weekend counts through its weekday substitute, which the package
 gives as an "observed" day.
+
+The package is loaded when a deadline is first worked out, and then only its United Kingdom
+module: ``holidays.country_holidays`` imports the module of every country it knows (``holidays
+.countries``), a quarter of a second of a command's start-up.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-
-import holidays
+from pathlib import Path
+from typing import Any
 
 from dids_portal.lib.errors import DomainError
 from submissions.engine import context
@@ -27,10 +33,34 @@ PROVISIONAL_MONTHS_AFTER = 1
 FINAL_MONTHS_AFTER = 6
 
 
+UK_MODULE = "holidays.countries.united_kingdom"
+
+
+@functools.cache
+def _united_kingdom() -> Any:
+    """holidays' UnitedKingdom class, its module loaded under its own name without the package
+    of every country (which, imported later, finds it in sys.modules and uses it)."""
+    if UK_MODULE not in sys.modules:
+        import holidays
+
+        spec = importlib.util.spec_from_file_location(
+            UK_MODULE, Path(holidays.__file__).parent / "countries" / "united_kingdom.py")
+        if spec is None or spec.loader is None:  # pragma: no cover - an installation without it
+            return holidays.country_holidays
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[UK_MODULE] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[UK_MODULE]
+            raise
+    return sys.modules[UK_MODULE].UnitedKingdom
+
+
 @functools.cache
 def bank_holidays(year: int) -> frozenset[date]:
     """England and Wales bank holidays of a year, with the weekday substitutes of weekend ones."""
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+    return frozenset(_united_kingdom()(subdiv="ENG", years=year))
 
 
 def is_working_day(day: date) -> bool:

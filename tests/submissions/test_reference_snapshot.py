@@ -122,3 +122,36 @@ def test_the_reference_snapshot_endpoint_is_in_the_openapi_schema(client, sample
     schema = client.get("/api/schema/?format=json").json()
     operation = schema["paths"]["/api/reference-snapshot/"]["get"]
     assert "offline checker" in operation["summary"]
+
+
+@pytest.fixture
+def snapshot_cache(settings, tmp_path: Path) -> Path:
+    settings.DIDS_REFERENCE_SNAPSHOT_CACHE = True
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path / "cache"
+
+
+def test_the_reference_snapshot_is_read_back_from_its_cache_until_the_data_changes(
+        sample_reference: None, snapshot_cache: Path) -> None:
+    from dids_portal.lib.history import history_set
+    from reference.models import Organisation
+
+    built, _release = reference_snapshot_load()
+    assert len(list(snapshot_cache.glob("reference-snapshot-*.pickle"))) == 1
+    cached, _release = reference_snapshot_load()
+    assert cached == built and cached is not built
+    organisation = Organisation.objects.get(code="RR8")
+    organisation.closed = date(2026, 3, 31)
+    history_set(organisation, actor=None, reason="closed")
+    organisation.save()
+    changed, _release = reference_snapshot_load()
+    assert changed.organisations["RR8"].closed == date(2026, 3, 31)
+    assert len(list(snapshot_cache.glob("reference-snapshot-*.pickle"))) == 1  # the old one went
+
+
+def test_an_unreadable_snapshot_cache_is_built_again(sample_reference: None, snapshot_cache: Path) -> None:
+    built, _release = reference_snapshot_load()
+    (cache,) = snapshot_cache.glob("reference-snapshot-*.pickle")
+    cache.write_bytes(b"not a pickle")
+    again, _release = reference_snapshot_load()
+    assert again == built
