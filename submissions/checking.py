@@ -30,7 +30,7 @@ def file_check(*, source: str | os.PathLike[str] | IO[bytes], organisation_code:
         raise DomainError(f"The dataset version must be 1.0 or 2.0, got {dataset_version!r}.",
                           code="invalid_dataset_version")
     snapshot, _release = reference_snapshot_load()
-    month = _month_start(activity_month) if activity_month else None
+    month = month_start(activity_month) if activity_month else None
     at = as_of or timezone.now()
     window = month_window(organisation_code=code, month=month, at=at) if month else None
     return check_against(source, reference=snapshot, organisation_code=code, activity_month=month,
@@ -39,12 +39,3 @@ def file_check(*, source: str | os.PathLike[str] | IO[bytes], organisation_code:
                          final_deadline=window.final_deadline if window else None,
                          reopened=window.reopened if window else False)
 
-
-def _month_start(value: date | str) -> date:
-    """The month's first day. Only a 'YYYY-MM' string needs the services' parsing: a check of a
-    month given as a date (the dids_check command's) loads none of the code that writes."""
-    if isinstance(value, date):
-        return value.replace(day=1)
-    from submissions.services import month_start
-
-    return month_start(value)
