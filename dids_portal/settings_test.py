@@ -41,6 +41,9 @@ if _XDIST_WORKER.startswith("gw"):
     _base, _, _db = CELERY_BROKER_URL.rpartition("/")
     if _base.startswith("redis") and _db.isdigit():
         CELERY_BROKER_URL = f"{_base}/{(int(_db) - int(_XDIST_WORKER[2:])) % 16}"
+        # Celery reads the variable before its configuration (Settings.broker_url): the
+        # process's own environment, and so its worker subprocesses', must say the same.
+        os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
 
 # Tasks run in-process in tests; the worker tests (marked ``worker``) switch the Celery app to
 # the real broker themselves and run a real worker process.
