@@ -12,9 +12,7 @@ after the records (one COPY at a time per connection).
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
-import signal
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -22,6 +20,7 @@ from typing import Any, cast
 
 import polars as pl
 from django.db import connection
+from django.dispatch import Signal
 
 from submissions.engine import stored_columns
 from submissions.models import Finding, Record
@@ -46,22 +45,20 @@ class _Stopped(Exception):  # not an error: the load has failed elsewhere
 EngineRun = Callable[[Callable[[pl.DataFrame], None], Callable[[Sequence[Any]], None]], Any]
 
 
-def fault_injection_hook(on_rows: Callable[[int], None], *,
-                         variable: str = "DIDS_FAULT_KILL_AT_ROWS") -> Callable[[int], None]:
-    """TEST ONLY. With ``DIDS_FAULT_KILL_AT_ROWS=N`` in a worker's environment, the process
-    kills itself (SIGKILL) once N records of a version are written, mid-COPY: the fault tests
-    use it for a file that kills the worker every time (``DIDS_FAULT_KILL_EXTRACT_AT_ROWS``:
-    the same, for the rows of an extract). Never set them anywhere else."""
-    limit = int(os.environ.get(variable) or 0)
-    if limit <= 0:
-        return on_rows
+# Sent each time a batch of rows is written, with ``kind`` ("records" of a version, "extract"
+# rows) and ``done`` (rows written so far). The product connects nothing to it; the fault
+# tests' worker (tests/clocked_celery.py) connects a receiver that kills the process mid-write.
+rows_written = Signal()
 
-    def killing(done: int) -> None:
+
+def rows_reported(on_rows: Callable[[int], None], *, kind: str) -> Callable[[int], None]:
+    """``on_rows``, then the ``rows_written`` signal (one call a batch, not a row)."""
+
+    def report(done: int) -> None:
         on_rows(done)
-        if done >= limit:
-            os.kill(os.getpid(), signal.SIGKILL)
+        rows_written.send(sender=kind, kind=kind, done=done)
 
-    return killing
+    return report
 
 
 def record_columns() -> tuple[str, ...]:
@@ -108,7 +105,7 @@ class VersionWriter:
     def __init__(self, submission_id: int, *, on_rows: Callable[[int], None] | None = None) -> None:
         self.submission_id = submission_id
         self.columns = record_columns()
-        self.on_rows = fault_injection_hook(on_rows or (lambda done: None))
+        self.on_rows = rows_reported(on_rows or (lambda done: None), kind="records")
         self.records_written = 0
         self.findings_written = 0
         # Records stored with at least one warning (the quality score's count).

@@ -415,7 +415,7 @@ def extract_build(*, extract_id: int) -> str:
     written. The writer holds a lock for as long as it writes, so that a worker that dies
     mid-write is recognised and its extract queued again (``extract_recover_stalled``)."""
     from submissions.cycle.extracts import write_extract
-    from submissions.loading import fault_injection_hook
+    from submissions.loading import rows_reported
 
     with transaction.atomic():
         extract = Extract.objects.select_for_update().filter(pk=extract_id).first()
@@ -441,8 +441,7 @@ def extract_build(*, extract_id: int) -> str:
         Extract.objects.filter(pk=extract_id).update(rows_done=rows)
 
     try:
-        write_extract(extract, on_rows=fault_injection_hook(
-            progress, variable="DIDS_FAULT_KILL_EXTRACT_AT_ROWS"))
+        write_extract(extract, on_rows=rows_reported(progress, kind="extract"))
     except Exception as exc:
         logger.exception("Extract %s failed", extract_id)
         extract.state = ExtractState.FAILED
