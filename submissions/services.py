@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import IO, Any, cast
 
 from django.conf import settings
-from django.core.files import File
-from django.core.files.storage import default_storage
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -42,88 +35,13 @@ from submissions.cycle.timetable import month_start
 from submissions.engine import CheckContext, Report, load_rules, validate
 from submissions.loading import VersionWriter
 from submissions.models import Submission, SubmissionJob
+from submissions.progress import JobProgress
 from submissions.selectors import reference_snapshot_load
+from submissions.spool import SpooledFile, sha256_of, spool
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-CHUNK = 1024 * 1024
-# The spool holds patient data before it is stored: the portal's user only. (NamedTemporaryFile
-# makes its files 0600; storage sets FILE_UPLOAD_PERMISSIONS once the spool is moved in.)
-SPOOL_DIR_MODE = 0o700
-
-
-@dataclass
-class StoredUpload:
-    temp: IO[bytes]
-    size: int
-    sha256: str
-    first_megabyte: bytes
-
-    def discard(self) -> None:
-        """Close the spool, and remove it unless storage has moved it into place."""
-        self.temp.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temp.name)
-
-
-class _SpooledFile(File):  # type: ignore[type-arg]
-    """The spool as Django's storage sees an uploaded temporary file: it is moved into
-    place (a rename on the same file system), not copied a second time."""
-
-    def __init__(self, spool: IO[bytes]) -> None:
-        super().__init__(spool)
-        self.spool_path = str(spool.name)
-
-    def temporary_file_path(self) -> str:
-        return self.spool_path
-
-
-def _spool_dir() -> str | None:
-    """A directory beside the stored files, so that storing the spool is a rename."""
-    try:
-        path = os.path.join(default_storage.path(""), ".incoming")
-    except NotImplementedError:  # storage without local paths: the system's temp directory
-        return None
-    os.makedirs(path, mode=SPOOL_DIR_MODE, exist_ok=True)
-    os.chmod(path, SPOOL_DIR_MODE)  # also if an older release made it readable to all
-    return path
-
-
-def _spool(upload: IO[bytes]) -> StoredUpload:
-    """Copy the upload to a temporary file, hashing it and enforcing the size limit, in one pass."""
-    limit = settings.DIDS_MAX_UPLOAD_BYTES
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    temp = tempfile.NamedTemporaryFile(dir=_spool_dir(), prefix="upload-", delete=False)  # noqa: SIM115
-    stored = StoredUpload(temp=temp, size=0, sha256="", first_megabyte=b"")
-    try:
-        while chunk := upload.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise DomainError(f"The file is larger than the limit of {limit:,} bytes.",
-                                  code="file_too_large", status_code=413)
-            if len(head) < CHUNK:
-                head += chunk[: CHUNK - len(head)]
-            digest.update(chunk)
-            temp.write(chunk)
-        temp.flush()
-        temp.seek(0)
-    except BaseException:
-        stored.discard()
-        raise
-    stored.size, stored.sha256, stored.first_megabyte = size, digest.hexdigest(), head
-    return stored
-
-
-def _sha256_of(upload: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    while chunk := upload.read(CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _same_request_check(existing: Submission, *, month: date, sha256: str) -> None:
     """An idempotency key names one request: its repeat gets the first receipt, but the key
     used again for another file or month is refused rather than answered with that receipt."""
@@ -190,11 +108,11 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
     if key:
         existing = Submission.objects.filter(organisation=organisation, idempotency_key=key).first()
         if existing is not None:
-            _same_request_check(existing, month=month, sha256=_sha256_of(upload))
+            _same_request_check(existing, month=month, sha256=sha256_of(upload))
             return existing, False
     month_open_check(organisation_code=organisation.code, month=month,
                      at=received_at or timezone.now())
-    stored = _spool(upload)
+    stored = spool(upload)
     try:
         try:
             with transaction.atomic():
@@ -208,7 +126,7 @@ def submission_create(*, actor: User | None, organisation_code: str, activity_mo
                     sha256=stored.sha256, idempotency_key=key, submitted_by=actor, api_token=token,
                     received_at=now, as_of=as_of or now, channel=channel,
                 )
-                submission.file.save("upload", _SpooledFile(stored.temp), save=False)
+                submission.file.save("upload", SpooledFile(stored.temp), save=False)
                 history_set(submission, actor=actor,
                          reason=f"Received {submission.original_name} as version {submission.version}")
                 submission.save()
@@ -261,54 +179,6 @@ def _enqueue_processing(submission_id: int) -> None:
     task_send(PROCESS_TASK, submission_id)
 
 
-class _Progress:
-    """Writes job progress where pages can see it while the version's transaction is open.
-
-    On PostgreSQL it uses its own autocommit connection; elsewhere (SQLite, one writer at a
-    time) progress becomes visible when the version commits.
-    """
-
-    def __init__(self, job_pk: int) -> None:
-        self.job_pk = job_pk
-        self.conn: Any = None
-        if connection.vendor == "postgresql":
-            import psycopg
-
-            try:
-                params = connection.get_connection_params()
-                self.conn = psycopg.connect(**params, autocommit=True)
-            except psycopg.Error:  # progress is a nicety; the version does not depend on it
-                self.conn = None
-
-    def execute(self, sql: str, params: list[Any]) -> list[Any] | None:
-        if self.conn is None:
-            return None
-        try:
-            with self.conn.cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchone() if cursor.description else None
-        except Exception:
-            logger.warning("Could not record progress of job %s", self.job_pk)
-            return None
-
-    def start(self) -> int | None:
-        table = SubmissionJob._meta.db_table
-        row = self.execute(
-            f"UPDATE {table} SET attempts = attempts + 1, state = %s, started_at = %s, "  # noqa: S608
-            "rows_done = 0 WHERE submission_id = %s RETURNING attempts",
-            [JobState.VALIDATING, timezone.now(), self.job_pk])
-        return row[0] if row else None
-
-    def rows(self, done: int) -> None:
-        table = SubmissionJob._meta.db_table
-        self.execute(f"UPDATE {table} SET rows_done = %s WHERE submission_id = %s",  # noqa: S608
-                     [done, self.job_pk])
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-
-
 def _warning_count(report: Report) -> int:
     """The findings of warning rules only: rejections and file errors are counted apart."""
     severity = {rule.id: rule.severity for rule in load_rules().rules}
@@ -348,7 +218,7 @@ def submission_process(*, submission_id: int) -> str:
     The submission row is locked for the whole run, so a second delivery of the same task
     finds it locked (someone is on it) or finished (nothing to do).
     """
-    progress: _Progress | None = None
+    progress: JobProgress | None = None
     try:
         with transaction.atomic():
             submission = (Submission.objects.select_for_update(skip_locked=True, of=("self",))
@@ -360,7 +230,7 @@ def submission_process(*, submission_id: int) -> str:
                 return "finished already"
             # Progress goes through its own connection: this transaction must not touch the
             # job row until the end, or the two connections would wait on each other.
-            progress = _Progress(submission.pk)
+            progress = JobProgress(submission.pk)
             attempts = progress.start()
             job = SubmissionJob.objects.get(submission=submission)
             if attempts is None:  # no side connection: count the attempt in this transaction
@@ -388,7 +258,7 @@ def submission_process(*, submission_id: int) -> str:
             progress.close()
 
 
-def _run(submission: Submission, job: SubmissionJob, progress: _Progress) -> str:
+def _run(submission: Submission, job: SubmissionJob, progress: JobProgress) -> str:
     snapshot, release = reference_snapshot_load()
     window = month_window(organisation_code=submission.organisation_id,
                           month=submission.activity_month, at=submission.as_of)

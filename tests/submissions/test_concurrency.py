@@ -133,7 +133,7 @@ def test_a_copy_failing_mid_load_stops_every_stage_and_leaves_no_records(
             raise RuntimeError("COPY interrupted: the connection to the server was lost")
 
     monkeypatch.setattr(loading, "encode_rows", slow_encode)
-    monkeypatch.setattr(services._Progress, "rows", connection_lost_on_second_batch)
+    monkeypatch.setattr(services.JobProgress, "rows", connection_lost_on_second_batch)
     submission, _ = submission_create(
         actor=submitter, organisation_code="RR8", activity_month=MONTH,
         upload=upload_of(make_file(rows=6_000, seed=12)), original_name="f.csv", as_of=AS_OF,
