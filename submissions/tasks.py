@@ -9,12 +9,8 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import IntegrityError, OperationalError, close_old_connections
 
-from submissions.cycle.services import (
-    cutoffs_run_due,
-    extract_build,
-    extract_recover_stalled,
-    reminders_send,
-)
+from submissions.cycle.extract_services import extract_build, extract_recover_stalled
+from submissions.cycle.services import cutoffs_run_due, reminders_send
 from submissions.services import submission_process, submission_recover_stalled
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,8 @@ from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.errors import DomainError
 from submissions.choices import CutOffKind, ExtractFormat, ExtractState
 from submissions.cycle import selectors as cycle
+from submissions.cycle.extract_services import extract_create, extract_download_record
 from submissions.cycle.services import (
-    extract_create,
-    extract_download_record,
     month_range_default,
     period_cut_off,
     period_ensure,

@@ -26,10 +26,9 @@ from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
 from submissions.choices import CutOffKind, ExtractState
 from submissions.cycle import national as month_reads
+from submissions.cycle.extract_services import extract_create, extract_download_record
 from submissions.cycle.selectors import month_of
 from submissions.cycle.services import (
-    extract_create,
-    extract_download_record,
     period_cut_off,
     period_reopen,
     period_reopening_end,

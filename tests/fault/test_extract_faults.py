@@ -11,7 +11,8 @@ from django.db import connection
 
 from reference.loaders import SAMPLE_DIR
 from submissions.choices import ExtractState
-from submissions.cycle.services import EXTRACT_WRITER_LOCK, extract_create, period_cut_off
+from submissions.cycle.extract_services import EXTRACT_WRITER_LOCK, extract_create
+from submissions.cycle.services import period_cut_off
 from submissions.cycle.timetable import default_deadlines
 from submissions.engine import ReferenceSnapshot, generate_file
 from submissions.models import Extract

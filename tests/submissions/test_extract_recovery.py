@@ -11,12 +11,12 @@ from django.db import connection
 from django.utils import timezone
 
 from submissions.choices import ExtractState
-from submissions.cycle.services import (
+from submissions.cycle.extract_services import (
     EXTRACT_MAX_ATTEMPTS,
     extract_build,
     extract_recover_stalled,
-    period_cut_off,
 )
+from submissions.cycle.services import period_cut_off
 from submissions.cycle.timetable import default_deadlines
 from submissions.models import Extract
 from tests.submissions.conftest import AS_OF, MONTH
@@ -92,7 +92,7 @@ def test_an_extract_that_stopped_its_worker_every_time_ends_failed(extract) -> N
 @pytest.mark.django_db(transaction=True)
 def test_an_extract_a_worker_is_writing_is_left_alone(extract) -> None:
     """The writer holds its advisory lock while it writes: the lock says someone is on it."""
-    from submissions.cycle.services import EXTRACT_WRITER_LOCK
+    from submissions.cycle.extract_services import EXTRACT_WRITER_LOCK
 
     _left_writing_by_a_dead_worker(extract)
     locked, release = threading.Event(), threading.Event()

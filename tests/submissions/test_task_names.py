@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import current_app
 
 from submissions import tasks
-from submissions.cycle.services import EXTRACT_TASK
+from submissions.cycle.extract_services import EXTRACT_TASK
 from submissions.services import PROCESS_TASK
 
 

@@ -10,7 +10,8 @@ import redis
 from django.conf import settings
 
 from submissions.choices import ExtractState, SubmissionStatus
-from submissions.cycle.services import extract_create, period_cut_off
+from submissions.cycle.extract_services import extract_create
+from submissions.cycle.services import period_cut_off
 from submissions.cycle.timetable import default_deadlines
 from submissions.models import Extract, Submission
 from submissions.services import submission_create
