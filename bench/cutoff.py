@@ -139,7 +139,7 @@ def main() -> None:
     setup_django()
     from django.db import connection, transaction
 
-    from submissions.cycle.selectors import cutoff_statistics
+    from submissions.cycle.cutoff_selectors import cutoff_statistics
     from submissions.cycle.services import period_cut_off
     from submissions.cycle.timetable import default_deadlines
     from submissions.models import CutOff

@@ -20,6 +20,7 @@ from accounts.selectors import is_national
 from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.errors import DomainError
 from submissions.choices import CutOffKind, ExtractFormat, ExtractState
+from submissions.cycle import cutoff_selectors as cutoffs
 from submissions.cycle import selectors as cycle
 from submissions.cycle.extract_services import extract_create, extract_download_record
 from submissions.cycle.services import (
@@ -212,7 +213,7 @@ class CutOffListView(APIView):
     @extend_schema(responses=CutOffSerializer(many=True), summary="Frozen products (national users)")
     def get(self, request: Request) -> Response:
         _national_only(request)
-        return Response(CutOffSerializer(cycle.cutoff_list(), many=True).data)
+        return Response(CutOffSerializer(cutoffs.cutoff_list(), many=True).data)
 
     @extend_schema(request=CutOffRunSerializer, responses={201: CutOffSerializer, 200: CutOffSerializer},
                    summary="Run a cut-off by hand (national users; idempotent)")
@@ -234,13 +235,13 @@ class CutOffDetailView(APIView):
     @extend_schema(responses=CutOffSerializer, summary="A frozen product with its manifest")
     def get(self, request: Request, month: str, kind: str) -> Response:
         _national_only(request)
-        return Response(CutOffSerializer(cycle.cutoff_get(month=month, kind=kind)).data)
+        return Response(CutOffSerializer(cutoffs.cutoff_get(month=month, kind=kind)).data)
 
 
 def _statistics(request: Request, month: str, kind: str) -> dict[str, Any]:
     national = _token(request) is None and is_national(request.user)
     published = request.query_params.get("published") in {"1", "true", "yes"} or not national
-    return cycle.cutoff_statistics(cutoff=cycle.cutoff_get(month=month, kind=kind),
+    return cutoffs.cutoff_statistics(cutoff=cutoffs.cutoff_get(month=month, kind=kind),
                                    published=published,
                                    rebuild=national and request.query_params.get("rebuild") == "1")
 
@@ -266,7 +267,7 @@ class StatisticsCsvView(APIView):
                    summary="Statistics of a frozen product as CSV (formula-safe)")
     def get(self, request: Request, month: str, kind: str) -> StreamingHttpResponse:
         stats = _statistics(request, month, kind)
-        return _csv(cycle.statistics_csv_rows(stats), f"dids-statistics-{month}-{kind}.csv")
+        return _csv(cutoffs.statistics_csv_rows(stats), f"dids-statistics-{month}-{kind}.csv")
 
 
 class ExtractCreateView(APIView):

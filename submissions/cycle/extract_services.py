@@ -26,7 +26,7 @@ def extract_create(*, actor: User, month: date | str, kind: str, format: str,
                    request: Any = None) -> Extract:
     """Queue a pseudonymised national extract of a cut-off (national analysts only)."""
     from accounts.selectors import is_national
-    from submissions.cycle.selectors import cutoff_get
+    from submissions.cycle.cutoff_selectors import cutoff_get
 
     if not is_national(actor):
         raise DomainError("Only national analysts can make extracts.", code="permission_denied",

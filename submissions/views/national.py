@@ -22,13 +22,8 @@ from reference.choices import PROVIDER_TYPES, Modality, OrganisationType
 from reference.models import Organisation
 from submissions import selectors
 from submissions.choices import CutOffKind
-from submissions.cycle.selectors import (
-    chase_list,
-    compliance_register,
-    cutoff_list,
-    cutoff_months,
-    cutoff_statistics,
-)
+from submissions.cycle.cutoff_selectors import cutoff_list, cutoff_months, cutoff_statistics
+from submissions.cycle.selectors import chase_list, compliance_register
 from submissions.cycle.statistics import product_scan
 from submissions.models import Submission
 from submissions.services import month_start

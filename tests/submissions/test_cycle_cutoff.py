@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from dids_portal.lib.errors import DomainError
-from submissions.cycle.selectors import STATISTICS_KEYS, cutoff_statistics, disclosed
+from submissions.cycle.cutoff_selectors import STATISTICS_KEYS, cutoff_statistics, disclosed
 from submissions.cycle.services import cutoffs_run_due, period_cut_off
 from submissions.cycle.timetable import default_deadlines
 from submissions.models import CutOff, CutOffVersion

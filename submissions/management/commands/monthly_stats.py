@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from dids_portal.lib.csvsafe import safe_rows
 from dids_portal.lib.errors import DomainError
 from submissions.choices import CutOffKind
-from submissions.cycle.selectors import (
+from submissions.cycle.cutoff_selectors import (
     STATISTICS_KEYS,
     cutoff_get,
     cutoff_statistics,
