@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import token_views, views
 
 app_name = "accounts"
 
@@ -13,11 +13,11 @@ urlpatterns = [
     path("account/password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("organisation/", views.ChooseOrganisationView.as_view(), name="choose-organisation"),
     path("provider/", views.ProviderHomeView.as_view(), name="provider-home"),
-    path("provider/api-tokens/", views.ApiTokenListView.as_view(), name="token-list"),
-    path("provider/api-tokens/new/", views.ApiTokenCreateView.as_view(), name="token-create"),
+    path("provider/api-tokens/", token_views.ApiTokenListView.as_view(), name="token-list"),
+    path("provider/api-tokens/new/", token_views.ApiTokenCreateView.as_view(), name="token-create"),
     path(
         "provider/api-tokens/<int:pk>/revoke/",
-        views.ApiTokenRevokeView.as_view(),
+        token_views.ApiTokenRevokeView.as_view(),
         name="token-revoke",
     ),
 ]
