@@ -10,7 +10,7 @@ from typing import Any
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,7 +19,17 @@ from accounts.models import ApiToken
 from accounts.selectors import is_national
 from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.errors import DomainError
-from submissions.choices import CutOffKind, ExtractFormat, ExtractState
+from submissions.api.cycle_serializers import (
+    CutOffRunSerializer,
+    CutOffSerializer,
+    ExtractRequestSerializer,
+    ExtractSerializer,
+    PeriodSerializer,
+    PeriodUpdateSerializer,
+    ReopeningSerializer,
+    ReopenSerializer,
+)
+from submissions.choices import ExtractState
 from submissions.cycle import cutoff_selectors as cutoffs
 from submissions.cycle import selectors as cycle
 from submissions.cycle.extract_services import extract_create, extract_download_record
@@ -31,7 +41,7 @@ from submissions.cycle.services import (
     period_update,
 )
 from submissions.cycle.timetable import add_months
-from submissions.models import CutOff, Extract, PeriodReopening, ReportingPeriod
+from submissions.models import Extract, PeriodReopening, ReportingPeriod
 from submissions.selectors import submission_get_for, visible_organisation_codes
 
 
@@ -60,89 +70,6 @@ def _plain(value: Any) -> Any:
 
 def _csv(rows: list[list[Any]], filename: str) -> StreamingHttpResponse:
     return csv_attachment(csv_lines(rows), filename)
-
-
-# Serializers ---------------------------------------------------------------------------------
-
-class PeriodSerializer(serializers.ModelSerializer):
-    month = serializers.SerializerMethodField()
-    locked = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ReportingPeriod
-        fields = ["month", "provisional_deadline", "final_deadline", "notes", "locked"]
-
-    def get_month(self, obj: ReportingPeriod) -> str:
-        return f"{obj.activity_month:%Y-%m}"
-
-    def get_locked(self, obj: ReportingPeriod) -> bool:
-        from django.utils import timezone
-
-        return timezone.now() > obj.final_deadline
-
-
-class PeriodUpdateSerializer(serializers.Serializer):
-    provisional_deadline = serializers.DateTimeField(required=False)
-    final_deadline = serializers.DateTimeField(required=False)
-    notes = serializers.CharField(required=False, allow_blank=True)
-    change_reason = serializers.CharField(max_length=100)
-
-
-class ReopeningSerializer(serializers.ModelSerializer):
-    month = serializers.SerializerMethodField()
-    organisation = serializers.CharField(source="organisation_id")
-    granted_by = serializers.EmailField(source="granted_by.email", default=None)
-
-    class Meta:
-        model = PeriodReopening
-        fields = ["id", "month", "organisation", "reason", "expires_at", "granted_by",
-                  "granted_at"]
-
-    def get_month(self, obj: PeriodReopening) -> str:
-        return f"{obj.period.activity_month:%Y-%m}"
-
-
-class ReopenSerializer(serializers.Serializer):
-    organisation = serializers.CharField()
-    reason = serializers.CharField()
-    expires_at = serializers.DateTimeField()
-
-
-class CutOffSerializer(serializers.ModelSerializer):
-    month = serializers.SerializerMethodField()
-    run_by = serializers.EmailField(source="run_by.email", default=None)
-
-    class Meta:
-        model = CutOff
-        fields = ["id", "month", "kind", "deadline", "taken_at", "run_by", "run_by_label",
-                  "code_version", "record_count", "records_checksum", "manifest"]
-
-    def get_month(self, obj: CutOff) -> str:
-        return f"{obj.period.activity_month:%Y-%m}"
-
-
-class CutOffRunSerializer(serializers.Serializer):
-    month = serializers.CharField(help_text="YYYY-MM")
-    kind = serializers.ChoiceField(choices=CutOffKind.choices)
-    ignore_pending = serializers.BooleanField(default=False)
-
-
-class ExtractSerializer(serializers.ModelSerializer):
-    month = serializers.SerializerMethodField()
-    kind = serializers.CharField(source="cutoff.kind")
-    percent = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = Extract
-        fields = ["id", "month", "kind", "format", "state", "rows_done", "rows_total", "percent",
-                  "requested_at", "started_at", "finished_at", "sha256", "error"]
-
-    def get_month(self, obj: Extract) -> str:
-        return f"{obj.cutoff.period.activity_month:%Y-%m}"
-
-
-class ExtractRequestSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(choices=ExtractFormat.choices)
 
 
 # Timetable and reopenings --------------------------------------------------------------------

@@ -1,8 +1,7 @@
 """Reading a submitted file's CSV: encoding, header detection, streaming batches.
 
-The fast path streams the CSV with pyarrow (every column as text) and hands out polars
-DataFrames with a `line` column. When the fast path meets a broken file, `diagnose` re-reads
-it slowly with the csv module to say exactly which line is at fault.
+The fast path streams the CSV with pyarrow (all columns as text) into polars DataFrames with a
+`line` column; on a broken file, `diagnose` re-reads it with the csv module to name the line.
 """
 
 from __future__ import annotations
