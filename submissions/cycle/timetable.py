@@ -46,7 +46,7 @@ def _united_kingdom() -> Any:
         spec = importlib.util.spec_from_file_location(
             UK_MODULE, Path(holidays.__file__).parent / "countries" / "united_kingdom.py")
         if spec is None or spec.loader is None:  # pragma: no cover - an installation without it
-            return holidays.country_holidays
+            return functools.partial(holidays.country_holidays, "GB")  # the same call, slower
         module = importlib.util.module_from_spec(spec)
         sys.modules[UK_MODULE] = module
         try:
