@@ -17,14 +17,14 @@ from submissions.engine import report_json as shared
 from submissions.engine.report_json import (
     EXIT_USAGE,
     LONDON,
-    UNREADABLE_RULES,
+    UNREADABLE_KINDS,
     exit_code_for,
     report_json,
     report_output,
     report_text,
 )
 
-__all__ = ["EXIT_USAGE", "LONDON", "UNREADABLE_RULES", "UsageCommand", "exit_code_for",
+__all__ = ["EXIT_USAGE", "LONDON", "UNREADABLE_KINDS", "UsageCommand", "exit_code_for",
            "one_file", "output_path", "parse_as_of", "parse_month", "report_json",
            "report_output", "report_text", "usage_error"]
 

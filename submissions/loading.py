@@ -22,7 +22,7 @@ import polars as pl
 from django.db import connection
 from django.dispatch import Signal
 
-from submissions.engine import stored_columns
+from submissions.engine.layout import DERIVED_COLUMNS, record_item_columns, stored_columns
 from submissions.models import Finding, Record
 from submissions.pgcopy import SIGNATURE, TRAILER, encode_rows
 
@@ -34,6 +34,12 @@ FINDING_SCHEMA = [("submission_id", pl.Int64), ("line", pl.Int64),
 CSV_OPTIONS: dict[str, Any] = {"include_header": False, "null_value": "",
                                "datetime_format": "%Y-%m-%dT%H:%M:%S%.f%:z",
                                "quote_style": "necessary"}
+# The one map from the record table's field types to column types: the binary COPY type and
+# the polars type (the engine's storage types map to the same polars types).
+FIELD_TYPES: dict[str, tuple[str, pl.DataType | type[pl.DataType]]] = {
+    "ForeignKey": ("int8", pl.Int64), "PositiveIntegerField": ("int4", pl.Int64),
+    "TextField": ("text", pl.String), "DateField": ("date", pl.Date),
+    "DateTimeField": ("timestamptz", pl.Datetime("us", "UTC"))}
 QUEUE_DEPTH = 2
 _DONE = object()
 
@@ -69,17 +75,16 @@ def record_columns() -> tuple[str, ...]:
 
 def record_column_kinds(columns: Sequence[str] | None = None) -> tuple[str, ...]:
     """The binary COPY type of each record column (default: all), submission id first."""
-    by_type = {"ForeignKey": "int8", "PositiveIntegerField": "int4", "TextField": "text",
-               "DateField": "date", "DateTimeField": "timestamptz"}
     fields = {f.column: f for f in Record._meta.concrete_fields}
-    return tuple(by_type[fields[c].get_internal_type()]
+    return tuple(FIELD_TYPES[fields[c].get_internal_type()][0]
                  for c in ("submission_id", *(record_columns() if columns is None else columns)))
 
 
 def copied_columns(dataset_version: str) -> tuple[str, ...]:
     """The record columns a version's COPY sends: the other dataset version's items are
-    always empty, and a column left out of COPY is stored as NULL without being sent."""
-    stored = set(stored_columns(dataset_version))
+    always empty, and a column left out of COPY is stored as NULL without being sent; an item
+    the spec stores in a derived column (``record``: v1.0's test date) has none of its own."""
+    stored = set(stored_columns(dataset_version)) & {*record_item_columns(), *DERIVED_COLUMNS}
     return tuple(c for c in record_columns() if c in stored)
 
 

@@ -21,11 +21,10 @@ from django.db import connection, transaction
 
 from dids_portal.lib.csvsafe import FORMULA_STARTS
 from submissions.choices import ExtractFormat
+from submissions.loading import FIELD_TYPES
 from submissions.models import CutOffVersion, Extract, Record
 
 BATCH = 100_000
-POLARS_TYPES = {"ForeignKey": pl.Int64, "PositiveIntegerField": pl.Int64, "TextField": pl.String,
-                "DateField": pl.Date, "DateTimeField": pl.Datetime("us", "UTC")}
 
 
 def pseudonym(nhs_number: str, key: bytes) -> str:
@@ -63,7 +62,7 @@ def write_extract(extract: Extract, *, on_rows: Callable[[int], None]) -> None:
            f"WHERE r.submission_id IN ({placeholders}) ORDER BY r.submission_id, r.line")
     names = ["organisation", *columns]
     schema: dict[str, Any] = {"organisation": pl.String}
-    schema.update({str(f.column): POLARS_TYPES[f.get_internal_type()]
+    schema.update({str(f.column): FIELD_TYPES[f.get_internal_type()][1]
                    for f in Record._meta.concrete_fields if f.column in columns})
     month = f"{extract.cutoff.period.activity_month:%Y-%m}"
     filename = f"dids-extract-{month}-{extract.cutoff.kind}.{extract.format}"

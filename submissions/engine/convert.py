@@ -167,7 +167,7 @@ def convert(
     NotVersionOne when it has the v2.0 layout already. ``output`` appears only when complete.
     """
     layouts = load_layouts()
-    p004 = load_rules().get("P004").params
+    p004 = load_rules().by_kind("file_zip").params
     src = Source(source, max_ratio=p004["max_ratio"], max_bytes=p004["max_bytes"])
     report = ConversionReport(
         source=source_name or str(source), output=str(output), items=item_mappings(layouts)
@@ -194,9 +194,10 @@ def _convert(src: Source, out: IO[bytes], report: ConversionReport, layouts: Lay
         raise NotVersionOne(f"the file has the DIDS v{plan.layout.version} layout already")
     new = layouts[TO_VERSION]
     state = StreamState()
+    max_field = int(load_rules().by_kind("file_csv").params["max_field"])
     first = True
     try:
-        for batch in stream_batches(src, plan, state, ramp=False):
+        for batch in stream_batches(src, plan, state, ramp=False, max_field=max_field):
             if state.invalid_rows:
                 break
             frame = batch.select(_expressions(report.items, new.items))
@@ -204,11 +205,11 @@ def _convert(src: Source, out: IO[bytes], report: ConversionReport, layouts: Lay
             frame.write_csv(out, include_header=first)
             first = False
     except FileRejected:
-        raise FileRejected(diagnose(src, plan)) from None
+        raise FileRejected(diagnose(src, plan, max_field)) from None
     if state.invalid_rows:
-        raise FileRejected(diagnose(src, plan))
+        raise FileRejected(diagnose(src, plan, max_field))
     if report.records == 0:
-        raise FileRejected(FileProblem("P002", "there are no records after the header"))
+        raise FileRejected(FileProblem("file_no_records", "there are no records after the header"))
 
 
 def _expressions(items: list[ItemReport], layout_items: tuple[Item, ...]) -> list[pl.Expr]:

@@ -129,6 +129,7 @@ def run_convert(
 ) -> int:
     """Convert, print the report (and the check's), write --report; return the exit code."""
     from .convert import NotVersionOne, convert
+    from .rules import load_rules
     from .source import FileRejected
 
     name = str(request.source)
@@ -140,7 +141,8 @@ def run_convert(
     except FileRejected as exc:
         problem = exc.problem
         stderr.write(
-            f"Cannot convert {name}: {problem.rule} {problem.detail}. Nothing was written.\n"
+            f"Cannot convert {name}: {load_rules().by_kind(problem.kind).id} {problem.detail}. "
+            "Nothing was written.\n"
         )
         return EXIT_UNREADABLE
     except NotVersionOne as exc:

@@ -6,12 +6,13 @@ import codecs
 import csv
 import io
 
-from .reader import MAX_FIELD, Plan
+from .reader import Plan
 from .source import FileProblem, Source
 
 
-def diagnose(source: Source, plan: Plan | None) -> FileProblem:
-    """Re-read a file the fast path could not, and say what is wrong and on which line."""
+def diagnose(source: Source, plan: Plan | None, max_field: int) -> FileProblem:
+    """Re-read a file the fast path could not, and say what is wrong and on which line
+    (``max_field``: P003's longest field, a parameter of the rule)."""
     with source.open() as fh:
         line = 1
         decoder = codecs.getincrementaldecoder("utf-8-sig")()
@@ -21,10 +22,10 @@ def diagnose(source: Source, plan: Plan | None) -> FileProblem:
                 decoder.decode(block, final=not block)
             except UnicodeDecodeError as exc:
                 at = line + block[: max(exc.start, 0)].count(b"\n")
-                return FileProblem("P001", f"invalid byte at line {at}", at)
+                return FileProblem("file_encoding", f"invalid byte at line {at}", at)
             if b"\x00" in block:
                 at = line + block[: block.index(b"\x00")].count(b"\n")
-                return FileProblem("P003", f"NUL byte at line {at}", at)
+                return FileProblem("file_csv", f"NUL byte at line {at}", at)
             if not block:
                 break
             line += block.count(b"\n")
@@ -38,8 +39,8 @@ def diagnose(source: Source, plan: Plan | None) -> FileProblem:
                 if plan is not None and n < plan.skip_rows:
                     start = reader.line_num + 1
                     continue
-                if any(len(cell) > MAX_FIELD for cell in row):
-                    return FileProblem("P003", f"a field over {MAX_FIELD:,} characters at line {start}", start)
+                if any(len(cell) > max_field for cell in row):
+                    return FileProblem("file_csv", f"a field over {max_field:,} characters at line {start}", start)
                 if plan is not None and any(c.strip() for c in row) and len(row) != plan.ncols:
                     return _column_count(plan, row, start)
                 if plan is not None and any(c.strip() for c in row[plan.width:]):
@@ -47,9 +48,9 @@ def diagnose(source: Source, plan: Plan | None) -> FileProblem:
                 start = reader.line_num + 1
         except csv.Error as exc:
             if "end of data" in str(exc):
-                return FileProblem("P003", f"unterminated quoted field starting at line {start}", start)
-            return FileProblem("P003", f"CSV error at line {start}: {exc}", start)
-    return FileProblem("P003", "the file could not be parsed as CSV")
+                return FileProblem("file_csv", f"unterminated quoted field starting at line {start}", start)
+            return FileProblem("file_csv", f"CSV error at line {start}: {exc}", start)
+    return FileProblem("file_csv", "the file could not be parsed as CSV")
 
 
 def _column_count(plan: Plan, row: list[str], line: int) -> FileProblem:
@@ -58,7 +59,7 @@ def _column_count(plan: Plan, row: list[str], line: int) -> FileProblem:
     if expected > plan.width:
         first, kind = ("the header row", "named") if plan.header else ("the first record", "with values")
         detail += f" like {first} ({plan.width} {kind} and {expected - plan.width} empty at the end)"
-    return FileProblem("DIDS075", detail, line, f"{expected} columns")
+    return FileProblem("file_layout", detail, line, f"{expected} columns")
 
 
 def _trailing_value(plan: Plan, row: list[str], line: int) -> FileProblem:
@@ -67,5 +68,5 @@ def _trailing_value(plan: Plan, row: list[str], line: int) -> FileProblem:
         why = f"the header row names only {plan.width} columns"
     else:
         why = f"v{plan.layout.version} has {plan.width} columns and column {at + 1} is empty in the first record"
-    return FileProblem("DIDS075", f"line {line} has a value in column {at + 1}, but {why}", line,
+    return FileProblem("file_layout", f"line {line} has a value in column {at + 1}, but {why}", line,
                        f"values only in the first {plan.width} columns")

@@ -24,13 +24,20 @@ class Item:
     name: str  # sentence case, as the NHS DD writes it in running text: "NHS number"
     nhs_dd: str
     group: str
-    mr: str
-    format: str
+    mr: str | dict[str, str]  # M, R or a group such as M*; or one of those by version
+    format: str  # the NHS DD's format, shown; length, pattern, kind, code_list enforce it
     kind: str
     storage: str
     positions: dict[str, int]
     code_list: str | None = None
     nhs_dd_v2: str | None = None
+    length: dict[str, int] | None = None  # {"min": .., "max": ..}: read by kind "length"
+    pattern: str | None = None  # the normalised value's regular expression
+    record: str | None = None  # the record table's column that holds it, when not its own
+
+    def mandatory(self, version: str) -> str:
+        """M, R or the item's M-group (M*) in this version."""
+        return self.mr if isinstance(self.mr, str) else self.mr[version]
 
     def nhs_dd_name(self, version: str) -> str:
         if version == "2.0" and self.nhs_dd_v2:
@@ -117,13 +124,16 @@ def load_layouts(path: str | Path | None = None) -> Layouts:
             name=i["name"],
             nhs_dd=i["nhs_dd"],
             group=i["group"],
-            mr=i["mr"],
+            mr=i["mr"] if isinstance(i["mr"], str) else dict(i["mr"]),
             format=i["format"],
             kind=i["kind"],
             storage=i["storage"],
             positions=dict(i["positions"]),
             code_list=i.get("code_list"),
             nhs_dd_v2=i.get("nhs_dd_v2"),
+            length=dict(i["length"]) if "length" in i else None,
+            pattern=i.get("pattern"),
+            record=i.get("record"),
         )
         for i in raw["item"]
     )
@@ -164,6 +174,12 @@ def _storage_columns() -> tuple[tuple[str, str], ...]:
 
 STORAGE_COLUMNS: tuple[tuple[str, str], ...] = _storage_columns()
 DERIVED_COLUMNS = frozenset({"line", *(name for name, _kind in _DERIVED)})
+
+
+def record_item_columns() -> tuple[str, ...]:
+    """The items the record table has a column of its own for (the others set a derived
+    column: v1.0's test date is the activity date)."""
+    return tuple(i.column for i in load_layouts().items if i.record is None)
 
 
 def stored_columns(version: str) -> tuple[str, ...]:

@@ -26,7 +26,6 @@ BLOCK_SIZE = 1 << 20  # pyarrow reads up to 32 blocks ahead: this bounds that bu
 BATCH_ROWS = 100_000  # rows per polars batch handed to the checks, at most
 FIRST_BATCH_ROWS = 10_000  # the first batches are small, and so are the last ones (see _Batching)
 HEAD_BYTES = 1 << 20
-MAX_FIELD = 10_000
 BLANK = " \t\u00a0"  # trimmed around every value: spaces, tabs and Excel's non-breaking spaces
 # A non-breaking space is C2 A0 in UTF-8. Looking for the lead byte alone is a fast single-byte
 # search; the rare other characters that share it only cost a strip that changes nothing.
@@ -67,13 +66,13 @@ def read_head(source: Source) -> Head:
     with source.open() as fh:
         head = fh.read(HEAD_BYTES)
     if not head.strip(b"\r\n\t \xef\xbb\xbf"):
-        raise FileRejected(FileProblem("P002", "the file is empty"))
+        raise FileRejected(FileProblem("file_no_records", "the file is empty"))
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     try:
         text = decoder.decode(head, final=len(head) < HEAD_BYTES)
     except UnicodeDecodeError as exc:
         line = head[: exc.start].count(b"\n") + 1
-        raise FileRejected(FileProblem("P001", f"byte 0x{head[exc.start]:02x} at line {line}", line)) from exc
+        raise FileRejected(FileProblem("file_encoding", f"byte 0x{head[exc.start]:02x} at line {line}", line)) from exc
     reader = csv.reader(io.StringIO(text, newline=""))
     skip_rows = skip_lines = 0
     try:
@@ -85,7 +84,7 @@ def read_head(source: Source) -> Head:
             skip_rows, skip_lines = skip_rows + 1, reader.line_num
     except csv.Error as exc:
         line = skip_lines + 1
-        raise FileRejected(FileProblem("P003", f"the record at line {line} cannot be read ({exc})", line)) from exc
+        raise FileRejected(FileProblem("file_csv", f"the record at line {line} cannot be read ({exc})", line)) from exc
     return Head(None, 0, skip_rows, skip_lines)
 
 
@@ -96,7 +95,7 @@ def _separator_hint(row: list[str]) -> bool:
     if len(row) == 1 and row[0].strip().lower().startswith("sep=") and len(row[0].strip()) <= 6:
         sep = row[0].strip()[4:] or row[0][4:]
         raise FileRejected(FileProblem(
-            "P003", f"line 1 is {row[0].strip()!r}, which says the values are separated by {sep!r}; "
+            "file_csv", f"line 1 is {row[0].strip()!r}, which says the values are separated by {sep!r}; "
                     "DIDS files are separated by commas (save as 'CSV UTF-8 (comma delimited)')", 1))
     return False
 
@@ -106,7 +105,7 @@ def plan_columns(head: Head, layouts: Layouts, expected: str | None, why: str | 
     must have ("March 2026 is a DIDS v1.0 month"), for the finding when it has the other one."""
     first = head.first
     if not first:
-        raise FileRejected(FileProblem("P002", "the file has no records"))
+        raise FileRejected(FileProblem("file_no_records", "the file has no records"))
     cells = [c.strip().lower() for c in first]
     names: dict[str, str] = {}
     for it in layouts.items:
@@ -127,14 +126,14 @@ def plan_columns(head: Head, layouts: Layouts, expected: str | None, why: str | 
         other = layouts.by_column_count(len(first))
         if expected and why and other is not None:
             raise FileRejected(FileProblem(
-                "DIDS075", f"{why}: send the v{expected} layout (line {line} has the "
+                "file_layout", f"{why}: send the v{expected} layout (line {line} has the "
                            f"{len(first)} columns of v{other.version})"
                            + convert_hint(other.version, expected),
                 line, f"the {len(layouts[expected].items)} columns of v{expected}"))
         counts = " or ".join(f"{len(lay.items)} (v{v})" for v, lay in layouts.versions.items())
         want = f"{len(layouts[expected].items)} columns for v{expected}" if expected else f"{counts} columns"
         raise FileRejected(FileProblem(
-            "DIDS075", f"line {line} has {len(first)} columns and no header row; expected {want}", line, want))
+            "file_layout", f"line {line} has {len(first)} columns and no header row; expected {want}", line, want))
     width = len(layout.items)
     columns = [*layout.columns, *(TRAILING.format(i) for i in range(width, len(first)))]
     return Plan(layout, columns, header=False, header_lines=0, width=width, **where)
@@ -190,12 +189,12 @@ def _plan_header(first: list[str], matched: list[str | None], head: Head, layout
     problems = _header_problems(matched, first, layout)
     if problems and expected and why and best != expected:
         raise FileRejected(FileProblem(
-            "DIDS075", f"{why}: send the v{expected} layout (the header row at line {line} names "
+            "file_layout", f"{why}: send the v{expected} layout (the header row at line {line} names "
                        f"the v{best} columns)" + convert_hint(best, expected), line, want))
     if problems:
         at = f" (line {line})" if line != 1 else ""
         raise FileRejected(FileProblem(
-            "DIDS075", f"the header row{at} does not match the v{layout.version} layout: "
+            "file_layout", f"the header row{at} does not match the v{layout.version} layout: "
                        + "; ".join(problems), line, want))
     width = len(first)
     columns = [*(m or "" for m in matched), *(TRAILING.format(i) for i in range(width, where["ncols"]))]
@@ -218,11 +217,11 @@ class StreamState:
 
 
 def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_threads: bool = False,
-                   ramp: bool = True) -> Iterator[pl.DataFrame]:
+                   ramp: bool = True, max_field: int) -> Iterator[pl.DataFrame]:
     """Yield polars frames of the file's records, item-named text columns plus `line`.
 
     Empty lines and lines of only spaces are dropped (they still count as lines), as are
-    empty trailing columns. Raises FileRejected for NUL bytes, over-long fields or a value in
+    empty trailing columns. Raises FileRejected for NUL bytes, fields over ``max_field`` or a value in
     an empty trailing column; pyarrow errors propagate for the caller to diagnose. ``ramp``:
     small first and last batches (see _Batching), which help only when the batches are also
     stored.
@@ -269,7 +268,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
                 continue
             raw = buf.to_pybytes()
             if b"\x00" in raw:
-                raise FileRejected(FileProblem("P003", "the file contains a NUL byte"))
+                raise FileRejected(FileProblem("file_csv", "the file contains a NUL byte"))
             if b"\n" in raw:
                 flags["newline"] = True
             if b" " in raw or b"\t" in raw or NBSP_LEAD in raw:
@@ -277,11 +276,11 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
         pending.append(batch)
         rows += batch.num_rows
         if rows >= batching.target:
-            yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
+            yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra, max_field)
             batching.handed_over()
             pending, flags, rows = [], {"newline": False, "trim": set()}, 0
     if pending:
-        yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra)
+        yield _frame(pending, flags, names, plan, state, header_rows, base_line_extra, max_field)
 
 
 class _Batching:
@@ -354,17 +353,17 @@ class _Flags(TypedDict):
 
 
 def _frame(batches: list[pa.RecordBatch], flags: _Flags, names: list[str], plan: Plan, state: StreamState,
-           header_rows: int, base_line_extra: int) -> pl.DataFrame:
+           header_rows: int, base_line_extra: int, max_field: int) -> pl.DataFrame:
     df = pl.from_arrow(pa.Table.from_batches(batches))
     assert isinstance(df, pl.DataFrame)
     df = df.rechunk()
     n = df.height
     if flags["trim"]:
         df = df.with_columns(trimmed(c) for c in sorted(flags["trim"]))
-    if _any_long(df):
+    if _any_long(df, max_field):
         too_long = df.select(pl.all().str.len_chars().max()).row(0)
-        if max(v or 0 for v in too_long) > MAX_FIELD:
-            raise FileRejected(FileProblem("P003", f"a field is over {MAX_FIELD:,} characters"))
+        if max(v or 0 for v in too_long) > max_field:
+            raise FileRejected(FileProblem("file_csv", f"a field is over {max_field:,} characters"))
     row = pl.int_range(0, n, eager=True, dtype=pl.Int64) + (state.records + header_rows + 1)
     skipped = state.skipped()
     if skipped:
@@ -382,7 +381,7 @@ def _frame(batches: list[pa.RecordBatch], flags: _Flags, names: list[str], plan:
     df = df.rename(dict(zip(names, plan.columns, strict=True))).with_columns(line.alias("line"))
     if plan.trailing:
         if df.select(pl.any_horizontal(pl.col(c).is_not_null().any() for c in plan.trailing)).item():
-            raise FileRejected(FileProblem("DIDS075", "a value in an empty trailing column"))
+            raise FileRejected(FileProblem("file_layout", "a value in an empty trailing column"))
         df = df.drop(plan.trailing)
     items = plan.columns[: plan.width]
     blank = df.select(pl.all_horizontal(pl.col(c).is_null() for c in items)).to_series()
@@ -395,6 +394,6 @@ def trimmed(column: str) -> pl.Expr:
     return pl.when(s.str.len_bytes() == 0).then(None).otherwise(s).alias(column)
 
 
-def _any_long(df: pl.DataFrame) -> bool:
+def _any_long(df: pl.DataFrame, max_field: int) -> bool:
     longest = df.select(pl.all().str.len_bytes().max()).row(0)
-    return max((v or 0) for v in longest) > MAX_FIELD
+    return max((v or 0) for v in longest) > max_field

@@ -16,14 +16,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import context
 from .context import LONDON
+from .rules import load_rules
 
 if TYPE_CHECKING:  # the engine (polars, pyarrow) is imported only when a file is checked
     from .reference import ReferenceSnapshot
     from .report import Report
 
 DATASET_VERSIONS = ("1.0", "2.0")
-# File-level findings that mean the file could not be read at all (exit code 2).
-UNREADABLE_RULES = frozenset({"P001", "P003", "P004"})
+# The file-level problems that mean the file could not be read at all (exit code 2), by
+# rule kind (the rules data gives their ids).
+UNREADABLE_KINDS = frozenset({"file_encoding", "file_csv", "file_zip"})
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 64
 
 
@@ -114,7 +116,8 @@ def check_against(source: str | os.PathLike[str] | IO[bytes], *, reference: Refe
 
 
 def exit_code_for(report: Report | Any) -> int:
-    if report.file_rejected and UNREADABLE_RULES & set(report.counts_by_rule):
+    unreadable = {r.id for r in load_rules().rules if r.kind in UNREADABLE_KINDS}
+    if report.file_rejected and unreadable & set(report.counts_by_rule):
         return EXIT_UNREADABLE
     return EXIT_REJECTED if report.file_rejected else EXIT_ACCEPTED
 

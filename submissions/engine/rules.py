@@ -9,9 +9,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .layout import DATA_DIR, Layout, load_layouts
+from .layout import DATA_DIR, Layout, Layouts, load_layouts
 
 SEVERITIES = ("file", "reject", "warn")
+# The file-level problems the reader reports, by rule kind; each has one rule per version.
+FILE_KINDS = ("file_layout", "file_encoding", "file_no_records", "file_csv", "file_zip",
+              "file_versions", "file_all_rejected")
+# Item attributes the checks of these kinds read: every item with one is named by such a rule.
+ITEM_KINDS = {"length": "length", "pattern": "postcode_format", "code_list": "code_list"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,13 @@ class Rules:
             if r.id == rule_id and (version is None or r.applies_to(version)):
                 return r
         raise KeyError(rule_id)
+
+    def by_kind(self, kind: str, version: str | None = None) -> Rule:
+        """The rule of a kind that has one rule per version (the file-level kinds)."""
+        for r in self.rules:
+            if r.kind == kind and (version is None or r.applies_to(version)):
+                return r
+        raise KeyError(kind)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -81,7 +93,43 @@ def load_rules(path: str | Path | None = None) -> Rules:
             raise ValueError(f"{rule.id}: defined twice for {sorted(overlap)}")
         seen[rule.id] |= set(rule.versions)
         rules.append(rule)
+    _agree_with_layouts(rules, load_layouts())
     return Rules(version=raw["ruleset_version"], rules=tuple(rules))
+
+
+def _agree_with_layouts(rules: list[Rule], layouts: Layouts) -> None:
+    """Fail loudly where the rules do not enforce what the items say: each version has one
+    rule of each file kind; its mandatory rules name exactly its M items and its one_of rules
+    exactly its M groups (M*); its length, pattern and code list rules exactly the items that
+    carry one."""
+    for rule in rules:
+        if rule.kind.startswith("file") and rule.kind not in FILE_KINDS:
+            raise ValueError(f"{rule.id}: unknown file-level kind {rule.kind!r}")
+    for v, layout in layouts.versions.items():
+        mine = [r for r in rules if r.applies_to(v)]
+        for kind in FILE_KINDS:
+            if sum(r.kind == kind for r in mine) != 1:
+                raise ValueError(f"v{v}: not exactly one rule of kind {kind!r}")
+
+        def named(kind: str, rs: list[Rule] = mine, lay: Layout = layout) -> set[str]:
+            return {lay.resolve(c) for r in rs if r.kind == kind for c in r.items}
+
+        must = {i.column for i in layout.items if i.mandatory(v) == "M"}
+        if named("mandatory") != must:
+            raise ValueError(f"v{v}: the mandatory rules name {sorted(named('mandatory'))}, "
+                             f"but the items marked M are {sorted(must)}")
+        groups: dict[str, set[str]] = {}
+        for i in layout.items:
+            if i.mandatory(v) not in ("M", "R"):
+                groups.setdefault(i.mandatory(v), set()).add(i.column)
+        one_of = sorted(sorted(layout.resolve(c) for c in r.items) for r in mine if r.kind == "one_of")
+        if one_of != sorted(sorted(g) for g in groups.values()):
+            raise ValueError(f"v{v}: the one_of rules name {one_of}, but the M groups are {groups}")
+        for attribute, kind in ITEM_KINDS.items():
+            carry = {i.column for i in layout.items if getattr(i, attribute)}
+            if named(kind) != carry:
+                raise ValueError(f"v{v}: the {kind} rules name {sorted(named(kind))}, but the "
+                                 f"items with a {attribute} are {sorted(carry)}")
 
 
 RULESET_VERSION: str = load_rules().version
@@ -101,7 +149,7 @@ def rules_documentation(code_lists: Mapping[str, Iterable[str]] | None = None) -
             "nhs_dd_name": it.nhs_dd,
             "nhs_dd_name_v2": it.nhs_dd_v2 or it.nhs_dd,
             "group": it.group,
-            "mandatory": it.mr,
+            "mandatory": _join_versions({v: it.mandatory(v) for v in it.versions}),
             "format": it.format,
             "code_list": it.code_list,
             "versions": list(it.versions),
@@ -156,6 +204,8 @@ def _doc_values(rule: Rule, layout: Layout, code_lists: Mapping[str, Iterable[st
     if "months" in rule.params:
         values["limit"] = (f"the first day of the month {rule.params['months']} months before "
                            "the month of submission")
+    for c in columns[:1]:
+        values.update(layout.item(c).length or {})
     list_names = [name for c in columns if (name := layout.item(c).code_list)]
     if list_names:
         codes = sorted(set((code_lists or {}).get(list_names[0], ())))

@@ -18,7 +18,7 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 @dataclass
 class FileProblem:
-    rule: str
+    kind: str  # the file-level rule's kind (rules.FILE_KINDS): the rules data gives its id
     detail: str
     line: int | None = None
     expected: str | None = None
@@ -77,30 +77,30 @@ class Source:
             zf = zipfile.ZipFile(self._path if self._path else self._obj)  # type: ignore[arg-type]
             members = [i for i in zf.infolist() if not i.is_dir() and not _ignored_in_zip(i.filename)]
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise FileRejected(FileProblem("P004", f"not a readable zip file ({exc})")) from exc
+            raise FileRejected(FileProblem("file_zip", f"not a readable zip file ({exc})")) from exc
         self._zip = zf
         if len(members) != 1:
             names = f" ({', '.join(m.filename for m in members[:5])})" if members else ""
-            raise FileRejected(FileProblem("P004", f"it holds {len(members)} files{names}, not exactly one CSV"))
+            raise FileRejected(FileProblem("file_zip", f"it holds {len(members)} files{names}, not exactly one CSV"))
         m = members[0]
         if m.file_size > max_bytes:
-            raise FileRejected(FileProblem("P004", f"{m.filename} declares {m.file_size:,} bytes, over the {max_bytes:,}-byte limit"))
+            raise FileRejected(FileProblem("file_zip", f"{m.filename} declares {m.file_size:,} bytes, over the {max_bytes:,}-byte limit"))
         ratio = m.file_size / max(m.compress_size, 1)
         if ratio > max_ratio:
-            raise FileRejected(FileProblem("P004", f"{m.filename} has a compression ratio of {ratio:,.0f}:1, over {max_ratio:g}:1"))
+            raise FileRejected(FileProblem("file_zip", f"{m.filename} has a compression ratio of {ratio:,.0f}:1, over {max_ratio:g}:1"))
         if m.flag_bits & 0x1:
-            raise FileRejected(FileProblem("P004", f"{m.filename} is encrypted"))
+            raise FileRejected(FileProblem("file_zip", f"{m.filename} is encrypted"))
         try:
             with zf.open(m) as fh:
                 magic = fh.read(4)
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-            raise FileRejected(FileProblem("P004", f"{m.filename} cannot be read ({exc})")) from exc
+            raise FileRejected(FileProblem("file_zip", f"{m.filename} cannot be read ({exc})")) from exc
         if magic in ZIP_MAGIC or m.filename.lower().endswith(".zip"):
             raise FileRejected(FileProblem(
-                "P004", f"it holds {m.filename}, which is itself a zip: put the CSV file directly in the zip"))
+                "file_zip", f"it holds {m.filename}, which is itself a zip: put the CSV file directly in the zip"))
         if not m.filename.lower().endswith(".csv"):
             raise FileRejected(FileProblem(
-                "P004", f"it holds {m.filename}, which is not a CSV file (its name does not end in .csv)"))
+                "file_zip", f"it holds {m.filename}, which is not a CSV file (its name does not end in .csv)"))
         self._member = m
 
     @property

@@ -59,8 +59,8 @@ def validate(
     run = start()
     threads = use_threads and on_clean_batch is None and on_findings is None
     try:
-        src = Source(source, max_ratio=run.rules.get("P004").params["max_ratio"],
-                     max_bytes=run.rules.get("P004").params["max_bytes"])
+        zip_limits = run.rules.by_kind("file_zip").params
+        src = Source(source, max_ratio=zip_limits["max_ratio"], max_bytes=zip_limits["max_bytes"])
     except FileRejected as exc:
         return run.finish_with(exc.problem)
     try:
@@ -85,6 +85,7 @@ class _Run:
         self.on_clean, self.on_findings, self.max_findings = on_clean, on_findings, max_findings
         self.layouts: Layouts = load_layouts()
         self.rules = rules
+        self.max_field = int(rules.by_kind("file_csv").params["max_field"])
         self.report = Report(reference_release=ref.release, ruleset_version=self.rules.version)
         self.expected = ctx.dataset_version or (self.layouts.version_for(ctx.month) if ctx.month else None)
         self.report.dataset_version = self.expected
@@ -100,9 +101,9 @@ class _Run:
     def file_finding(self, problem: FileProblem, values: dict[str, Any] | None = None) -> None:
         version = self.report.dataset_version or "1.0"
         try:
-            rule = self.rules.get(problem.rule, version)
+            rule = self.rules.by_kind(problem.kind, version)
         except KeyError:
-            rule = self.rules.get(problem.rule)
+            rule = self.rules.by_kind(problem.kind)
         expected = problem.expected or _fmt(rule.expected, {"expected": "", **rule.params})
         message = _sentence(rule.message, {"detail": problem.detail, "why": "", **rule.params, **(values or {})})
         self.report.file_rejected = True
@@ -167,29 +168,29 @@ class _Run:
         state = StreamState()
         try:
             batches = stream_batches(src, plan, state, use_threads=use_threads,
-                                     ramp=self.on_clean is not None)
+                                     ramp=self.on_clean is not None, max_field=self.max_field)
             for batch in prefetch(batches) if use_threads else batches:
                 self.batch(batch, env, checks, dup_rule, dups)
         except FileRejected:
-            self.file_finding(diagnose(src, plan))
+            self.file_finding(diagnose(src, plan, self.max_field))
             return
         except (pa.ArrowException, OSError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as exc:
-            problem = diagnose(src, plan)
+            problem = diagnose(src, plan, self.max_field)
             if src.is_zip and isinstance(exc, zipfile.BadZipFile | EOFError):
-                problem = FileProblem("P004", f"the zip member cannot be read ({exc})")
+                problem = FileProblem("file_zip", f"the zip member cannot be read ({exc})")
             self.file_finding(problem)
             return
         if state.unplaced_blank_rows:
             raise _RowsUnnumbered
         if state.invalid_rows:
-            self.file_finding(diagnose(src, plan))
+            self.file_finding(diagnose(src, plan, self.max_field))
             return
         self.after(layout.version)
 
     def after(self, version: str) -> None:
         r = self.report
         if r.rows == 0:
-            self.file_finding(FileProblem("P002", "only a header row"))
+            self.file_finding(FileProblem("file_no_records", "only a header row"))
             return
         # With an activity month, a record of another month (so perhaps of the other version)
         # is rejected by P016 on its own, not the file for mixing versions.
@@ -197,16 +198,16 @@ class _Run:
             low, high = self.layouts.version_for(self.min_day), self.layouts.version_for(self.max_day)
             if low != high:
                 self.file_finding(FileProblem(
-                    "P005", f"activity dates from {self.min_day} to {self.max_day}: v{low} and v{high}"))
+                    "file_versions", f"activity dates from {self.min_day} to {self.max_day}: v{low} and v{high}"))
             elif low != version and self.expected is None:
                 want = self.layouts[low]
                 self.file_finding(FileProblem(
-                    "DIDS075",
+                    "file_layout",
                     f"the file has the v{version} layout but its activity dates "
                     f"({self.min_day} to {self.max_day}) need v{low}" + convert_hint(version, low),
                     None, f"the {len(want.items)} columns of v{low}"))
         if r.accepted_rows == 0 and not r.file_rejected:
-            self.file_finding(FileProblem("P006", f"{r.rejected_rows:,} of {r.rows:,} records"),
+            self.file_finding(FileProblem("file_all_rejected", f"{r.rejected_rows:,} of {r.rows:,} records"),
                               {"why": self.why_late(version)})
 
     def why_late(self, version: str) -> str:
@@ -261,9 +262,10 @@ class _Run:
             for c, n in zip(all_checks, all_names, strict=True):
                 if c.rule.severity == "warn":
                     warn_masks[c.rule.id] = warn_masks[c.rule.id] | pl.col(n) if c.rule.id in warn_masks else pl.col(n)
-            fallback = next(((c.rule.id, str(c.rule.params["stored_as"])) for c in checks
-                             if c.rule.kind == "referrer_pattern" and "stored_as" in c.rule.params), None)
-            clean = storage_frame(df.filter(~reject_any), env.layout, warn_masks, fallback)
+            stored_as = {c.item: (pl.col(n), str(c.rule.params["stored_as"]))
+                         for c, n in zip(checks, names, strict=True)
+                         if c.item and c.rule.severity == "warn" and "stored_as" in c.rule.params}
+            clean = storage_frame(df.filter(~reject_any), env.layout, warn_masks, stored_as)
             if clean.height:
                 count_records(clean, self.report.record_counts)
                 self.on_clean(clean)

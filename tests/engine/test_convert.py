@@ -275,7 +275,7 @@ def test_a_ragged_v1_file_is_not_converted_and_nothing_is_written(v1_file, tmp_p
     v1_file.write_text(V1_FILE.replace(",ACC3", ""), encoding="utf-8")
     with pytest.raises(FileRejected) as rejected:
         convert(v1_file, tmp_path / "out.csv")
-    assert (rejected.value.problem.rule, rejected.value.problem.line) == ("DIDS075", 5)
+    assert (rejected.value.problem.kind, rejected.value.problem.line) == ("file_layout", 5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["march-v1.csv"]
 
 

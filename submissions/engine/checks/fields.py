@@ -51,18 +51,24 @@ def timestamp_format(rule: Rule, env: Env) -> list[Check]:
 
 @kind("postcode_format")
 def postcode_format(rule: Rule, env: Env) -> list[Check]:
-    ok = pl.col("_pc").str.contains(rule.params["pattern"])
+    """The normalised postcode against the item's pattern (layouts.toml)."""
+    pattern = env.layout.item("postcode").pattern
+    assert pattern, f"{rule.id}: the postcode item has no pattern"
+    ok = pl.col("_pc").str.contains(pattern)
     return [Check(rule, "postcode", _given("postcode") & ~ok)]
 
 
 @kind("length")
 def length(rule: Rule, env: Env) -> list[Check]:
+    """Each item's length against its own limits (``length`` in layouts.toml)."""
     out = []
     for item in rule.items:
         col = env.col(item)
+        limits = env.layout.item(col).length
+        assert limits, f"{rule.id}: {col} has no length"
         n = pl.col(col).str.len_chars()
-        bad = (n < rule.params.get("min", 0)) | (n > rule.params["max"])
-        out.append(Check(rule, col, _given(col) & bad, extras={"length": n}, params=rule.params))
+        bad = (n < limits["min"]) | (n > limits["max"])
+        out.append(Check(rule, col, _given(col) & bad, extras={"length": n}, params=dict(limits)))
     return out
 
 

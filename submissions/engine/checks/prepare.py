@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..identifiers import snomed_id_valid
+from ..layout import Item
 from .env import Env
 
 TS_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|\+01:00|[+-]00:00)$"
@@ -33,6 +34,15 @@ def parse_timestamp(column: str) -> list[pl.Expr]:
     day = s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     return [pl.when(ok).then(utc).alias(f"_t_{column}"),
             pl.when(ok & local.is_not_null()).then(day).alias(f"_ld_{column}")]
+
+
+# The column holding the value an item's kind parses to (the others: the trimmed text).
+PARSED = {"date": "_d_{}", "timestamp": "_t_{}", "nhs_number": "_nhs", "postcode": "_pc"}
+
+
+def parsed_column(item: Item) -> str:
+    """The prepared column holding an item's parsed or normalised value (its kind's)."""
+    return PARSED.get(item.kind, "{}").format(item.column)
 
 
 def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:

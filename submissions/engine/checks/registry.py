@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from ..rules import Rule
+from ..rules import FILE_KINDS, Rule
 from .env import Env
 
 
@@ -27,7 +27,7 @@ class Check:
 
 Builder = Callable[[Rule, Env], list[Check]]
 KINDS: dict[str, Builder] = {}
-STATEFUL_KINDS = {"file", "duplicate_key"}
+STATEFUL_KINDS = {*FILE_KINDS, "duplicate_key"}  # checked by the reader and validate, not a builder
 
 
 def kind(name: str) -> Callable[[Builder], Builder]:
