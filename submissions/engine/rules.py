@@ -31,6 +31,10 @@ class Rule:
     explanation: str
     example: str
     params: dict[str, Any] = field(default_factory=dict)
+    # Example records written by hand from the explanation (tests/engine/test_rule_examples.py):
+    # the rule fires on each failing one with its message, value and expected, on no passing one.
+    fails: tuple[dict[str, Any], ...] = ()
+    passes: tuple[dict[str, Any], ...] = ()
 
     def applies_to(self, version: str) -> bool:
         return version in self.versions
@@ -82,6 +86,8 @@ def load_rules(path: str | Path | None = None) -> Rules:
             explanation=r["explanation"],
             example=r["example"],
             params=dict(r.get("params", {})),
+            fails=tuple(r.get("fails", ())),
+            passes=tuple(r.get("passes", ())),
         )
         if rule.severity not in SEVERITIES:
             raise ValueError(f"{rule.id}: unknown severity {rule.severity!r}")
