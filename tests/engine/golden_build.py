@@ -5,6 +5,9 @@ same file with that rule's error planted once. Run from the repository root:
 
 It writes tests/engine/golden/<version>/*.csv (and .zip) and golden/manifest.toml. The files
 are committed; the tests read them, so a behaviour change shows up as a failing golden test.
+It never writes golden/expected.toml, the findings each file must raise: those are checked by
+hand against the rules' text, and a failing golden test is fixed in the engine unless a person
+finds the expectation wrong.
 """
 
 from __future__ import annotations
