@@ -2,6 +2,7 @@
 
 import atexit
 import os
+import secrets
 import shutil
 import tempfile
 
@@ -11,11 +12,21 @@ from dids_portal.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-MEDIA_ROOT = tempfile.mkdtemp(prefix="dids-test-media-")
+# The media and static folders are named here and made only by the suite (test_folders_make,
+# from tests/conftest.py): a process that imports these settings and ends without running
+# atexit handlers (mypy's Django plugin ends with os._exit) leaves no folder behind.
+_FOLDERS = f"{os.getpid()}-{secrets.token_hex(4)}"
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), f"dids-test-media-{_FOLDERS}")
 # Tests roll their writes back, so two tests' reference data can share a fingerprint (on SQLite
 # ids are reused): the snapshot cache is on only where a test turns it on.
 DIDS_REFERENCE_SNAPSHOT_CACHE = False
-STATIC_ROOT = tempfile.mkdtemp(prefix="dids-test-static-")
+STATIC_ROOT = os.path.join(tempfile.gettempdir(), f"dids-test-static-{_FOLDERS}")
+
+
+def test_folders_make() -> None:
+    """Make the media and static folders (private); they are removed when the process ends."""
+    for folder in (MEDIA_ROOT, STATIC_ROOT):
+        os.makedirs(folder, mode=0o700, exist_ok=True)
 
 
 def _remove_test_folders(owner: int = os.getpid()) -> None:

@@ -26,6 +26,17 @@ from tests.clock import OFFSET_ENV, SUITE_NOW
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The test settings' media and static folders exist while the suite runs (only the
+    suite makes them, so a process that merely imports the settings leaves none behind)."""
+    from django.conf import settings
+
+    if settings.SETTINGS_MODULE == "dids_portal.settings_test":
+        from dids_portal.settings_test import test_folders_make
+
+        test_folders_make()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def suite_clock() -> Iterator[None]:
     """Every test runs on the suite's clock (see tests/clock.py), ticking from SUITE_NOW."""

@@ -215,3 +215,29 @@ def test_env_float_reads_numbers_within_their_bounds(monkeypatch, value, ok):
     else:
         with pytest.raises(ImproperlyConfigured):
             env_float("DIDS_X", 0.3, minimum=0.0, maximum=1.0)
+
+
+# The test settings' temporary folders
+
+def _import_test_settings(tmp_path, code: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "dids_portal.settings_test",
+               "TMPDIR": str(tmp_path)}
+    return subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
+                          env=environ, cwd=settings.BASE_DIR, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_process_that_imports_the_test_settings_and_exits_abruptly_leaves_no_folder(tmp_path):
+    # as mypy's Django plugin does: it ends with os._exit, so no atexit handler runs
+    result = _import_test_settings(tmp_path, "import os; os._exit(0)")
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_suite_s_media_and_static_folders_are_removed_when_it_ends(tmp_path):
+    result = _import_test_settings(
+        tmp_path, "from dids_portal.settings_test import test_folders_make; test_folders_make(); "
+                  "import os; print(len(os.listdir(os.environ['TMPDIR'])))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2"
+    assert list(tmp_path.iterdir()) == []
