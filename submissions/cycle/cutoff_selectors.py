@@ -91,7 +91,8 @@ def cutoff_statistics(*, cutoff: CutOff, published: bool = False,
     from submissions.cycle.statistics import product_scan
 
     if rebuild:
-        scanned = product_scan([v["submission_id"] for v in cutoff.manifest["versions"]])
+        scanned = product_scan([v["submission_id"] for v in cutoff.manifest["versions"]],
+                               month=cutoff.period.activity_month)
         figures = {k: scanned[k] for k in ("total", "by_modality", "by_provider",
                                            "by_provider_modality", "by_source_setting", "waits")}
         figures["coverage"] = cutoff.statistics.get("coverage")

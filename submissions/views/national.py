@@ -207,7 +207,7 @@ def month_statistics(*, user: Any, months: list[date]) -> list[dict[str, Any]]:
             source = f"{cutoff.get_kind_display()} cut-off"
             note = f"The {cutoff.get_kind_display().lower()} cut-off took no records."
         elif live.get(month):
-            figures = product_scan(live[month])
+            figures = product_scan(live[month], month=month)
             source = "Live files (not yet cut off)"
             note = "The live files hold no records."
         else:

@@ -22,6 +22,7 @@ from submissions.choices import CutOffKind, JobState, SubmissionStatus
 from submissions.cycle.services import period_cut_off
 from submissions.cycle.timetable import add_months
 from submissions.models import CutOff, Record, Submission, SubmissionJob
+from submissions.partitions import record_partition_ensure
 from tests.reference.factories import OrganisationFactory
 from tests.submissions.conftest import MONTH
 
@@ -44,8 +45,10 @@ def version_with_records(*, organisation: str, month: date, number: int, records
         rows=records, accepted_rows=records, rejected_rows=0, warned_rows=warned,
         record_counts={"CT": {"RR815": records}}, processed_at=timezone.now())
     SubmissionJob.objects.create(submission=version, state=JobState.DONE)
+    record_partition_ensure(month)
     Record.objects.bulk_create(
-        Record(submission=version, line=line, activity_date=month, modality="CT",
+        Record(submission=version, line=line, activity_month=month, activity_date=month,
+               modality="CT",
                site_code="RR815", warnings="W1" if line <= warned else None)
         for line in range(1, records + 1))
     return version
