@@ -26,6 +26,7 @@ from django.dispatch import Signal
 from submissions.engine import stored_columns
 from submissions.models import Finding, Record
 from submissions.pgcopy import SIGNATURE, TRAILER, encode_rows
+from submissions.tally import StatisticsTally
 
 RECORD_TABLE = Record._meta.db_table
 FINDING_TABLE = Finding._meta.db_table
@@ -116,6 +117,8 @@ class VersionWriter:
         self.findings_written = 0
         # Records stored with at least one warning (the quality score's count).
         self.warned_records = 0
+        # The statistics' counts of the stored records (submissions/tally.py).
+        self.tally = StatisticsTally()
 
     # Shapes ---------------------------------------------------------------------------------
     def _record_frame(self, batch: pl.DataFrame,
@@ -157,6 +160,7 @@ class VersionWriter:
                     shape["columns"] = copied_columns(str(batch["dataset_version"][0]))
                     shape["kinds"] = record_column_kinds(shape["columns"])
                 self.warned_records += _warned(batch)
+                self.tally.add(batch)
                 frames.put(self._record_frame(batch, shape["columns"]))
 
         def on_findings(findings: Sequence[Any]) -> None:
@@ -239,6 +243,7 @@ class VersionWriter:
                            "AND activity_month = %s", [self.submission_id, self.activity_month])
         self.records_written = 0
         self.warned_records = 0
+        self.tally.clear()
 
     # The fallback (SQLite): batched inserts, no per-row statements ---------------------------
     def _insert_records(self, batch: pl.DataFrame) -> None:
@@ -247,6 +252,7 @@ class VersionWriter:
                          self._record_frame(batch).rows())
             self.records_written += batch.height
             self.warned_records += _warned(batch)
+            self.tally.add(batch)
             self.on_rows(self.records_written)
 
     def _insert_findings(self, findings: Sequence[Any]) -> None:

@@ -19,6 +19,7 @@ read can prune it. Every path that writes records calls ``record_partition_ensur
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -54,9 +55,13 @@ def record_partitions() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _exists(cursor: object, name: str) -> bool:
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])  # type: ignore[attr-defined]
-    return bool(cursor.fetchone()[0])  # type: ignore[attr-defined]
+def _exists(cursor: Any, name: str) -> bool:
+    # A scan of pg_class, not to_regclass(): an advisory lock does not make the server take
+    # in catalogue changes, so a name lookup right after it can miss a table another process
+    # has just committed; a statement's snapshot of pg_class does not.
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = %s "
+                   "AND relnamespace = current_schema()::regnamespace)", [name])
+    return bool(cursor.fetchone()[0])
 
 
 def record_partition_ensure(month: date | str) -> bool:

@@ -288,7 +288,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: JobProgress) -> s
     submission.reference_release = release
     submission.ruleset_version = report.ruleset_version
     submission.processed_at = timezone.now()
-    submission_assess(submission=submission, report=report)
+    submission_assess(submission=submission, report=report, tally=writer.tally)
     replaced = None
     if submission.status in ACCEPTED_STATUSES:
         replaced = _make_live_if_newest(submission)

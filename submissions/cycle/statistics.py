@@ -24,7 +24,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from reference.models import Site
-from submissions.models import Record, Submission
+from submissions.models import Record, Submission, VersionStatistics
 
 RECORD = Record._meta.db_table
 SUBMISSION = Submission._meta.db_table
@@ -102,7 +102,6 @@ def _histogram_figures(histogram: dict[int, int], *, bands: bool) -> dict[str, A
 def _scan_postgres(ids: list[int], month: date) -> dict[str, Any]:
     """Three grouped scans that PostgreSQL runs in parallel: counts and checksum by (version,
     site, setting, modality), and the histogram of each wait by modality."""
-    result = _empty()
     rt, tr = _wait("activity_date", "request_date"), _wait("report_day", "activity_date")
     day = "date '2000-01-01'"
     seed = "(r.submission_id::bigint << 32) + r.line"
@@ -128,9 +127,40 @@ def _scan_postgres(ids: list[int], month: date) -> dict[str, Any]:
             histograms[key] = {}
             for modality, days, count in cursor.fetchall():
                 histograms[key].setdefault(modality, {})[days] = count
+    submitter = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "organisation_id"))
+    return _roll_up(grouped, histograms, submitter)
+
+
+def live_statistics(submission_ids: Sequence[int]) -> dict[str, Any]:
+    """The same figures as ``product_scan`` for versions no cut-off has frozen, added up from
+    the counts stored when each was processed (``VersionStatistics``): no record is read, so
+    the cost is that of the versions, not of their records. No checksum (``None``)."""
+    grouped: list[tuple[Any, ...]] = []
+    histograms: dict[str, dict[str, dict[int, int]]] = {"rt": {}, "tr": {}}
+    submitter: dict[int, str] = {}
+    stored = (VersionStatistics.objects.filter(submission_id__in=list(submission_ids))
+              .values_list("submission_id", "submission__organisation_id", "groups", "waits"))
+    for submission_id, organisation, groups, waits in stored:
+        submitter[submission_id] = organisation
+        grouped.extend((submission_id, site, source, modality, count, 0)
+                       for site, source, modality, count in groups)
+        for name, key in (("request_to_test", "rt"), ("test_to_report", "tr")):
+            for modality, days in waits.get(name, {}).items():
+                histogram = histograms[key].setdefault(modality, {})
+                for day, count in days.items():
+                    histogram[int(day)] = histogram.get(int(day), 0) + count
+    result = _roll_up(grouped, histograms, submitter)
+    result["checksum"] = None
+    return result
+
+
+def _roll_up(grouped: list[tuple[Any, ...]], histograms: dict[str, dict[str, dict[int, int]]],
+             submitter: dict[int, str]) -> dict[str, Any]:
+    """Figures from counts by (version, site, setting, modality) with their hashes, and the
+    wait histograms by modality."""
+    result = _empty()
     site_owner = dict(Site.objects.filter(code__in={row[1] for row in grouped})
                       .values_list("code", "organisation_id"))
-    submitter = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "organisation_id"))
     checksum = 0
     for submission_id, site, source, modality, count, hashes in grouped:
         provider = site_owner.get(site) or submitter[submission_id]

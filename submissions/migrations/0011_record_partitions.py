@@ -1,9 +1,12 @@
 # Records carry their version's activity month, and on PostgreSQL the records table is
 # partitioned by it (declarative, by range, one partition a month: see submissions/partitions.py
 # for how a new month's partition is made). SQLite keeps one table: a plain added column.
+# And each accepted version gets the statistics' counts of its records (VersionStatistics),
+# counted here once for the versions already stored (new ones get them as they are stored).
 
 from datetime import date
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 SUBMISSION_TABLE = "submissions_submission"
@@ -74,6 +77,38 @@ def backwards(apps, schema_editor):
     schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN activity_month")
 
 
+def backfill_statistics(apps, schema_editor):
+    """The counts ``submissions.tally`` keeps, from the stored records of accepted versions."""
+    vendor = schema_editor.connection.vendor
+    table = apps.get_model("submissions", "Record")._meta.db_table
+
+    def wait(later, earlier):
+        if vendor == "postgresql":
+            return f"(r.{later} - r.{earlier})"
+        return f"CAST(julianday(r.{later}) - julianday(r.{earlier}) AS INTEGER)"
+
+    accepted = (f"r.submission_id IN (SELECT id FROM {SUBMISSION_TABLE} "
+                "WHERE status IN ('accepted', 'accepted_with_warnings'))")
+    found = {}
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(f"SELECT r.submission_id, r.site_code, r.patient_source_setting, r.modality, "
+                       f"count(*) FROM {table} r WHERE {accepted} GROUP BY 1, 2, 3, 4 ORDER BY 1")
+        for submission_id, site, source, modality, count in cursor.fetchall():
+            found.setdefault(submission_id, {"groups": [], "waits": {}})["groups"].append(
+                [site, source, modality, int(count)])
+        for name, (later, earlier) in (("request_to_test", ("activity_date", "request_date")),
+                                       ("test_to_report", ("report_day", "activity_date"))):
+            days = wait(later, earlier)
+            cursor.execute(f"SELECT r.submission_id, r.modality, {days}, count(*) FROM {table} r "
+                           f"WHERE {accepted} AND {days} IS NOT NULL GROUP BY 1, 2, 3")
+            for submission_id, modality, day, count in cursor.fetchall():
+                waits = found.setdefault(submission_id, {"groups": [], "waits": {}})["waits"]
+                waits.setdefault(name, {}).setdefault(modality, {})[str(int(day))] = int(count)
+    statistics = apps.get_model("submissions", "VersionStatistics")
+    statistics.objects.bulk_create(
+        [statistics(submission_id=pk, **values) for pk, values in found.items()], batch_size=500)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -97,4 +132,17 @@ class Migration(migrations.Migration):
             ],
             database_operations=[migrations.RunPython(forwards, backwards)],
         ),
+        migrations.CreateModel(
+            name='VersionStatistics',
+            fields=[
+                ('submission', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='statistics', serialize=False, to='submissions.submission')),
+                ('groups', models.JSONField(blank=True, default=list, help_text='[site code, patient source setting, modality, records]')),
+                ('waits', models.JSONField(blank=True, default=dict, help_text='Wait name -> modality -> {days: records}.')),
+            ],
+            options={
+                'verbose_name_plural': 'version statistics',
+                'ordering': ['submission'],
+            },
+        ),
+        migrations.RunPython(backfill_statistics, migrations.RunPython.noop),
     ]
