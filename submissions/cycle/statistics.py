@@ -291,7 +291,7 @@ def _groups(ids: list[int], month: date) -> list[tuple[str, Any, Any, int]]:
         UNION ALL
         SELECT 'pm', {provider}, r.modality, count(*) {joins} WHERE {where} GROUP BY 2, 3
     """
-    params = [month, *ids] * 3
+    params: list[Any] = [month, *ids] * 3
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [(g, k, m, int(c)) for g, k, m, c in cursor.fetchall()]
