@@ -149,11 +149,14 @@ class CutOffListView(GenericAPIView):
     serializer_class = CutOffSerializer
     pagination_class = NewestCutOffsFirst
 
+    def get_queryset(self) -> Any:
+        return cutoffs.cutoff_queryset()
+
     @extend_schema(responses=CutOffSerializer(many=True),
                    summary="Frozen products, newest first, a page at a time (national users)")
     def get(self, request: Request) -> Response:
         _national_only(request)
-        page = self.paginate_queryset(cutoffs.cutoff_queryset())
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CutOffSerializer(page, many=True).data)
 
     @extend_schema(request=CutOffRunSerializer, responses={201: CutOffSerializer, 200: CutOffSerializer},
