@@ -88,6 +88,7 @@ def seed(*, organisations: int, months: int, records: int, reseed: bool) -> tupl
     from reference.models import Organisation, ReferenceRelease, Site
     from submissions.choices import JobState, SubmissionStatus
     from submissions.models import Submission, SubmissionJob
+    from submissions.partitions import record_partition_ensure
 
     codes = [f"B{i:03d}" for i in range(1, organisations + 1)]
     current = datetime.now(LONDON).date().replace(day=1)
@@ -135,15 +136,17 @@ def seed(*, organisations: int, months: int, records: int, reseed: bool) -> tupl
                 SubmissionJob(submission=v, state=JobState.DONE, rows_done=records + 10,
                               rows_estimate=records + 10, attempts=1, started_at=v.received_at,
                               finished_at=v.processed_at) for v in versions)
+            for month in {v.activity_month for v in versions}:
+                record_partition_ensure(month)  # made before a month's first records
             with connection.cursor() as cursor:
                 cursor.execute("SELECT setseed(0.42)")
                 cursor.execute("""
-                    INSERT INTO submissions_record (submission_id, line, nhs_number,
+                    INSERT INTO submissions_record (submission_id, activity_month, line, nhs_number,
                         nhs_number_status, birth_date, gender, postcode, patient_source_setting,
                         referrer_code, request_date, procedure_start, nicip_code, report_issued,
                         site_code, accession_number, activity_date, report_day, modality,
                         warnings)
-                    SELECT v.id, g.line + 1, (4000000000 + (v.id * 1000003 + g.line) %% 5000000000)::text,
+                    SELECT v.id, v.month, g.line + 1, (4000000000 + (v.id * 1000003 + g.line) %% 5000000000)::text,
                            '01', date '1940-01-01' + (random() * 30000)::int, '1', 'LS1 4AP', '01',
                            'G1234567', v.month + (g.line %% 28) - 10, v.month + (g.line %% 28) + time '10:00',
                            'CCSPI', v.month + (g.line %% 28) + time '14:00', v.code || '01',

@@ -68,6 +68,7 @@ def build_month(rows: int, organisations: int) -> list[int]:
 
     from reference.models import Organisation, Site
     from submissions.models import CutOff, Submission
+    from submissions.partitions import record_partition_ensure
 
     received = datetime(2026, 7, 10, 12, tzinfo=LONDON)
     with transaction.atomic():
@@ -99,14 +100,15 @@ def build_month(rows: int, organisations: int) -> list[int]:
             for code in codes)
         ids = [v.pk for v in versions]
     start = time.perf_counter()
+    record_partition_ensure(MONTH)
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.42)")
         cursor.execute("""
-            INSERT INTO submissions_record (submission_id, line, nhs_number, nhs_number_status,
+            INSERT INTO submissions_record (submission_id, activity_month, line, nhs_number, nhs_number_status,
                 birth_date, gender, postcode, patient_source_setting, referrer_code,
                 request_date, procedure_start, nicip_code, report_issued, site_code,
                 accession_number, activity_date, report_day, modality)
-            SELECT v.id, g.line + 1,
+            SELECT v.id, date '2026-06-01', g.line + 1,
                    (4000000000 + (v.id * 1000003 + g.line) %% 5000000000)::text, '01',
                    date '1940-01-01' + (random() * 30000)::int, '1', 'LS1 4AP', '0' || (1 + (random() * 6)::int),
                    'G1234567', d.test - (random() * random() * 120)::int,

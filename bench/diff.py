@@ -35,11 +35,11 @@ TARGETS = {2_000: 0.3, 300_000: 3.0}
 sys.path.insert(0, str(ROOT))
 
 RECORDS_SQL = """
-    INSERT INTO submissions_record (submission_id, line, nhs_number, nhs_number_status,
+    INSERT INTO submissions_record (submission_id, activity_month, line, nhs_number, nhs_number_status,
         birth_date, gender, postcode, patient_source_setting, referrer_code, request_date,
         procedure_start, procedure_end, nicip_code, report_issued, site_code,
         accession_number, activity_date, report_day, modality)
-    SELECT %(id)s, g.line,
+    SELECT %(id)s, %(month)s, g.line,
            (4000000000 + g.key::bigint * 7919 %% 5000000000)::text, '01',
            date '1940-01-01' + (g.key * 31 %% 30000), '1', 'LS1 4AP', '01', 'G1234567',
            d.test - (g.key %% 90), d.test + time '10:00',
@@ -85,6 +85,7 @@ def build(size: int) -> tuple[str, object]:
     from accounts.models import Membership, User
     from reference.models import Organisation, Site
     from submissions.models import Submission
+    from submissions.partitions import record_partition_ensure
 
     code = f"DB{len(str(size))}"
     marker = f"bench-diff-{size}.csv"
@@ -144,11 +145,13 @@ def build(size: int) -> tuple[str, object]:
                 dataset_version="2.0",
                 ruleset_version="bench",
             )
+            record_partition_ensure(MONTH)
             with connection.cursor() as cursor:
                 cursor.execute(
                     RECORDS_SQL,
                     {
                         "id": version.pk,
+                        "month": MONTH,
                         "first": first,
                         "last": last,
                         "dropped": dropped,

@@ -13,14 +13,17 @@ from typing import Any
 from submissions.choices import ACCEPTED_STATUSES
 from submissions.engine import Report
 from submissions.engine.scoring import SCORED_ITEMS
-from submissions.models import Submission
+from submissions.models import Submission, VersionStatistics
 from submissions.plausibility import Thresholds, history_months, notices
+from submissions.tally import StatisticsTally
 
 
-def submission_assess(*, submission: Submission, report: Report) -> None:
+def submission_assess(*, submission: Submission, report: Report,
+                      tally: StatisticsTally | None = None) -> None:
     """Set the version's quality, record counts and plausibility from its report (the caller
-    saves it). A rejected file keeps its quality (of the records read) but no counts or
-    notices: it never replaces anything."""
+    saves it), and store the statistics' counts of its records (``tally``). A rejected file
+    keeps its quality (of the records read) but no counts or notices: it never replaces
+    anything."""
     submission.quality = dict(report.quality)
     submission.quality_score = report.quality_score
     accepted = submission.status in ACCEPTED_STATUSES
@@ -30,6 +33,8 @@ def submission_assess(*, submission: Submission, report: Report) -> None:
         if accepted
         else []
     )
+    if accepted and tally is not None:
+        VersionStatistics.objects.update_or_create(submission=submission, defaults=tally.result())
 
 
 def _history(submission: Submission) -> list[dict[str, dict[str, int]]]:

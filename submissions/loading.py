@@ -16,6 +16,7 @@ import queue
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, cast
 
 import polars as pl
@@ -25,6 +26,7 @@ from django.dispatch import Signal
 from submissions.engine.layout import DERIVED_COLUMNS, record_item_columns, stored_columns
 from submissions.models import Finding, Record
 from submissions.pgcopy import SIGNATURE, TRAILER, encode_rows
+from submissions.tally import StatisticsTally
 
 RECORD_TABLE = Record._meta.db_table
 FINDING_TABLE = Finding._meta.db_table
@@ -41,6 +43,8 @@ FIELD_TYPES: dict[str, tuple[str, pl.DataType | type[pl.DataType]]] = {
     "TextField": ("text", pl.String), "DateField": ("date", pl.Date),
     "DateTimeField": ("timestamptz", pl.Datetime("us", "UTC"))}
 QUEUE_DEPTH = 2
+# The columns a version gives each of its records (the month is the partition key on PostgreSQL).
+VERSION_COLUMNS = ("submission_id", "activity_month")
 _DONE = object()
 
 
@@ -68,16 +72,17 @@ def rows_reported(on_rows: Callable[[int], None], *, kind: str) -> Callable[[int
 
 
 def record_columns() -> tuple[str, ...]:
-    """The record columns the engine fills, in table order (without id and submission)."""
+    """The record columns the engine fills, in table order (without the version's: id,
+    submission and activity month)."""
     return tuple(cast(str, f.column) for f in Record._meta.concrete_fields
-                 if f.column not in {"id", "submission_id"})
+                 if f.column not in VERSION_COLUMNS and f.column != "id")
 
 
 def record_column_kinds(columns: Sequence[str] | None = None) -> tuple[str, ...]:
-    """The binary COPY type of each record column (default: all), submission id first."""
+    """The binary COPY type of each record column (default: all), the version's first."""
     fields = {f.column: f for f in Record._meta.concrete_fields}
     return tuple(FIELD_TYPES[fields[c].get_internal_type()][0]
-                 for c in ("submission_id", *(record_columns() if columns is None else columns)))
+                 for c in (*VERSION_COLUMNS, *(record_columns() if columns is None else columns)))
 
 
 def copied_columns(dataset_version: str) -> tuple[str, ...]:
@@ -107,19 +112,24 @@ def _warned(batch: pl.DataFrame) -> int:
 class VersionWriter:
     """Loads one version's accepted records and findings into their tables."""
 
-    def __init__(self, submission_id: int, *, on_rows: Callable[[int], None] | None = None) -> None:
+    def __init__(self, submission_id: int, *, activity_month: date,
+                 on_rows: Callable[[int], None] | None = None) -> None:
         self.submission_id = submission_id
+        self.activity_month = activity_month
         self.columns = record_columns()
         self.on_rows = rows_reported(on_rows or (lambda done: None), kind="records")
         self.records_written = 0
         self.findings_written = 0
         # Records stored with at least one warning (the quality score's count).
         self.warned_records = 0
+        # The statistics' counts of the stored records (submissions/tally.py).
+        self.tally = StatisticsTally()
 
     # Shapes ---------------------------------------------------------------------------------
     def _record_frame(self, batch: pl.DataFrame,
                       columns: Sequence[str] | None = None) -> pl.DataFrame:
         return batch.select(pl.lit(self.submission_id, dtype=pl.Int64).alias("submission_id"),
+                            pl.lit(self.activity_month, dtype=pl.Date).alias("activity_month"),
                             *[pl.col(c) for c in (self.columns if columns is None else columns)])
 
     def _finding_rows(self, findings: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -155,6 +165,7 @@ class VersionWriter:
                     shape["columns"] = copied_columns(str(batch["dataset_version"][0]))
                     shape["kinds"] = record_column_kinds(shape["columns"])
                 self.warned_records += _warned(batch)
+                self.tally.add(batch)
                 frames.put(self._record_frame(batch, shape["columns"]))
 
         def on_findings(findings: Sequence[Any]) -> None:
@@ -200,7 +211,7 @@ class VersionWriter:
                     worker.start()
                 # The COPY starts with the first encoded batch, when its columns are known.
                 if (item := chunks.get()) is not _DONE:
-                    sql = _copy_sql(RECORD_TABLE, ("submission_id", *shape["columns"]),
+                    sql = _copy_sql(RECORD_TABLE, (*VERSION_COLUMNS, *shape["columns"]),
                                     binary=True)
                     with raw.copy(sql) as copy:
                         copy.write(SIGNATURE)
@@ -233,18 +244,20 @@ class VersionWriter:
     def discard_records(self) -> None:
         """Drop this version's records (a file rejected after some batches were stored)."""
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {RECORD_TABLE} WHERE submission_id = %s",  # noqa: S608
-                           [self.submission_id])
+            cursor.execute(f"DELETE FROM {RECORD_TABLE} WHERE submission_id = %s "  # noqa: S608
+                           "AND activity_month = %s", [self.submission_id, self.activity_month])
         self.records_written = 0
         self.warned_records = 0
+        self.tally.clear()
 
     # The fallback (SQLite): batched inserts, no per-row statements ---------------------------
     def _insert_records(self, batch: pl.DataFrame) -> None:
         if batch.height:
-            self._insert(RECORD_TABLE, ("submission_id", *self.columns),
+            self._insert(RECORD_TABLE, (*VERSION_COLUMNS, *self.columns),
                          self._record_frame(batch).rows())
             self.records_written += batch.height
             self.warned_records += _warned(batch)
+            self.tally.add(batch)
             self.on_rows(self.records_written)
 
     def _insert_findings(self, findings: Sequence[Any]) -> None:

@@ -35,6 +35,7 @@ from submissions.cycle.timetable import month_start
 from submissions.engine import CheckContext, Report, load_rules, validate
 from submissions.loading import VersionWriter
 from submissions.models import Submission, SubmissionJob
+from submissions.partitions import record_partition_ensure_for
 from submissions.progress import JobProgress
 from submissions.selectors import reference_snapshot_load
 from submissions.spool import SpooledFile, sha256_of, spool
@@ -220,6 +221,7 @@ def submission_process(*, submission_id: int) -> str:
     """
     progress: JobProgress | None = None
     try:
+        record_partition_ensure_for(submission_id=submission_id)  # committed before the load
         with transaction.atomic():
             submission = (Submission.objects.select_for_update(skip_locked=True, of=("self",))
                           .select_related("organisation", "submitted_by").filter(pk=submission_id)
@@ -266,7 +268,8 @@ def _run(submission: Submission, job: SubmissionJob, progress: JobProgress) -> s
                            month=submission.activity_month, as_of=submission.as_of,
                            dataset_version=None, final_deadline=window.final_deadline,
                            reopened=window.reopened)
-    writer = VersionWriter(submission.pk, on_rows=progress.rows)
+    writer = VersionWriter(submission.pk, activity_month=submission.activity_month,
+                           on_rows=progress.rows)
     with submission.file.open("rb") as handle:
         report = writer.load(lambda on_clean_batch, on_findings: validate(
             cast(IO[bytes], handle), context=context, reference=snapshot, on_clean_batch=on_clean_batch,
@@ -285,7 +288,7 @@ def _run(submission: Submission, job: SubmissionJob, progress: JobProgress) -> s
     submission.reference_release = release
     submission.ruleset_version = report.ruleset_version
     submission.processed_at = timezone.now()
-    submission_assess(submission=submission, report=report)
+    submission_assess(submission=submission, report=report, tally=writer.tally)
     replaced = None
     if submission.status in ACCEPTED_STATUSES:
         replaced = _make_live_if_newest(submission)

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +20,7 @@ from accounts.models import ApiToken
 from accounts.selectors import is_national
 from dids_portal.lib.csvsafe import csv_attachment, csv_lines
 from dids_portal.lib.errors import DomainError
+from dids_portal.lib.pagination import CursorPagination
 from submissions.api.cycle_serializers import (
     CutOffRunSerializer,
     CutOffSerializer,
@@ -136,11 +138,26 @@ class ReopeningView(APIView):
 
 # Cut-offs, statistics, extracts --------------------------------------------------------------
 
-class CutOffListView(APIView):
-    @extend_schema(responses=CutOffSerializer(many=True), summary="Frozen products (national users)")
+class NewestCutOffsFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
+class CutOffListView(GenericAPIView):
+    serializer_class = CutOffSerializer
+    pagination_class = NewestCutOffsFirst
+
+    def get_queryset(self) -> Any:
+        return cutoffs.cutoff_queryset()
+
+    @extend_schema(responses=CutOffSerializer(many=True),
+                   summary="Frozen products, newest first, a page at a time (national users)")
     def get(self, request: Request) -> Response:
         _national_only(request)
-        return Response(CutOffSerializer(cutoffs.cutoff_list(), many=True).data)
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CutOffSerializer(page, many=True).data)
 
     @extend_schema(request=CutOffRunSerializer, responses={201: CutOffSerializer, 200: CutOffSerializer},
                    summary="Run a cut-off by hand (national users; idempotent)")

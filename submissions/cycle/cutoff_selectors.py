@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.db.models import QuerySet
+
 from dids_portal.lib.errors import DomainError
 from submissions.choices import CutOffKind
 from submissions.cycle.timetable import month_start
@@ -29,10 +31,15 @@ def cutoff_get(*, month: date | str, kind: str) -> CutOff:
     return cutoff
 
 
+def cutoff_queryset() -> QuerySet[CutOff]:
+    """Every cut-off with what its list shows (the API pages through it, newest first)."""
+    return CutOff.objects.select_related("period", "run_by")
+
+
 def cutoff_list(*, months: list[date] | None = None) -> list[CutOff]:
     """Every cut-off (the API's list), or only those of ``months`` without their manifests
     (the statistics pages read the statistics frozen with them, never the manifest)."""
-    queryset = CutOff.objects.select_related("period", "run_by")
+    queryset = cutoff_queryset()
     if months is not None:
         queryset = queryset.filter(period__activity_month__in=months).defer("manifest")
     return list(queryset)
@@ -91,7 +98,8 @@ def cutoff_statistics(*, cutoff: CutOff, published: bool = False,
     from submissions.cycle.statistics import product_scan
 
     if rebuild:
-        scanned = product_scan([v["submission_id"] for v in cutoff.manifest["versions"]])
+        scanned = product_scan([v["submission_id"] for v in cutoff.manifest["versions"]],
+                               month=cutoff.period.activity_month)
         figures = {k: scanned[k] for k in ("total", "by_modality", "by_provider",
                                            "by_provider_modality", "by_source_setting", "waits")}
         figures["coverage"] = cutoff.statistics.get("coverage")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from functools import reduce
 from typing import Any
 
@@ -35,7 +36,7 @@ KINDS = ("added", "removed", "changed")
 PAGE_SIZE = 50
 
 # Not compared: where a record sits in its file, and the warnings it drew.
-_NOT_COMPARED = {"submission_id", "line", "warnings"}
+_NOT_COMPARED = {"submission_id", "line", "activity_month", "warnings"}
 _DERIVED_LABELS = {
     "activity_date": "Activity date",
     "report_day": "Report issue date",
@@ -58,10 +59,10 @@ _SIDES = (
 )
 
 
-def _with_sql(old_id: int, new_id: int) -> tuple[str, list[int]]:
+def _with_sql(old_id: int, new_id: int, month: date) -> tuple[str, list[Any]]:
     """``WITH ... d``: the two versions' records side by side (old ``o``, new ``n``), one row a
     key with its kind (added, removed, changed or the same), materialised narrow; and its
-    parameters."""
+    parameters. Both versions are of ``month``: PostgreSQL reads that month's partition only."""
     table = connection.ops.quote_name(Record._meta.db_table)
     differs = " OR ".join(f'o."{c}" IS DISTINCT FROM n."{c}"' for c in compared_columns())
     if connection.vendor == "postgresql":
@@ -70,10 +71,11 @@ def _with_sql(old_id: int, new_id: int) -> tuple[str, list[int]]:
                 "WITH d AS MATERIALIZED (SELECT CASE WHEN o.line IS NULL THEN 'added' "  # noqa: S608
                 f"WHEN n.line IS NULL THEN 'removed' WHEN {differs} THEN 'changed' ELSE 'same' END "
                 f"AS kind, o.line AS old_line, n.line AS new_line, {_SIDES} "
-                f"FROM (SELECT * FROM {table} WHERE submission_id = %s) o "
-                f"FULL OUTER JOIN (SELECT * FROM {table} WHERE submission_id = %s) n ON {_KEY})"
+                f"FROM (SELECT * FROM {table} WHERE submission_id = %s AND activity_month = %s) o "
+                f"FULL OUTER JOIN (SELECT * FROM {table} WHERE submission_id = %s "
+                f"AND activity_month = %s) n ON {_KEY})"
             ),
-            [old_id, new_id],
+            [old_id, month, new_id, month],
         )
     # SQLite joins a FULL OUTER JOIN by nested loops, and makes an automatic index for a
     # lookup only where it can tell it pays: so each new record looks its key up in the old
@@ -185,7 +187,7 @@ def _scan(
             "ORDER BY site_code, accession_number, kind LIMIT %s OFFSET %s"
         )
         window = [*kinds, int(limit), int(offset)]
-    with_sql, with_params = _with_sql(old.pk, new.pk)
+    with_sql, with_params = _with_sql(old.pk, new.pk, new.activity_month)
     sql = (
         f"{with_sql} "  # noqa: S608
         "SELECT 'diff', kind, modality, count(*), CAST(NULL AS integer), CAST(NULL AS integer), "
@@ -262,7 +264,8 @@ def version_compare(
 
     # The page's records of both versions, by primary key, in one query.
     wanted = [
-        Q(submission_id=submission.pk, line__in=lines)
+        Q(submission_id=submission.pk, activity_month=submission.activity_month,
+          line__in=lines)
         for submission, lines in (
             (old, [k[1] for k in keys if k[1] is not None]),
             (new, [k[2] for k in keys if k[2] is not None]),

@@ -50,7 +50,9 @@ def write_extract(extract: Extract, *, on_rows: Callable[[int], None]) -> None:
     key = (settings.DIDS_PSEUDONYM_KEY or "").encode()
     if not key:
         raise RuntimeError("DIDS_PSEUDONYM_KEY is not set")
-    columns = [str(f.column) for f in Record._meta.concrete_fields if f.column != "warnings"]
+    # The month is the extract's own (in its name), not a column of each row.
+    columns = [str(f.column) for f in Record._meta.concrete_fields
+               if f.column not in {"warnings", "activity_month"}]
     ids = list(CutOffVersion.objects.filter(cutoff=extract.cutoff)
                .values_list("submission_id", flat=True))
     select = ", ".join(f'r."{c}"' for c in columns)
@@ -59,7 +61,8 @@ def write_extract(extract: Extract, *, on_rows: Callable[[int], None]) -> None:
            f"FROM {Record._meta.db_table} r JOIN {CutOffVersion._meta.db_table} v "
            f"ON v.submission_id = r.submission_id AND v.cutoff_id = %s "
            f"JOIN submissions_submission s ON s.id = r.submission_id "
-           f"WHERE r.submission_id IN ({placeholders}) ORDER BY r.submission_id, r.line")
+           f"WHERE r.activity_month = %s AND r.submission_id IN ({placeholders}) "
+           "ORDER BY r.submission_id, r.line")
     names = ["organisation", *columns]
     schema: dict[str, Any] = {"organisation": pl.String}
     schema.update({str(f.column): FIELD_TYPES[f.get_internal_type()][1]
@@ -71,7 +74,7 @@ def write_extract(extract: Extract, *, on_rows: Callable[[int], None]) -> None:
     with tempfile.TemporaryFile() as out:
         writer = None
         with transaction.atomic(), connection.chunked_cursor() as cursor:
-            cursor.execute(sql, [extract.cutoff_id, *ids])
+            cursor.execute(sql, [extract.cutoff_id, extract.cutoff.period.activity_month, *ids])
             first = True
             while rows := cursor.fetchmany(BATCH):
                 frame = _pseudonymise(pl.DataFrame(rows, schema=schema, orient="row"), key)

@@ -212,7 +212,7 @@ def period_cut_off(*, actor: User | None, month: date | str, kind: str,
                               "still being processed; run the cut-off when they finish.",
                               code="versions_pending", status_code=409)
         included = _live_at(period.activity_month, deadline)
-        scanned = product_scan([v.pk for v in included])
+        scanned = product_scan([v.pk for v in included], month=period.activity_month)
         in_scope_codes = sorted(o.code for o in Organisation.objects.filter(type__in=PROVIDER_TYPES)
                                 if in_scope(o, period.activity_month))
         included_codes = {v.organisation_id for v in included}

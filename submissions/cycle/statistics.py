@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
 
 from reference.models import Site
-from submissions.models import Record, Submission
+from submissions.models import Record, Submission, VersionStatistics
 
 RECORD = Record._meta.db_table
 SUBMISSION = Submission._meta.db_table
@@ -45,7 +46,8 @@ MASK64 = (1 << 64) - 1
 
 
 def _where(count: int) -> str:
-    return f"r.submission_id IN ({', '.join(['%s'] * count)})"
+    # The month first: on PostgreSQL it prunes the records table to the month's partition.
+    return f"r.activity_month = %s AND r.submission_id IN ({', '.join(['%s'] * count)})"
 
 
 def _wait(later: str, earlier: str) -> str:
@@ -64,14 +66,15 @@ def _median(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def product_scan(submission_ids: Sequence[int]) -> dict[str, Any]:
-    """Statistics and checksum of the records of these versions (one frozen product)."""
+def product_scan(submission_ids: Sequence[int], *, month: date) -> dict[str, Any]:
+    """Statistics and checksum of the records of these versions of ``month`` (one frozen
+    product); only the month's records are read (its partition, on PostgreSQL)."""
     ids = sorted(int(i) for i in submission_ids)
     if not ids:
         return _empty()
     if connection.vendor == "postgresql":
-        return _scan_postgres(ids)
-    return _scan_sqlite(ids)
+        return _scan_postgres(ids, month)
+    return _scan_sqlite(ids, month)
 
 
 def _histogram_figures(histogram: dict[int, int], *, bands: bool) -> dict[str, Any]:
@@ -96,10 +99,9 @@ def _histogram_figures(histogram: dict[int, int], *, bands: bool) -> dict[str, A
     return figures
 
 
-def _scan_postgres(ids: list[int]) -> dict[str, Any]:
+def _scan_postgres(ids: list[int], month: date) -> dict[str, Any]:
     """Three grouped scans that PostgreSQL runs in parallel: counts and checksum by (version,
     site, setting, modality), and the histogram of each wait by modality."""
-    result = _empty()
     rt, tr = _wait("activity_date", "request_date"), _wait("report_day", "activity_date")
     day = "date '2000-01-01'"
     seed = "(r.submission_id::bigint << 32) + r.line"
@@ -107,7 +109,7 @@ def _scan_postgres(ids: list[int]) -> dict[str, Any]:
         seed = f"hashint8extended(COALESCE(r.{column} - {day}, -{i + 1}), {seed})"
     hashed = ("hashtextextended(concat_ws('|', "
               + ", ".join(f"r.{c}" for c in CHECKSUM_TEXT) + f"), {seed})")
-    where = f"FROM {RECORD} r WHERE r.submission_id = ANY(%s)"
+    where = f"FROM {RECORD} r WHERE r.activity_month = %s AND r.submission_id = ANY(%s)"
     with transaction.atomic(), connection.cursor() as cursor:
         # Large scans with small results: room to hash in memory, and parallel workers.
         cursor.execute("SET LOCAL work_mem = '128MB'")
@@ -116,18 +118,49 @@ def _scan_postgres(ids: list[int]) -> dict[str, Any]:
         cursor.execute(f"""
             SELECT r.submission_id, r.site_code, r.patient_source_setting, r.modality, count(*),
                    sum({hashed})
-            {where} GROUP BY 1, 2, 3, 4""", [ids])
+            {where} GROUP BY 1, 2, 3, 4""", [month, ids])
         grouped = cursor.fetchall()
         histograms: dict[str, dict[str, dict[int, int]]] = {}
         for key, wait in (("rt", rt), ("tr", tr)):
             cursor.execute(f"SELECT r.modality, {wait}, count(*) {where} AND {wait} IS NOT NULL "
-                           "GROUP BY 1, 2", [ids])
+                           "GROUP BY 1, 2", [month, ids])
             histograms[key] = {}
             for modality, days, count in cursor.fetchall():
                 histograms[key].setdefault(modality, {})[days] = count
+    submitter = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "organisation_id"))
+    return _roll_up(grouped, histograms, submitter)
+
+
+def live_statistics(submission_ids: Sequence[int]) -> dict[str, Any]:
+    """The same figures as ``product_scan`` for versions no cut-off has frozen, added up from
+    the counts stored when each was processed (``VersionStatistics``): no record is read, so
+    the cost is that of the versions, not of their records. No checksum (``None``)."""
+    grouped: list[tuple[Any, ...]] = []
+    histograms: dict[str, dict[str, dict[int, int]]] = {"rt": {}, "tr": {}}
+    submitter: dict[int, str] = {}
+    stored = (VersionStatistics.objects.filter(submission_id__in=list(submission_ids))
+              .values_list("submission_id", "submission__organisation_id", "groups", "waits"))
+    for submission_id, organisation, groups, waits in stored:
+        submitter[submission_id] = organisation
+        grouped.extend((submission_id, site, source, modality, count, 0)
+                       for site, source, modality, count in groups)
+        for name, key in (("request_to_test", "rt"), ("test_to_report", "tr")):
+            for modality, days in waits.get(name, {}).items():
+                histogram = histograms[key].setdefault(modality, {})
+                for day, count in days.items():
+                    histogram[int(day)] = histogram.get(int(day), 0) + count
+    result = _roll_up(grouped, histograms, submitter)
+    result["checksum"] = None
+    return result
+
+
+def _roll_up(grouped: list[tuple[Any, ...]], histograms: dict[str, dict[str, dict[int, int]]],
+             submitter: dict[int, str]) -> dict[str, Any]:
+    """Figures from counts by (version, site, setting, modality) with their hashes, and the
+    wait histograms by modality."""
+    result = _empty()
     site_owner = dict(Site.objects.filter(code__in={row[1] for row in grouped})
                       .values_list("code", "organisation_id"))
-    submitter = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "organisation_id"))
     checksum = 0
     for submission_id, site, source, modality, count, hashes in grouped:
         provider = site_owner.get(site) or submitter[submission_id]
@@ -155,10 +188,10 @@ def _sorted(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _scan_sqlite(ids: list[int]) -> dict[str, Any]:
+def _scan_sqlite(ids: list[int], month: date) -> dict[str, Any]:
     result = _empty()
     checksum = 0
-    for row in _by_modality_sqlite(ids):
+    for row in _by_modality_sqlite(ids, month):
         modality = row["modality"]
         result["by_modality"][modality] = row["n"]
         result["total"] += row["n"]
@@ -170,7 +203,7 @@ def _scan_sqlite(ids: list[int]) -> dict[str, Any]:
         result["waits"]["test_to_report"][modality] = {
             "n": row["tr_n"], "median": _median(row["tr_median"]), "p90": row["tr_p90"]}
     result["checksum"] = f"{checksum:016x}"
-    for grouping, key, modality, count in _groups(ids):
+    for grouping, key, modality, count in _groups(ids, month):
         if grouping == "provider":
             result["by_provider"][key] = count
         elif grouping == "source":
@@ -200,7 +233,7 @@ def _sqlite_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big")
 
 
-def _by_modality_sqlite(ids: list[int]) -> list[dict[str, Any]]:
+def _by_modality_sqlite(ids: list[int], month: date) -> list[dict[str, Any]]:
     """The same figures on SQLite: percentiles by ranking each group's waits in a window."""
     row_text = " || '|' || ".join(f"COALESCE(CAST(r.{c} AS TEXT), '')" for c in CHECKSUM_COLUMNS)
     connection.ensure_connection()
@@ -209,7 +242,7 @@ def _by_modality_sqlite(ids: list[int]) -> list[dict[str, Any]]:
     base = _fetch(f"""
         SELECT r.modality AS modality, count(*) AS n, SUM(dids_hash({row_text})) AS checksum
         FROM {RECORD} r WHERE {_where(len(ids))} GROUP BY r.modality ORDER BY r.modality
-    """, ids)  # noqa: S608
+    """, [month, *ids])  # noqa: S608
     rows = {row["modality"]: row for row in base}
     for prefix, wait in (("rt", _wait("activity_date", "request_date")),
                          ("tr", _wait("report_day", "activity_date"))):
@@ -226,7 +259,7 @@ def _by_modality_sqlite(ids: list[int]) -> list[dict[str, Any]]:
                    MAX(CASE WHEN k = CAST((9 * n + 9) / 10 AS INTEGER) THEN w END) AS p90,
                    {bands}
             FROM ({ranked}) GROUP BY modality
-        """, ids)  # noqa: S608
+        """, [month, *ids])  # noqa: S608
         for figure in figures:
             row = rows[figure["modality"]]
             row[f"{prefix}_n"] = figure["n"]
@@ -245,7 +278,7 @@ def _by_modality_sqlite(ids: list[int]) -> list[dict[str, Any]]:
     return [rows[m] for m in sorted(rows)]
 
 
-def _groups(ids: list[int]) -> list[tuple[str, Any, Any, int]]:
+def _groups(ids: list[int], month: date) -> list[tuple[str, Any, Any, int]]:
     provider = "COALESCE(s.organisation_id, sub.organisation_id)"
     source = "r.patient_source_setting"
     joins = (f"FROM {RECORD} r JOIN {SUBMISSION} sub ON sub.id = r.submission_id "
@@ -258,7 +291,7 @@ def _groups(ids: list[int]) -> list[tuple[str, Any, Any, int]]:
         UNION ALL
         SELECT 'pm', {provider}, r.modality, count(*) {joins} WHERE {where} GROUP BY 2, 3
     """
-    params = ids * 3
+    params: list[Any] = [month, *ids] * 3
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [(g, k, m, int(c)) for g, k, m, c in cursor.fetchall()]

@@ -1,6 +1,7 @@
 """The submissions app's models: versions and their records (``versions``), and the monthly
 cycle (``cycle``): the timetable, reopenings, cut-offs and extracts."""
 
+from submissions.models.aggregates import VersionStatistics
 from submissions.models.cycle import (
     CutOff,
     CutOffVersion,
@@ -28,5 +29,6 @@ __all__ = [
     "ReportingPeriod",
     "Submission",
     "SubmissionJob",
+    "VersionStatistics",
     "submission_upload_path",
 ]

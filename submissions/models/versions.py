@@ -140,8 +140,11 @@ class Record(models.Model):
     v2.0 records derive from their timestamps; the dataset version is the submission's.
     """
 
-    # The key is (version, line): one index, no sequence, and the order records are read in.
-    pk = models.CompositePrimaryKey("submission", "line")
+    # The key is (version, line, month): one index, no sequence, and the order records are read
+    # in. The month is the version's; on PostgreSQL the table is partitioned by it (a
+    # partition a month, migration 0011, submissions/partitions.py), and a partitioned table's
+    # key must hold its partition key. Look-ups by version still use the key's leading column.
+    pk = models.CompositePrimaryKey("submission", "line", "activity_month")
     # No database foreign key: records load by COPY in the version's own transaction, which
     # holds the submission row; a per-row constraint trigger would double the load time.
     # No index of its own either: the primary key (submission, line) serves look-ups by
@@ -149,6 +152,7 @@ class Record(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.DO_NOTHING, db_constraint=False,
                                    db_index=False, related_name="records")
     line = models.PositiveIntegerField()
+    activity_month = models.DateField(help_text="The version's activity month (the partition key).")
     nhs_number = models.TextField(null=True)
     nhs_number_status = models.TextField(null=True)
     birth_date = models.DateField(null=True)

@@ -24,7 +24,7 @@ from submissions import selectors
 from submissions.choices import CutOffKind
 from submissions.cycle.cutoff_selectors import cutoff_list, cutoff_months, cutoff_statistics
 from submissions.cycle.selectors import chase_list, compliance_register
-from submissions.cycle.statistics import product_scan
+from submissions.cycle.statistics import live_statistics
 from submissions.models import Submission
 from submissions.services import month_start
 from submissions.views.charts import PALETTE, horizontal_bars, sparkline, stacked_bars
@@ -190,7 +190,7 @@ def _modality_label(code: str) -> str:
 
 def month_statistics(*, user: Any, months: list[date]) -> list[dict[str, Any]]:
     """Each month's figures, oldest first: from its final cut-off, else its provisional one,
-    else (not yet cut off) the same SQL over the versions live now. A month with neither is
+    else (not yet cut off) the counts stored with the versions live now. A month with neither is
     left out; one whose cut-off took no records is kept, marked ``empty``."""
     cutoffs: dict[tuple[date, str], Any] = {
         (c.period.activity_month, c.kind): c for c in cutoff_list(months=months)}
@@ -207,7 +207,7 @@ def month_statistics(*, user: Any, months: list[date]) -> list[dict[str, Any]]:
             source = f"{cutoff.get_kind_display()} cut-off"
             note = f"The {cutoff.get_kind_display().lower()} cut-off took no records."
         elif live.get(month):
-            figures = product_scan(live[month])
+            figures = live_statistics(live[month])
             source = "Live files (not yet cut off)"
             note = "The live files hold no records."
         else:

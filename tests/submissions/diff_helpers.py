@@ -8,6 +8,7 @@ from typing import Any
 from reference.models import Organisation
 from submissions.cycle.timetable import LONDON
 from submissions.models import Record, Submission
+from submissions.partitions import record_partition_ensure
 
 MONTH = date(2026, 6, 1)
 RECEIVED = datetime(2026, 7, 3, 12, tzinfo=LONDON)
@@ -47,8 +48,9 @@ def version(
         dataset_version="2.0",
         ruleset_version="test",
     )
+    record_partition_ensure(month)
     Record.objects.bulk_create(
-        Record(submission=submission, line=line, **values)
+        Record(submission=submission, activity_month=month, line=line, **values)
         for line, values in enumerate(records, start=1)
     )
     return submission

@@ -60,7 +60,7 @@ def test_a_checksum_starting_with_ten_digits_is_audited_whole(analyst, submitted
 
     real_scan = services.product_scan
     monkeypatch.setattr(services, "product_scan",
-                        lambda ids: {**real_scan(ids), "checksum": "2575674446d6ba71"})
+                        lambda ids, **kw: {**real_scan(ids, **kw), "checksum": "2575674446d6ba71"})
     period_cut_off(actor=analyst, month=MONTH, kind="provisional",
                    now=DEADLINES.provisional + timedelta(minutes=1))
     event = AuditEvent.objects.get(action=AuditAction.PERIOD_CUT_OFF)

@@ -21,7 +21,8 @@ from accounts.services import api_token_create
 from submissions.choices import CutOffKind, JobState, SubmissionStatus
 from submissions.cycle.services import period_cut_off
 from submissions.cycle.timetable import add_months
-from submissions.models import CutOff, Record, Submission, SubmissionJob
+from submissions.models import CutOff, Record, Submission, SubmissionJob, VersionStatistics
+from submissions.partitions import record_partition_ensure
 from tests.reference.factories import OrganisationFactory
 from tests.submissions.conftest import MONTH
 
@@ -44,8 +45,13 @@ def version_with_records(*, organisation: str, month: date, number: int, records
         rows=records, accepted_rows=records, rejected_rows=0, warned_rows=warned,
         record_counts={"CT": {"RR815": records}}, processed_at=timezone.now())
     SubmissionJob.objects.create(submission=version, state=JobState.DONE)
+    VersionStatistics.objects.create(
+        submission=version, groups=[["RR815", None, "CT", records]],
+        waits={"request_to_test": {"CT": {"3": records}}, "test_to_report": {"CT": {"1": records}}})
+    record_partition_ensure(month)
     Record.objects.bulk_create(
-        Record(submission=version, line=line, activity_date=month, modality="CT",
+        Record(submission=version, line=line, activity_month=month, activity_date=month,
+               modality="CT",
                site_code="RR815", warnings="W1" if line <= warned else None)
         for line in range(1, records + 1))
     return version
@@ -155,6 +161,39 @@ def test_cut_off_lists_take_the_same_queries_with_20_cut_offs_as_with_2(
     cut_off_months(LARGE[0] - SMALL[0], first=SMALL[0], records=LARGE[1])
     large = measured(client, url)
     assert_flat(small, large)
+
+
+def test_the_cut_offs_api_takes_the_same_queries_with_20_cut_offs_as_with_2(
+        api_client_for, analyst, rr8) -> None:
+    client = api_client_for(analyst)
+    cut_off_months(SMALL[0], first=0, records=SMALL[1])
+    small = measured(client, "/api/cutoffs/?page_size=50")
+    cut_off_months(LARGE[0] - SMALL[0], first=SMALL[0], records=LARGE[1])
+    large = measured(client, "/api/cutoffs/?page_size=50")
+    assert_flat(small, large)
+
+
+def test_the_cut_offs_api_pages_the_last_taken_first_and_follows_its_next_link(
+        api_client_for, analyst, rr8) -> None:
+    client = api_client_for(analyst)
+    cut_off_months(3, first=0, records=2)  # taken June, then May, then April
+    first = client.get("/api/cutoffs/?page_size=2").json()
+    assert [c["month"] for c in first["results"]] == ["2026-04", "2026-05"]
+    second = client.get(first["next"]).json()
+    assert [c["month"] for c in second["results"]] == ["2026-06"]
+    assert second["next"] is None and second["previous"]
+
+
+def test_the_statistics_of_months_not_yet_cut_off_take_the_same_queries_with_20_organisations_as_with_2(
+        client_for, analyst) -> None:
+    client = client_for(analyst)
+    organisations(SMALL[0], first=0, records=SMALL[1])
+    small = measured(client, "/national/statistics/")
+    organisations(LARGE[0] - SMALL[0], first=SMALL[0], records=LARGE[1])
+    large = measured(client, "/national/statistics/")
+    assert_flat(small, large)
+    body = client.get(f"/national/statistics/?month={MONTH:%Y-%m}").content.decode()
+    assert "Live files (not yet cut off)" in body
 
 
 def test_a_cut_off_page_takes_the_same_queries_with_20_organisations_as_with_2(
