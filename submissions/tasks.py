@@ -9,6 +9,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import IntegrityError, OperationalError, close_old_connections
 
+from submissions.archive_services import records_archive_superseded
 from submissions.cycle.extract_services import extract_build, extract_recover_stalled
 from submissions.cycle.services import cutoffs_run_due, reminders_send
 from submissions.services import submission_process, submission_recover_stalled
@@ -77,3 +78,9 @@ def send_deadline_reminders() -> int:
 def build_extract(self, extract_id: int) -> str:  # type: ignore[no-untyped-def]
     """Write one national extract (idempotent: a second delivery finds it claimed)."""
     return extract_build(extract_id=extract_id)
+
+
+@shared_task(acks_late=True)
+def archive_superseded_records() -> list[int]:
+    """Beat (daily): move superseded versions' records that no cut-off took to Parquet."""
+    return [a.submission_id for a in records_archive_superseded()]
