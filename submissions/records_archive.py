@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
@@ -51,32 +52,39 @@ def archive_name(submission: Submission) -> str:
 
 # Writing --------------------------------------------------------------------------------------
 
-def _batches_postgres(submission_id: int, schema: pa.Schema) -> Iterator[pa.Table]:
-    """The version's records by COPY ... TO STDOUT as CSV (text quoted, NULL ``\\N``,
-    timestamps as UTC ISO), parsed by Arrow's CSV reader in batches."""
+def copy_batches(select: str, schema: pa.Schema) -> Iterator[pa.Table]:
+    """The rows of ``select`` (PostgreSQL; its columns named as ``schema``'s) by COPY ... TO
+    STDOUT as CSV (text quoted, NULL ``\\N``, timestamps as UTC ISO), parsed by Arrow's CSV
+    reader in batches of ``schema``'s types."""
     columns = []
     for item in schema:
-        quoted = f'"{item.name}"'
+        quoted = f'q."{item.name}"'
         if pa.types.is_timestamp(item.type):
             quoted = (f"to_char({quoted} AT TIME ZONE 'UTC', "
-                      f"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS {quoted}")
+                      f"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS \"{item.name}\"")
         columns.append(quoted)
     texts = ", ".join(f'"{i.name}"' for i in schema if pa.types.is_string(i.type))
-    sql = (f"COPY (SELECT {', '.join(columns)} FROM {RECORD_TABLE} "  # noqa: S608
-           f"WHERE submission_id = {int(submission_id)} ORDER BY line) TO STDOUT "
-           f"WITH (FORMAT csv, HEADER true, NULL '\\N', FORCE_QUOTE ({texts}))")
-    spool = io.BytesIO()
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for data in copy:
-            spool.write(data)
-    spool.seek(0)
-    reader = pa_csv.open_csv(
-        spool, read_options=pa_csv.ReadOptions(block_size=1 << 24),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={i.name: i.type for i in schema}, null_values=["\\N"],
-            strings_can_be_null=True, quoted_strings_can_be_null=False))
-    for batch in reader:
-        yield pa.Table.from_batches([batch]).cast(schema)
+    force = f", FORCE_QUOTE ({texts})" if texts else ""
+    sql = (f"COPY (SELECT {', '.join(columns)} FROM ({select}) q) TO STDOUT "  # noqa: S608
+           f"WITH (FORMAT csv, HEADER true, NULL '\\N'{force})")
+    with tempfile.TemporaryFile() as spool:
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for data in copy:
+                spool.write(data)
+        spool.seek(0)
+        reader = pa_csv.open_csv(
+            spool, read_options=pa_csv.ReadOptions(block_size=1 << 24),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={i.name: i.type for i in schema}, null_values=["\\N"],
+                strings_can_be_null=True, quoted_strings_can_be_null=False))
+        for batch in reader:
+            yield pa.Table.from_batches([batch]).cast(schema)
+
+
+def _batches_postgres(submission_id: int, schema: pa.Schema) -> Iterator[pa.Table]:
+    names = ", ".join(f'"{i.name}"' for i in schema)
+    yield from copy_batches(f"SELECT {names} FROM {RECORD_TABLE} "  # noqa: S608
+                            f"WHERE submission_id = {int(submission_id)} ORDER BY line", schema)
 
 
 def _batches_sqlite(submission_id: int, schema: pa.Schema) -> Iterator[pa.Table]:

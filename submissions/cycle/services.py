@@ -24,6 +24,7 @@ from dids_portal.lib.history import history_set
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation, ReferenceRelease
 from submissions.choices import ACCEPTED_STATUSES, FINISHED_STATUSES, CutOffKind
+from submissions.cycle.product import product_write
 from submissions.cycle.selectors import compliance_register, in_scope, month_of
 from submissions.cycle.statistics import CHECKSUM_METHOD, product_scan
 from submissions.cycle.timetable import LONDON, add_months, default_deadlines, working_days_before
@@ -254,6 +255,8 @@ def period_cut_off(*, actor: User | None, month: date | str, kind: str,
                      request=request, after={"month": manifest["month"], "kind": kind, "run_by": label,
                             "versions": len(included), "records": scanned["total"],
                             "records_checksum": scanned["checksum"]})
+        # The product as Parquet for the national data platform, before the cut-off commits.
+        product_write(cutoff=cutoff)
     logger.info("Cut-off %s %s: %s versions, %s records", period, kind, len(included),
                 scanned["total"])
     return cutoff, True
