@@ -17,19 +17,18 @@ record's site (the submitter's otherwise), as the statistics count it.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection
 
-from submissions.cycle.extracts import pseudonym
 from submissions.models import CutOff, CutOffVersion, Record
 from submissions.records_archive import ARROW_TYPES, copy_batches, records_source
 
@@ -81,16 +80,13 @@ def _batches(ids: Sequence[int]) -> Iterator[pa.Table]:
                                            schema=_READ)
 
 
-def _pseudonymised(table: pa.Table, key: bytes, known: dict[str, str]) -> pa.Table:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    for number in frame["nhs_number"].drop_nulls().unique().to_list():
-        if number not in known:
-            known[number] = pseudonym(number, key)
-    frame = frame.with_columns(
-        pl.col("nhs_number").replace_strict(known, default=None, return_dtype=pl.String)
-        .alias("nhs_number"))
-    return frame.to_arrow().rename_columns(PRODUCT_SCHEMA.names).cast(PRODUCT_SCHEMA)
+def _pseudonymised(table: pa.Table, key: bytes) -> pa.Table:
+    """The NHS number column replaced by its pseudonym (as ``extracts.pseudonym`` makes it:
+    one C call per record, no Python object per other value)."""
+    numbers = table["nhs_number"].to_pylist()
+    pseudonyms = pa.array([None if n is None else hmac.digest(key, n.encode(), "sha256").hex()
+                           for n in numbers], pa.string())
+    return table.set_column(4, "nhs_number_pseudonym", pseudonyms).cast(PRODUCT_SCHEMA)
 
 
 def _fsync(path: Path) -> None:
@@ -113,12 +109,11 @@ def product_write(*, cutoff: CutOff) -> Path | None:
     path = product_path(cutoff)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    known: dict[str, str] = {}
     try:
         with pq.ParquetWriter(partial, PRODUCT_SCHEMA, compression="zstd") as writer:
             if ids:
                 for table in _batches(ids):
-                    writer.write_table(_pseudonymised(table, key, known))
+                    writer.write_table(_pseudonymised(table, key))
         _fsync(partial)
         os.replace(partial, path)
         _fsync(path.parent)
