@@ -242,6 +242,7 @@ CELERY_TASK_ROUTES = {
     "submissions.tasks.process_submission": {"queue": "ingest"},
     "submissions.tasks.recover_stalled_submissions": {"queue": "cycle"},
     "submissions.tasks.build_extract": {"queue": "extracts"},
+    "submissions.tasks.write_product": {"queue": "extracts"},
     "submissions.tasks.recover_stalled_extracts": {"queue": "cycle"},
     "submissions.tasks.run_due_cutoffs": {"queue": "cycle"},
     "submissions.tasks.send_deadline_reminders": {"queue": "cycle"},

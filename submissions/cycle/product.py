@@ -11,7 +11,9 @@ Every file has the same columns with the same types (``PRODUCT_SCHEMA``, empty p
 included), so DuckDB, Spark and polars read years of it as one table
 (``read_parquet('ROOT/**/*.parquet', hive_partitioning=true)``); ``month`` and ``cutoff`` come
 from the path. A file is written beside its final name and renamed over it once complete
-and fsynced, so a reader never sees half of one. ``provider`` is the organisation owning the
+and fsynced, so a reader never sees half of one. The extracts worker writes it once the
+cut-off commits (``submissions.tasks.write_product``), so the cut-off is not held up; the
+due-cut-offs beat writes any a lost task left missing. ``provider`` is the organisation owning the
 record's site (the submitter's otherwise), as the statistics count it.
 """
 
@@ -22,6 +24,7 @@ import logging
 import os
 import uuid
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -120,3 +123,19 @@ def product_write(*, cutoff: CutOff) -> Path | None:
     finally:
         partial.unlink(missing_ok=True)
     return path
+
+
+def products_write_missing(*, since: date) -> list[Path]:
+    """Write the product of every cut-off of a month from ``since`` whose file is missing (its
+    task was lost); nothing without the pseudonym key."""
+    if not settings.DIDS_PSEUDONYM_KEY:
+        return []
+    written = []
+    for cutoff in (CutOff.objects.select_related("period").defer("manifest")
+                   .filter(period__activity_month__gte=since)):
+        if not product_path(cutoff).exists():
+            logger.warning("The Parquet product of %s was missing: writing it", cutoff)
+            path = product_write(cutoff=cutoff)
+            if path is not None:
+                written.append(path)
+    return written

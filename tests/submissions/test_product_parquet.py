@@ -14,7 +14,7 @@ from django.core.management import call_command
 
 from submissions.cycle.extracts import pseudonym
 from submissions.cycle.product import PRODUCT_SCHEMA, product_path
-from submissions.cycle.services import period_cut_off
+from submissions.cycle.services import cutoffs_run_due, period_cut_off
 from submissions.cycle.timetable import default_deadlines
 from submissions.models import Record
 from tests.submissions.conftest import AS_OF, MONTH
@@ -33,10 +33,15 @@ def product_root(settings, tmp_path):
     return tmp_path / "product"
 
 
-def _cut(month: date, kind: str):
-    deadline = getattr(default_deadlines(month), kind)
-    return period_cut_off(actor=None, month=month, kind=kind,
-                          now=deadline + timedelta(minutes=1))[0]
+@pytest.fixture
+def cut(django_capture_on_commit_callbacks):
+    """Take a cut-off; its product is written as the task it queues on commit writes it."""
+    def take(month: date, kind: str):
+        deadline = getattr(default_deadlines(month), kind)
+        with django_capture_on_commit_callbacks(execute=True):
+            return period_cut_off(actor=None, month=month, kind=kind,
+                                  now=deadline + timedelta(minutes=1))[0]
+    return take
 
 
 def _stats(month: date, kind: str) -> dict:
@@ -46,13 +51,13 @@ def _stats(month: date, kind: str) -> dict:
 
 
 def test_duckdb_reads_the_product_with_the_totals_of_monthly_stats(
-        product_root, submitter, make_file) -> None:
+        product_root, submitter, make_file, cut) -> None:
     may_deadline = default_deadlines(MAY).provisional
     submit_at(submitter, make_file(rows=40, seed=3, month=MAY), may_deadline - timedelta(days=2))
     submit_at(submitter, make_file(rows=60, seed=4), AS_OF)
     submit_at(submitter, make_file(rows=70, seed=5), AS_OF + timedelta(hours=1))
-    cutoffs = [_cut(APRIL, "provisional"), _cut(MAY, "provisional"), _cut(MONTH, "provisional"),
-               _cut(MONTH, "final")]
+    cutoffs = [cut(APRIL, "provisional"), cut(MAY, "provisional"), cut(MONTH, "provisional"),
+               cut(MONTH, "final")]
     assert all(product_path(c).is_file() for c in cutoffs)
     assert (product_root / "month=2026-06" / "cutoff=final" / "part-0.parquet").is_file()
 
@@ -79,9 +84,9 @@ def test_duckdb_reads_the_product_with_the_totals_of_monthly_stats(
         assert pq.read_schema(product_path(cutoff)).remove_metadata() == PRODUCT_SCHEMA
 
 
-def test_the_product_holds_pseudonyms_never_nhs_numbers(product_root, submitter, make_file):
+def test_the_product_holds_pseudonyms_never_nhs_numbers(product_root, submitter, make_file, cut):
     submit_at(submitter, make_file(rows=20, seed=6), AS_OF)
-    cutoff = _cut(MONTH, "provisional")
+    cutoff = cut(MONTH, "provisional")
     table = pq.read_table(product_path(cutoff))
     assert "nhs_number" not in table.column_names
     numbers = set(Record.objects.values_list("nhs_number", flat=True)) - {None}
@@ -92,13 +97,22 @@ def test_the_product_holds_pseudonyms_never_nhs_numbers(product_root, submitter,
 
 
 def test_the_command_writes_the_product_of_a_cutoff_taken_before(
-        settings, product_root, submitter, make_file) -> None:
+        settings, product_root, submitter, make_file, cut) -> None:
     settings.DIDS_PSEUDONYM_KEY = ""
     submit_at(submitter, make_file(rows=10, seed=7), AS_OF)
-    cutoff = _cut(MONTH, "provisional")
+    cutoff = cut(MONTH, "provisional")
     assert not product_path(cutoff).exists()  # never written unpseudonymised
     settings.DIDS_PSEUDONYM_KEY = KEY
     out = StringIO()
     call_command("dids_write_product", "--month", "2026-06", stdout=out)
     assert "1 product file(s) written." in out.getvalue()
     assert pq.read_metadata(product_path(cutoff)).num_rows == cutoff.record_count == 10
+
+
+def test_a_product_whose_task_was_lost_is_written_by_the_due_cutoffs_beat(
+        product_root, submitter, make_file, cut) -> None:
+    submit_at(submitter, make_file(rows=12, seed=8), AS_OF)
+    cutoff = cut(MONTH, "provisional")
+    product_path(cutoff).unlink()
+    cutoffs_run_due(now=default_deadlines(MONTH).provisional + timedelta(hours=1))
+    assert pq.read_metadata(product_path(cutoff)).num_rows == 12
