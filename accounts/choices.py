@@ -32,6 +32,7 @@ class AuditAction(models.TextChoices):
     SUBMISSION_VALIDATED = "submission_validated", "Validation result"
     LIVE_VERSION_CHANGED = "live_version_changed", "Live version changed"
     SUBMISSION_REPROCESSED = "submission_reprocessed", "Queued for processing again"
+    RECORDS_ARCHIVED = "records_archived", "Superseded records archived to Parquet"
     PATIENT_DATA_DOWNLOADED = "patient_data_downloaded", "Patient data downloaded"
     REFERENCE_CHANGED = "reference_changed", "Reference data changed"
     PERIOD_CUT_OFF = "period_cut_off", "Period cut off"

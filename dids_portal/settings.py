@@ -15,6 +15,7 @@ from kombu import Queue
 
 from dids_portal.lib.databases import database_aliases
 from dids_portal.lib.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from submissions.periodic import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -166,6 +167,14 @@ DIDS_PLAUSIBILITY_MIN_RECORDS = env_int("DIDS_PLAUSIBILITY_MIN_RECORDS", 50, min
 DIDS_REFERENCE_SNAPSHOT_CACHE = env_bool("DIDS_REFERENCE_SNAPSHOT_CACHE", default=True)
 # API tokens expire this many days after they are made.
 DIDS_TOKEN_DAYS = env_int("DIDS_TOKEN_DAYS", 365, minimum=1)
+# Storage grows with live data: the records of a version superseded this many days ago that no
+# cut-off took move from the records table to a Parquet file beside its stored file
+# (submissions.archive_services; the diff and --rebuild read them from there).
+DIDS_SUPERSEDED_RECORDS_DAYS = env_int("DIDS_SUPERSEDED_RECORDS_DAYS", 35, minimum=0)
+# Each cut-off's product, pseudonymised, as Parquet in a hive layout for the national data
+# platform: ROOT/month=YYYY-MM/cutoff=provisional|final/part-0.parquet (needs the pseudonym key).
+# Empty: MEDIA_ROOT/product.
+DIDS_PRODUCT_ROOT = env_str("DIDS_PRODUCT_ROOT") or ""
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -217,14 +226,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Versions and extracts whose worker died are queued again by beat (and by every worker as it
 # starts), without waiting for the broker's visibility timeout; queued ones after this many
 # seconds.
-CELERY_BEAT_SCHEDULE = {
-    "recover-stalled-submissions": {
-        "task": "submissions.tasks.recover_stalled_submissions", "schedule": 60.0,
-    },
-    "recover-stalled-extracts": {
-        "task": "submissions.tasks.recover_stalled_extracts", "schedule": 60.0,
-    },
-}
+# Every periodic task (recovery of versions and extracts whose worker died, cut-offs, reminders,
+# the records archive) is in one table, submissions.periodic; ``setup_cycle_schedule`` installs
+# the same rows. Queued versions are queued again after this many seconds.
+CELERY_BEAT_SCHEDULE = beat_schedule()
 DIDS_REQUEUE_QUEUED_AFTER_SECONDS = env_int("DIDS_REQUEUE_QUEUED_AFTER_SECONDS", 120, minimum=5)
 CELERY_TIMEZONE = TIME_ZONE
 # Queues by kind, so that a long extract never delays validation: each worker is started for
@@ -237,9 +242,11 @@ CELERY_TASK_ROUTES = {
     "submissions.tasks.process_submission": {"queue": "ingest"},
     "submissions.tasks.recover_stalled_submissions": {"queue": "cycle"},
     "submissions.tasks.build_extract": {"queue": "extracts"},
+    "submissions.tasks.write_product": {"queue": "extracts"},
     "submissions.tasks.recover_stalled_extracts": {"queue": "cycle"},
     "submissions.tasks.run_due_cutoffs": {"queue": "cycle"},
     "submissions.tasks.send_deadline_reminders": {"queue": "cycle"},
+    "submissions.tasks.archive_superseded_records": {"queue": "cycle"},
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True

@@ -9,8 +9,11 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import IntegrityError, OperationalError, close_old_connections
 
+from submissions.archive_services import records_archive_superseded
 from submissions.cycle.extract_services import extract_build, extract_recover_stalled
+from submissions.cycle.product import product_write
 from submissions.cycle.services import cutoffs_run_due, reminders_send
+from submissions.models import CutOff
 from submissions.services import submission_process, submission_recover_stalled
 
 logger = logging.getLogger(__name__)
@@ -77,3 +80,18 @@ def send_deadline_reminders() -> int:
 def build_extract(self, extract_id: int) -> str:  # type: ignore[no-untyped-def]
     """Write one national extract (idempotent: a second delivery finds it claimed)."""
     return extract_build(extract_id=extract_id)
+
+
+@shared_task(acks_late=True)
+def archive_superseded_records() -> list[int]:
+    """Beat (daily): move superseded versions' records that no cut-off took to Parquet."""
+    return [a.submission_id for a in records_archive_superseded()]
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError,),
+             retry_backoff=5, max_retries=3)
+def write_product(cutoff_id: int) -> str:
+    """Write a cut-off's Parquet product (idempotent: a second run writes the same file)."""
+    cutoff = CutOff.objects.select_related("period").defer("manifest").get(pk=cutoff_id)
+    path = product_write(cutoff=cutoff)
+    return str(path or "")

@@ -31,6 +31,7 @@ from reference.choices import Modality
 from submissions.engine import load_layouts
 from submissions.engine.masking import mask_nhs_number
 from submissions.models import Record, Submission
+from submissions.records_archive import RECORD_TABLE, archived_records, records_source
 
 KINDS = ("added", "removed", "changed")
 PAGE_SIZE = 50
@@ -59,11 +60,11 @@ _SIDES = (
 )
 
 
-def _with_sql(old_id: int, new_id: int, month: date) -> tuple[str, list[Any]]:
+def _with_sql(old_id: int, new_id: int, month: date, table: str) -> tuple[str, list[Any]]:
     """``WITH ... d``: the two versions' records side by side (old ``o``, new ``n``), one row a
     key with its kind (added, removed, changed or the same), materialised narrow; and its
-    parameters. Both versions are of ``month``: PostgreSQL reads that month's partition only."""
-    table = connection.ops.quote_name(Record._meta.db_table)
+    parameters. Both versions are of ``month``: PostgreSQL reads that month's partition only.
+    ``table``: where the records are (``records_source``)."""
     differs = " OR ".join(f'o."{c}" IS DISTINCT FROM n."{c}"' for c in compared_columns())
     if connection.vendor == "postgresql":
         return (
@@ -71,8 +72,9 @@ def _with_sql(old_id: int, new_id: int, month: date) -> tuple[str, list[Any]]:
                 "WITH d AS MATERIALIZED (SELECT CASE WHEN o.line IS NULL THEN 'added' "  # noqa: S608
                 f"WHEN n.line IS NULL THEN 'removed' WHEN {differs} THEN 'changed' ELSE 'same' END "
                 f"AS kind, o.line AS old_line, n.line AS new_line, {_SIDES} "
-                f"FROM (SELECT * FROM {table} WHERE submission_id = %s AND activity_month = %s) o "
-                f"FULL OUTER JOIN (SELECT * FROM {table} WHERE submission_id = %s "
+                f"FROM (SELECT * FROM {table} x WHERE submission_id = %s "
+                f"AND activity_month = %s) o "
+                f"FULL OUTER JOIN (SELECT * FROM {table} y WHERE submission_id = %s "
                 f"AND activity_month = %s) n ON {_KEY})"
             ),
             [old_id, month, new_id, month],
@@ -166,6 +168,7 @@ def _scan(
     offset: int,
     limit: int,
     per_kind: bool = False,
+    table: str = RECORD_TABLE,
 ) -> tuple[DiffSummary, list[tuple[Any, ...]]]:
     """One statement: the join once (materialised narrow: kinds, lines, keys, modalities),
     its counts by kind and modality, each version's counts by modality, and the keys of one
@@ -187,7 +190,7 @@ def _scan(
             "ORDER BY site_code, accession_number, kind LIMIT %s OFFSET %s"
         )
         window = [*kinds, int(limit), int(offset)]
-    with_sql, with_params = _with_sql(old.pk, new.pk, new.activity_month)
+    with_sql, with_params = _with_sql(old.pk, new.pk, new.activity_month, table)
     sql = (
         f"{with_sql} "  # noqa: S608
         "SELECT 'diff', kind, modality, count(*), CAST(NULL AS integer), CAST(NULL AS integer), "
@@ -253,31 +256,34 @@ def version_compare(
     """The counts and one page of the difference in key order (``kind``: only added, removed
     or changed). Two queries whatever the size: the scan, then the page's records of both
     versions by primary key."""
-    summary, keys = _scan(
-        old=old,
-        new=new,
-        kinds=[kind] if kind in KINDS else list(KINDS),
-        offset=(max(page, 1) - 1) * page_size,
-        limit=page_size,
-    )
+    with records_source([old.pk, new.pk]) as table:
+        summary, keys = _scan(
+            old=old,
+            new=new,
+            kinds=[kind] if kind in KINDS else list(KINDS),
+            offset=(max(page, 1) - 1) * page_size,
+            limit=page_size,
+            table=table,
+        )
     columns = compared_columns()
 
-    # The page's records of both versions, by primary key, in one query.
-    wanted = [
-        Q(submission_id=submission.pk, activity_month=submission.activity_month,
-          line__in=lines)
-        for submission, lines in (
-            (old, [k[1] for k in keys if k[1] is not None]),
-            (new, [k[2] for k in keys if k[2] is not None]),
-        )
-        if lines
-    ]
+    # The page's records of both versions, by primary key, in one query (an archived
+    # version's from its Parquet file).
+    wanted = []
     fetched: dict[tuple[int, int], Record] = {}
+    for submission, lines in ((old, [k[1] for k in keys if k[1] is not None]),
+                              (new, [k[2] for k in keys if k[2] is not None])):
+        if lines and submission.records_archive:
+            fetched.update({(r.submission_id, r.line): r
+                            for r in archived_records(submission, lines)})
+        elif lines:
+            wanted.append(Q(submission_id=submission.pk, activity_month=submission.activity_month,
+                            line__in=lines))
     if wanted:
-        fetched = {
+        fetched.update({
             (r.submission_id, r.line): r
             for r in Record.objects.filter(reduce(operator.or_, wanted))
-        }
+        })
     olds = {line: r for (sid, line), r in fetched.items() if sid == old.pk}
     news = {line: r for (sid, line), r in fetched.items() if sid == new.pk}
     labels = _labels(new.dataset_version)
@@ -329,7 +335,9 @@ class VersionDiff:
 def version_diff(*, old: Submission, new: Submission, limit: int = 1000) -> VersionDiff:
     """What changes between two versions of one organisation and month, by record key
     (site code, accession number): added, removed, changed, and counts by modality."""
-    summary, keys = _scan(old=old, new=new, kinds=list(KINDS), offset=0, limit=limit, per_kind=True)
+    with records_source([old.pk, new.pk]) as table:
+        summary, keys = _scan(old=old, new=new, kinds=list(KINDS), offset=0, limit=limit,
+                              per_kind=True, table=table)
     listed: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
     for kind, _old_line, _new_line, site, accession, _code in keys:
         listed[kind].append((site, accession))

@@ -21,9 +21,11 @@ from accounts.choices import PROVIDER_ROLES, AuditAction
 from accounts.models import Membership, User
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.history import history_set
+from dids_portal.lib.tasks import task_send
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation, ReferenceRelease
 from submissions.choices import ACCEPTED_STATUSES, FINISHED_STATUSES, CutOffKind
+from submissions.cycle.product import products_write_missing
 from submissions.cycle.selectors import compliance_register, in_scope, month_of
 from submissions.cycle.statistics import CHECKSUM_METHOD, product_scan
 from submissions.cycle.timetable import LONDON, add_months, default_deadlines, working_days_before
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 # Months the due-cut-off task looks back over: beat may have been down for a while.
 CATCH_UP_MONTHS = 12
 REMINDER_STATES = ("due", "not_due", "rejected_only")
+PRODUCT_TASK = "submissions.tasks.write_product"
 
 
 @functools.cache
@@ -254,6 +257,9 @@ def period_cut_off(*, actor: User | None, month: date | str, kind: str,
                      request=request, after={"month": manifest["month"], "kind": kind, "run_by": label,
                             "versions": len(included), "records": scanned["total"],
                             "records_checksum": scanned["checksum"]})
+        # The product as Parquet for the national data platform, written by the extracts
+        # worker once the cut-off commits (beat writes any a lost worker left unwritten).
+        transaction.on_commit(functools.partial(task_send, PRODUCT_TASK, cutoff.pk))
     logger.info("Cut-off %s %s: %s versions, %s records", period, kind, len(included),
                 scanned["total"])
     return cutoff, True
@@ -287,6 +293,7 @@ def cutoffs_run_due(*, now: datetime | None = None, label: str = "celery beat") 
                 continue
             if created:
                 done.append(cutoff)
+    products_write_missing(since=add_months(today, -CATCH_UP_MONTHS))
     return done
 
 

@@ -24,9 +24,10 @@ from typing import Any
 from django.db import connection, transaction
 
 from reference.models import Site
-from submissions.models import Record, Submission, VersionStatistics
+from submissions.models import Submission, VersionStatistics
+from submissions.records_archive import RECORD_TABLE, records_source
 
-RECORD = Record._meta.db_table
+RECORD = RECORD_TABLE
 SUBMISSION = Submission._meta.db_table
 SITE = "reference_site"
 BANDS = (("0-41", 0, 41), ("42-90", 42, 90), ("91+", 91, None))
@@ -72,9 +73,11 @@ def product_scan(submission_ids: Sequence[int], *, month: date) -> dict[str, Any
     ids = sorted(int(i) for i in submission_ids)
     if not ids:
         return _empty()
-    if connection.vendor == "postgresql":
-        return _scan_postgres(ids, month)
-    return _scan_sqlite(ids, month)
+    # Archived versions' records are read from their Parquet files (records_source).
+    with records_source(ids) as table:
+        if connection.vendor == "postgresql":
+            return _scan_postgres(ids, month, table)
+        return _scan_sqlite(ids, month, table)
 
 
 def _histogram_figures(histogram: dict[int, int], *, bands: bool) -> dict[str, Any]:
@@ -99,7 +102,7 @@ def _histogram_figures(histogram: dict[int, int], *, bands: bool) -> dict[str, A
     return figures
 
 
-def _scan_postgres(ids: list[int], month: date) -> dict[str, Any]:
+def _scan_postgres(ids: list[int], month: date, table: str = RECORD) -> dict[str, Any]:
     """Three grouped scans that PostgreSQL runs in parallel: counts and checksum by (version,
     site, setting, modality), and the histogram of each wait by modality."""
     rt, tr = _wait("activity_date", "request_date"), _wait("report_day", "activity_date")
@@ -109,7 +112,7 @@ def _scan_postgres(ids: list[int], month: date) -> dict[str, Any]:
         seed = f"hashint8extended(COALESCE(r.{column} - {day}, -{i + 1}), {seed})"
     hashed = ("hashtextextended(concat_ws('|', "
               + ", ".join(f"r.{c}" for c in CHECKSUM_TEXT) + f"), {seed})")
-    where = f"FROM {RECORD} r WHERE r.activity_month = %s AND r.submission_id = ANY(%s)"
+    where = f"FROM {table} r WHERE r.activity_month = %s AND r.submission_id = ANY(%s)"
     with transaction.atomic(), connection.cursor() as cursor:
         # Large scans with small results: room to hash in memory, and parallel workers.
         cursor.execute("SET LOCAL work_mem = '128MB'")
@@ -188,10 +191,10 @@ def _sorted(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _scan_sqlite(ids: list[int], month: date) -> dict[str, Any]:
+def _scan_sqlite(ids: list[int], month: date, table: str = RECORD) -> dict[str, Any]:
     result = _empty()
     checksum = 0
-    for row in _by_modality_sqlite(ids, month):
+    for row in _by_modality_sqlite(ids, month, table):
         modality = row["modality"]
         result["by_modality"][modality] = row["n"]
         result["total"] += row["n"]
@@ -203,7 +206,7 @@ def _scan_sqlite(ids: list[int], month: date) -> dict[str, Any]:
         result["waits"]["test_to_report"][modality] = {
             "n": row["tr_n"], "median": _median(row["tr_median"]), "p90": row["tr_p90"]}
     result["checksum"] = f"{checksum:016x}"
-    for grouping, key, modality, count in _groups(ids, month):
+    for grouping, key, modality, count in _groups(ids, month, table):
         if grouping == "provider":
             result["by_provider"][key] = count
         elif grouping == "source":
@@ -233,7 +236,7 @@ def _sqlite_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big")
 
 
-def _by_modality_sqlite(ids: list[int], month: date) -> list[dict[str, Any]]:
+def _by_modality_sqlite(ids: list[int], month: date, table: str) -> list[dict[str, Any]]:
     """The same figures on SQLite: percentiles by ranking each group's waits in a window."""
     row_text = " || '|' || ".join(f"COALESCE(CAST(r.{c} AS TEXT), '')" for c in CHECKSUM_COLUMNS)
     connection.ensure_connection()
@@ -241,7 +244,7 @@ def _by_modality_sqlite(ids: list[int], month: date) -> list[dict[str, Any]]:
     raw.create_function("dids_hash", 1, _sqlite_hash, deterministic=True)
     base = _fetch(f"""
         SELECT r.modality AS modality, count(*) AS n, SUM(dids_hash({row_text})) AS checksum
-        FROM {RECORD} r WHERE {_where(len(ids))} GROUP BY r.modality ORDER BY r.modality
+        FROM {table} r WHERE {_where(len(ids))} GROUP BY r.modality ORDER BY r.modality
     """, [month, *ids])  # noqa: S608
     rows = {row["modality"]: row for row in base}
     for prefix, wait in (("rt", _wait("activity_date", "request_date")),
@@ -250,7 +253,7 @@ def _by_modality_sqlite(ids: list[int], month: date) -> list[dict[str, Any]]:
             SELECT r.modality AS modality, {wait} AS w,
                    ROW_NUMBER() OVER (PARTITION BY r.modality ORDER BY {wait}) AS k,
                    COUNT(*) OVER (PARTITION BY r.modality) AS n
-            FROM {RECORD} r WHERE {_where(len(ids))} AND {wait} IS NOT NULL
+            FROM {table} r WHERE {_where(len(ids))} AND {wait} IS NOT NULL
         """  # noqa: S608
         bands = _band_sql("w") if prefix == "rt" else "0 AS band_none"
         figures = _fetch(f"""
@@ -278,10 +281,10 @@ def _by_modality_sqlite(ids: list[int], month: date) -> list[dict[str, Any]]:
     return [rows[m] for m in sorted(rows)]
 
 
-def _groups(ids: list[int], month: date) -> list[tuple[str, Any, Any, int]]:
+def _groups(ids: list[int], month: date, table: str) -> list[tuple[str, Any, Any, int]]:
     provider = "COALESCE(s.organisation_id, sub.organisation_id)"
     source = "r.patient_source_setting"
-    joins = (f"FROM {RECORD} r JOIN {SUBMISSION} sub ON sub.id = r.submission_id "
+    joins = (f"FROM {table} r JOIN {SUBMISSION} sub ON sub.id = r.submission_id "
              f"LEFT JOIN {SITE} s ON s.code = r.site_code ")
     where = _where(len(ids))
     sql = f"""

@@ -78,6 +78,12 @@ class Submission(models.Model):
         default=dict, blank=True, help_text="Per scored item: records, present, valid, good, share.")
     quality_score = models.FloatField(
         null=True, blank=True, help_text="The mean of the scored items' shares (percent).")
+    # A superseded version that no cut-off took: its records moved out of the records table
+    # into this Parquet file beside its stored file (submissions/records_archive.py).
+    records_archive = models.CharField(
+        max_length=300, blank=True, help_text="The Parquet file holding its records, if archived.")
+    records_archive_bytes = models.BigIntegerField(null=True, blank=True)
+    records_archived_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 

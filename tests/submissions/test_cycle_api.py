@@ -165,5 +165,8 @@ def test_setup_cycle_schedule_registers_the_beat_tasks_once():
     call_command("setup_cycle_schedule", stdout=StringIO())
     call_command("setup_cycle_schedule", stdout=StringIO())
     tasks = dict(PeriodicTask.objects.values_list("task", "enabled"))
-    assert tasks == {"submissions.tasks.run_due_cutoffs": True,
-                     "submissions.tasks.send_deadline_reminders": True}
+    assert tasks == {"submissions.tasks.recover_stalled_submissions": True,
+                     "submissions.tasks.recover_stalled_extracts": True,
+                     "submissions.tasks.run_due_cutoffs": True,
+                     "submissions.tasks.send_deadline_reminders": True,
+                     "submissions.tasks.archive_superseded_records": True}
