@@ -199,21 +199,34 @@ def phase_import_export(path: Path, tuned: bool) -> dict[str, float]:
 
 # Whole processes: what an operator runs, start-up included -----------------------------
 
+# Runs a command and writes its wall time and own peak memory to a file. A small process of
+# its own, because a child forked from this one (Python forks with vfork) would count this
+# process's memory as its own peak until it execs.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+process = subprocess.Popen(sys.argv[2:])
+_pid, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"seconds": time.perf_counter() - start, "peak_mib": usage.ru_maxrss / 1024,
+               "returncode": os.waitstatus_to_exitcode(status)}, out)
+"""
+
+
 def timed(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a command to its end: wall seconds, its own peak memory (RSS), its output."""
-    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with (tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr,
+          tempfile.NamedTemporaryFile("r") as figures):
+        subprocess.run([sys.executable, "-c", LAUNCHER, figures.name, *command], cwd=ROOT,
+                       env=env, stdout=stdout, stderr=stderr, check=True)
+        result = json.load(figures)
         stdout.seek(0)
         stderr.seek(0)
-        out, err = stdout.read(), stderr.read()
-    if process.returncode not in (0, 1):  # 1: dids_submit's "rejected" (not expected here)
-        sys.exit(f"{command[0]} failed ({process.returncode}): {err[-2000:]}")
-    return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "stdout": out,
-            "returncode": process.returncode}
+        result["stdout"] = stdout.read()
+        err = stderr.read()
+    if result["returncode"] not in (0, 1):  # 1: dids_submit's "rejected" (not expected here)
+        sys.exit(f"{command[0]} failed ({result['returncode']}): {err[-2000:]}")
+    return result
 
 
 def psql_copy(path: Path) -> dict[str, Any]:
