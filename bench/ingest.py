@@ -473,10 +473,12 @@ def checkpoint() -> None:
 
 def run_phase(name: str, path: Path, *extra: str) -> dict[str, float]:
     checkpoint()
-    output = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--file", str(path), *extra],
-        check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    run = timed([sys.executable, __file__, "--phase", name, "--file", str(path), *extra])
+    if run["returncode"]:
+        sys.exit(f"phase {name} failed")
+    result = json.loads(run["stdout"].strip().splitlines()[-1])
+    result["peak_mib"] = run["peak_mib"]  # the process's own (see LAUNCHER)
+    return result
 
 
 def main() -> None:
