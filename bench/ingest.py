@@ -1,19 +1,26 @@
 """Benchmark: ingesting a DIDS file (parse, validate, store a version) on PostgreSQL.
 
 Prints, from one run on this machine:
-  1. a plain COPY of the generated file into a table of the same shape (the baseline) against
-     the portal's ingest of the same file (submission_create + submission_process), with the
-     ratio (target <= 1.5x) and the ingest's peak memory (target <= 1 GiB);
-  2. django-import-export (default resource, and its tuned bulk mode) against the portal's
+  1. the whole `manage.py dids_submit` process (start-up, spool, validate, store) of a v2.0
+     file against `psql \\copy` of the same file into a text table of its 22 columns, every
+     round's ratio and the median of the rounds' ratios (target <= 1.2x), and the command's
+     peak memory (target <= 1 GiB);
+  2. the service alone (submission_create + submission_process, in a process of its own)
+     against a COPY of a v1.0 file from Python;
+  3. the two binary COPY encoders on the same accepted records into a copy of the record
+     table, one transaction each: submissions/pgcopy.py (numpy/Arrow, written through
+     psycopg) against ADBC's adbc_ingest (adbc-driver-postgresql, C++, its own connection),
+     with wall time, client CPU and the server backend's CPU;
+  4. django-import-export (default resource, and its tuned bulk mode) against the portal's
      ingest of the same 20k-row file (targets >= 100x and >= 20x).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/dids_bench .venv/bin/python bench/ingest.py
-       [--rows 1000000] [--small-rows 20000] [--repeat 5] [--skip-import-export]
-Each measured phase runs in its own process, so peak memory is that phase's own. The COPY and
-the ingest run in turn --repeat times, each after a CHECKPOINT (so that neither pays for the
-other's dirty pages); the best of each is compared, since other work on a shared machine only
-ever slows a run down, and so is the median of the rounds' own ratios (each round's COPY and
-ingest run back to back, so a slow spell of the machine touches both).
+       [--rows 1000000] [--small-rows 20000] [--repeat 5] [--skip-in-process]
+       [--skip-loaders] [--skip-import-export]
+Each measured phase runs in its own process, so peak memory is that phase's own. The phases
+run in turn --repeat times, each after a CHECKPOINT (so that none pays for another's dirty
+pages); each round's two runs go back to back, so a slow spell of the machine touches both,
+and the median of the rounds' own ratios is the figure to read.
 """
 
 from __future__ import annotations
