@@ -1,19 +1,26 @@
 """Benchmark: ingesting a DIDS file (parse, validate, store a version) on PostgreSQL.
 
 Prints, from one run on this machine:
-  1. a plain COPY of the generated file into a table of the same shape (the baseline) against
-     the portal's ingest of the same file (submission_create + submission_process), with the
-     ratio (target <= 1.5x) and the ingest's peak memory (target <= 1 GiB);
-  2. django-import-export (default resource, and its tuned bulk mode) against the portal's
+  1. the whole `manage.py dids_submit` process (start-up, spool, validate, store) of a v2.0
+     file against `psql \\copy` of the same file into a text table of its 22 columns, every
+     round's ratio and the median of the rounds' ratios (target <= 1.2x), and the command's
+     peak memory (target <= 1 GiB);
+  2. the service alone (submission_create + submission_process, in a process of its own)
+     against a COPY of a v1.0 file from Python;
+  3. the two binary COPY encoders on the same accepted records into a copy of the record
+     table, one transaction each: submissions/pgcopy.py (numpy/Arrow, written through
+     psycopg) against ADBC's adbc_ingest (adbc-driver-postgresql, C++, its own connection),
+     with wall time, client CPU and the server backend's CPU;
+  4. django-import-export (default resource, and its tuned bulk mode) against the portal's
      ingest of the same 20k-row file (targets >= 100x and >= 20x).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/dids_bench .venv/bin/python bench/ingest.py
-       [--rows 1000000] [--small-rows 20000] [--repeat 5] [--skip-import-export]
-Each measured phase runs in its own process, so peak memory is that phase's own. The COPY and
-the ingest run in turn --repeat times, each after a CHECKPOINT (so that neither pays for the
-other's dirty pages); the best of each is compared, since other work on a shared machine only
-ever slows a run down, and so is the median of the rounds' own ratios (each round's COPY and
-ingest run back to back, so a slow spell of the machine touches both).
+       [--rows 1000000] [--small-rows 20000] [--repeat 5] [--skip-in-process]
+       [--skip-loaders] [--skip-import-export]
+Each measured phase runs in its own process, so peak memory is that phase's own. The phases
+run in turn --repeat times, each after a CHECKPOINT (so that none pays for another's dirty
+pages); each round's two runs go back to back, so a slow spell of the machine touches both,
+and the median of the rounds' own ratios is the figure to read.
 """
 
 from __future__ import annotations
@@ -22,17 +29,23 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 MONTH = date(2026, 2, 1)
 AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("Europe/London"))
+V2_MONTH = date(2026, 10, 1)  # a DIDS v2.0 month, reopened as MONTH is
+V2_AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=ZoneInfo("Europe/London"))
+MEDIA = OUT / "media"  # the stored uploads of the benchmark's versions, emptied each round
 sys.path.insert(0, str(ROOT))
 
 
@@ -78,21 +91,29 @@ def ensure_database() -> None:
 
     operator, _ = User.objects.get_or_create(email="bench@dids.invalid",
                                              defaults={"is_active": False})
-    period_reopen(actor=operator, organisation_code="RR8", month=MONTH,
-                  reason="ingest benchmark", expires_at=timezone.now() + timedelta(days=1))
+    for month in (MONTH, V2_MONTH):
+        period_reopen(actor=operator, organisation_code="RR8", month=month,
+                      reason="ingest benchmark", expires_at=timezone.now() + timedelta(days=1))
 
 
-def generate(rows: int, error_rate: float = 0.01) -> Path:
+def generate(rows: int, error_rate: float = 0.01, version: str = "1.0") -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"ingest-{rows}-{error_rate}.csv"
+    suffix = "" if version == "1.0" else f"-v{version}"
+    path = OUT / f"ingest-{rows}-{error_rate}{suffix}.csv"
     if not path.exists():
         from reference.loaders import SAMPLE_DIR
         from submissions.engine import ReferenceSnapshot, generate_file
 
-        generate_file(path, rows=rows, org="RR8", month=MONTH, dataset_version="1.0",
-                      reference=ReferenceSnapshot.from_directory(SAMPLE_DIR), error_rate=error_rate,
-                      seed=2026)
+        generate_file(path, rows=rows, org="RR8", month=MONTH if version == "1.0" else V2_MONTH,
+                      dataset_version=version, reference=ReferenceSnapshot.from_directory(SAMPLE_DIR),
+                      error_rate=error_rate, seed=2026)
     return path
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 # Phases, each run in a fresh process -------------------------------------------------------
@@ -183,6 +204,273 @@ def phase_import_export(path: Path, tuned: bool) -> dict[str, float]:
     return {"seconds": seconds, "rows": dataset.height, "stored": stored, "peak_mib": peak_mib()}
 
 
+# Whole processes: what an operator runs, start-up included -----------------------------
+
+# Runs a command and writes its wall time and own peak memory to a file. A small process of
+# its own, because a child forked from this one (Python forks with vfork) would count this
+# process's memory as its own peak until it execs.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+process = subprocess.Popen(sys.argv[2:])
+_pid, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"seconds": time.perf_counter() - start, "peak_mib": usage.ru_maxrss / 1024,
+               "returncode": os.waitstatus_to_exitcode(status)}, out)
+"""
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a command to its end: wall seconds, its own peak memory (RSS), its output."""
+    with (tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr,
+          tempfile.NamedTemporaryFile("r") as figures):
+        subprocess.run([sys.executable, "-c", LAUNCHER, figures.name, *command], cwd=ROOT,
+                       env=env, stdout=stdout, stderr=stderr, check=True)
+        result = json.load(figures)
+        stdout.seek(0)
+        stderr.seek(0)
+        result["stdout"] = stdout.read()
+        err = stderr.read()
+    if result["returncode"] not in (0, 1):  # 1: dids_submit's "rejected" (not expected here)
+        sys.exit(f"{command[0]} failed ({result['returncode']}): {err[-2000:]}")
+    return result
+
+
+def psql_copy(path: Path) -> dict[str, Any]:
+    """The baseline: psql's \\copy of the file into a text table of its columns."""
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    header = path.open(encoding="utf-8").readline().strip().split(",")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy_baseline")
+        columns = ", ".join(f'"{c}" text' for c in header)
+        conn.execute(f"CREATE TABLE bench_copy_baseline (id bigserial PRIMARY KEY, {columns})")
+    quoted = ", ".join(f'"{c}"' for c in header)
+    result = timed(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c",
+                    f"\\copy bench_copy_baseline ({quoted}) FROM '{path}' "
+                    "WITH (FORMAT csv, HEADER true)"])
+    with psycopg.connect(url, autocommit=True) as conn:
+        result["rows"] = conn.execute("SELECT count(*) FROM bench_copy_baseline").fetchone()[0]
+        conn.execute("DROP TABLE bench_copy_baseline")
+    return result
+
+
+def dids_submit(path: Path, month: date, as_of: datetime) -> dict[str, Any]:
+    """manage.py dids_submit of the file: start-up, spool, validate, store, exit."""
+    shutil.rmtree(MEDIA, ignore_errors=True)
+    env = {**os.environ, "MEDIA_ROOT": str(MEDIA)}
+    result = timed([sys.executable, "manage.py", "dids_submit", str(path), "--org", "RR8",
+                    "--month", f"{month:%Y-%m}", "--as-of", as_of.isoformat(),
+                    "--format", "json"], env=env)
+    summary = json.loads(result["stdout"])
+    result.update(rows=summary["rows"], stored=summary["accepted_rows"], status=summary["status"])
+    return result
+
+
+def whole_process(path: Path, rows: int, repeat: int) -> None:
+    size_mb = path.stat().st_size / 1e6
+    rounds = []
+    for _ in range(max(1, repeat)):
+        checkpoint()
+        copy = psql_copy(path)
+        checkpoint()
+        rounds.append((copy, dids_submit(path, V2_MONTH, V2_AS_OF)))
+    print(f"\n1. {rows:,}-row v2.0 file ({size_mb:.0f} MB, 1% errors), whole processes, "
+          f"{len(rounds)} rounds")
+    for number, (c, i) in enumerate(rounds, 1):
+        print(f"   round {number}: psql \\copy {c['seconds']:.2f} s, dids_submit {i['seconds']:.2f} s, "
+              f"ratio {i['seconds'] / c['seconds']:.2f}x")
+    last = rounds[-1][1]
+    print(f"   dids_submit stored {last['stored']:,} of {last['rows']:,} records, status {last['status']}")
+    copies = [c["seconds"] for c, _ in rounds]
+    submits = [i["seconds"] for _, i in rounds]
+    print(f"   psql \\copy into a {len(path.open().readline().split(','))}-column text table "
+          f"(baseline): median {median(copies):.2f} s, best {min(copies):.2f} s")
+    print(f"   manage.py dids_submit (start-up, spool, validate, store): median "
+          f"{median(submits):.2f} s, best {min(submits):.2f} s")
+    ratios = [i["seconds"] / c["seconds"] for c, i in rounds]
+    print(f"   median of the rounds' own ratios: {median(ratios):.2f}x (target <= 1.2x); "
+          f"best times {min(submits) / min(copies):.2f}x")
+    peak = max(i["peak_mib"] for _, i in rounds)
+    print(f"   dids_submit peak memory (RSS): {peak:.0f} MiB (target <= 1024 MiB)")
+
+
+def in_process(big: Path, rows: int, repeat: int) -> None:
+    """The service alone (no start-up) against COPY from Python, each in its own process."""
+    size_mb = big.stat().st_size / 1e6
+    rounds = []
+    for _ in range(max(1, repeat)):
+        rounds.append((run_phase("copy", big), run_phase("ingest", big)))
+    copy = min((c for c, _ in rounds), key=lambda r: r["seconds"])
+    ingest = min((i for _, i in rounds), key=lambda r: r["seconds"])
+    print(f"\n2. {rows:,}-row v1.0 file ({size_mb:.0f} MB), in one process each, {len(rounds)} rounds")
+    for number, (c, i) in enumerate(rounds, 1):
+        print(f"   round {number}: COPY {c['seconds']:.2f} s, ingest {i['seconds']:.2f} s, "
+              f"ratio {i['seconds'] / c['seconds']:.2f}x")
+    print(f"   plain COPY of the file (baseline): {copy['seconds']:7.2f} s "
+          f"({copy['rows'] / copy['seconds']:,.0f} rows/s)")
+    print(f"   portal ingest (parse, validate, store a version): {ingest['seconds']:7.2f} s "
+          f"({ingest['rows'] / ingest['seconds']:,.0f} rows/s), {ingest['stored']:,} records stored, "
+          f"status {ingest['status']}")
+    ratios = [i["seconds"] / c["seconds"] for c, i in rounds]
+    print(f"   ratio ingest / COPY, best times: {ingest['seconds'] / copy['seconds']:.2f}x; "
+          f"median of the rounds' own ratios: {median(ratios):.2f}x")
+    peak = max(i["peak_mib"] for _, i in rounds)
+    print(f"   ingest peak memory (RSS), highest of the rounds: {peak:.0f} MiB (target <= 1024 MiB)")
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+# The two binary COPY encoders side by side --------------------------------------------------
+# The same records (the engine's accepted rows of the v2.0 file, in the storage shape, kept
+# in an Arrow file), the same table (a copy of the record table's shape and key, emptied
+# before each run) and one transaction per load, committed at its end.
+
+LOADER_TABLE = "bench_loader_records"
+
+
+def prepare_loader_input(path: Path) -> Path:
+    """The engine's accepted rows of the file, as the COPY receives them, in an Arrow file."""
+    out = path.with_suffix(".records.arrow")
+    if out.exists():
+        return out
+    import polars as pl
+    import pyarrow as pa
+
+    from submissions.engine import CheckContext, validate
+    from submissions.loading import copied_columns
+    from submissions.selectors import reference_snapshot_load
+
+    snapshot, _release = reference_snapshot_load()
+    context = CheckContext(submitting_org="RR8", month=V2_MONTH, as_of=V2_AS_OF,
+                           dataset_version=None, final_deadline=None, reopened=True)
+    columns = copied_columns("2.0")
+    writer: list[pa.ipc.RecordBatchFileWriter] = []
+
+    def keep(batch: pl.DataFrame) -> None:
+        frame = batch.select(pl.lit(1, dtype=pl.Int64).alias("submission_id"), *columns)
+        table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        if not writer:
+            writer.append(pa.ipc.new_file(str(out), table.schema))
+        writer[0].write_table(table)
+
+    validate(path, context=context, reference=snapshot, on_clean_batch=keep,
+             on_findings=lambda findings: None, max_findings=0)
+    writer[0].close()
+    return out
+
+
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds of a PostgreSQL backend (when the server runs on this machine)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def phase_loader(path: Path, loader: str) -> dict[str, Any]:
+    """Load the Arrow file's records into the scratch table with one of the two encoders."""
+    import psycopg
+    import pyarrow as pa
+
+    url = os.environ["DATABASE_URL"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {LOADER_TABLE}")
+        conn.execute("CHECKPOINT")
+    source = pa.ipc.open_file(pa.memory_map(str(path)))
+    batches = [source.get_batch(i) for i in range(source.num_record_batches)]
+    rows = sum(batch.num_rows for batch in batches)
+    if loader == "pgcopy":
+        django_setup()  # the record table's column types, from the model
+        import polars as pl
+
+        from submissions.loading import _copy_sql, record_column_kinds
+        from submissions.pgcopy import SIGNATURE, TRAILER, encode_rows
+
+        columns = batches[0].schema.names
+        kinds = record_column_kinds(columns[1:])
+        with psycopg.connect(url) as conn:  # a transaction, as the version's
+            pid = conn.info.backend_pid
+            server, client, start = backend_cpu(pid), process_cpu(), time.perf_counter()
+            with conn.cursor() as cursor, cursor.copy(
+                    _copy_sql(LOADER_TABLE, columns, binary=True)) as copy:
+                copy.write(SIGNATURE)
+                for batch in batches:
+                    copy.write(encode_rows(pl.from_arrow(batch), kinds))  # type: ignore[arg-type]
+                copy.write(TRAILER)
+            conn.commit()
+            seconds, client, after = (time.perf_counter() - start, process_cpu() - client,
+                                      backend_cpu(pid))
+    else:
+        import adbc_driver_postgresql.dbapi as adbc
+
+        with adbc.connect(url) as conn:  # its own connection; autocommit off: a transaction
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]  # type: ignore[index]
+            server, client, start = backend_cpu(pid), process_cpu(), time.perf_counter()
+            with conn.cursor() as cursor:
+                # The table's line is int4: Arrow's int64 would be sent as int8.
+                for batch in batches:
+                    index = batch.schema.get_field_index("line")
+                    batch = batch.set_column(index, "line", batch.column(index).cast(pa.int32()))
+                    cursor.adbc_ingest(LOADER_TABLE, batch, mode="append")
+            conn.commit()
+            seconds, client, after = (time.perf_counter() - start, process_cpu() - client,
+                                      backend_cpu(pid))
+    with psycopg.connect(url, autocommit=True) as conn:
+        stored = conn.execute(f"SELECT count(*) FROM {LOADER_TABLE}").fetchone()[0]  # type: ignore[index]
+    return {"seconds": seconds, "client_cpu": client, "rows": rows, "stored": stored,
+            "server_cpu": None if server is None or after is None else after - server,
+            "peak_mib": peak_mib()}
+
+
+def loaders(path: Path, repeat: int) -> None:
+    import psycopg
+
+    records = prepare_loader_input(path)
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {LOADER_TABLE}")
+        conn.execute(f"CREATE TABLE {LOADER_TABLE} (LIKE submissions_record INCLUDING ALL)")
+    rounds = []
+    for number in range(max(1, repeat)):  # in turn, the first alternating
+        order = ("pgcopy", "adbc") if number % 2 == 0 else ("adbc", "pgcopy")
+        done = {name: run_phase("loader", records, "--loader", name) for name in order}
+        rounds.append((done["pgcopy"], done["adbc"]))
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {LOADER_TABLE}")
+    first = rounds[0][0]
+    print(f"\n3. the binary COPY of the same {first['rows']:,} accepted records (the v2.0 file's), "
+          f"one transaction each, {len(rounds)} rounds")
+
+    def cpu(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2f} s"
+
+    for number, (own, adbc) in enumerate(rounds, 1):
+        print(f"   round {number}: pgcopy {own['seconds']:.2f} s (client CPU {cpu(own['client_cpu'])}, "
+              f"server CPU {cpu(own['server_cpu'])}), ADBC {adbc['seconds']:.2f} s (client CPU "
+              f"{cpu(adbc['client_cpu'])}, server CPU {cpu(adbc['server_cpu'])}), "
+              f"ratio ADBC / pgcopy {adbc['seconds'] / own['seconds']:.2f}x")
+    for name, index in (("pgcopy (submissions/pgcopy.py + psycopg)", 0),
+                        ("ADBC (adbc-driver-postgresql adbc_ingest)", 1)):
+        runs = [r[index] for r in rounds]
+        print(f"   {name}: median {median([r['seconds'] for r in runs]):.2f} s, client CPU median "
+              f"{median([r['client_cpu'] for r in runs]):.2f} s, {runs[-1]['stored']:,} stored")
+    ratios = [adbc["seconds"] / own["seconds"] for own, adbc in rounds]
+    cpu_ratios = [adbc["client_cpu"] / own["client_cpu"] for own, adbc in rounds]
+    print(f"   median ratio ADBC / pgcopy: wall {median(ratios):.2f}x, client CPU "
+          f"{median(cpu_ratios):.2f}x (below 1: ADBC is faster)")
+
+
 def checkpoint() -> None:
     import psycopg
 
@@ -192,10 +480,12 @@ def checkpoint() -> None:
 
 def run_phase(name: str, path: Path, *extra: str) -> dict[str, float]:
     checkpoint()
-    output = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--file", str(path), *extra],
-        check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    run = timed([sys.executable, __file__, "--phase", name, "--file", str(path), *extra])
+    if run["returncode"]:
+        sys.exit(f"phase {name} failed")
+    result = json.loads(run["stdout"].strip().splitlines()[-1])
+    result["peak_mib"] = run["peak_mib"]  # the process's own (see LAUNCHER)
+    return result
 
 
 def main() -> None:
@@ -204,47 +494,38 @@ def main() -> None:
     parser.add_argument("--small-rows", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-import-export", action="store_true")
+    parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--phase")
     parser.add_argument("--file")
     parser.add_argument("--tuned", action="store_true")
+    parser.add_argument("--loader", choices=["pgcopy", "adbc"])
+    parser.add_argument("--skip-loaders", action="store_true")
     args = parser.parse_args()
     if args.phase:
         path = Path(args.file)
         result = {"copy": lambda: phase_copy(path), "ingest": lambda: phase_ingest(path),
-                  "import_export": lambda: phase_import_export(path, args.tuned)}[args.phase]()
+                  "import_export": lambda: phase_import_export(path, args.tuned),
+                  "loader": lambda: phase_loader(path, args.loader)}[args.phase]()
         print(json.dumps(result))
         return
 
+    os.environ["MEDIA_ROOT"] = str(MEDIA)
     ensure_database()
-    print(f"machine: {os.cpu_count()} cores; PostgreSQL at {os.environ['DATABASE_URL'].split('@')[-1]}")
-    big = generate(args.rows)
-    size_mb = big.stat().st_size / 1e6
-    rounds = []
-    for _ in range(max(1, args.repeat)):
-        rounds.append((run_phase("copy", big), run_phase("ingest", big)))
-    copy = min((c for c, _ in rounds), key=lambda r: r["seconds"])
-    ingest = min((i for _, i in rounds), key=lambda r: r["seconds"])
-    print(f"\n1. {args.rows:,}-row v1.0 file ({size_mb:.0f} MB), best of {len(rounds)} rounds")
-    for number, (c, i) in enumerate(rounds, 1):
-        print(f"   round {number}: COPY {c['seconds']:.2f} s, ingest {i['seconds']:.2f} s, "
-              f"ratio {i['seconds'] / c['seconds']:.2f}x")
-    print(f"   plain COPY of the file (baseline): {copy['seconds']:7.2f} s "
-          f"({copy['rows'] / copy['seconds']:,.0f} rows/s)")
-    print(f"   portal ingest (parse, validate, store a version): {ingest['seconds']:7.2f} s "
-          f"({ingest['rows'] / ingest['seconds']:,.0f} rows/s), {ingest['stored']:,} records stored, "
-          f"status {ingest['status']}")
-    ratios = sorted(i["seconds"] / c["seconds"] for c, i in rounds)
-    print(f"   ratio ingest / COPY, best times: {ingest['seconds'] / copy['seconds']:.2f}x; "
-          f"median of the rounds' own ratios: {ratios[len(ratios) // 2]:.2f}x (target <= 1.5x)")
-    peak = max(i["peak_mib"] for _, i in rounds)
-    print(f"   ingest peak memory (RSS), highest of the rounds: {peak:.0f} MiB (target <= 1024 MiB)")
+    print(f"machine: {os.cpu_count()} cores, load average {load_average()}; "
+          f"PostgreSQL at {os.environ['DATABASE_URL'].split('@')[-1]}")
+    v2 = generate(args.rows, version="2.0")
+    whole_process(v2, args.rows, args.repeat)
+    if not args.skip_in_process:
+        in_process(generate(args.rows), args.rows, args.repeat)
+    if not args.skip_loaders:
+        loaders(v2, args.repeat)
 
     if not args.skip_import_export:
         small = generate(args.small_rows, error_rate=0.0)  # import-export has no validation
         engine = run_phase("ingest", small)
         default = run_phase("import_export", small)
         tuned = run_phase("import_export", small, "--tuned")
-        print(f"\n2. {args.small_rows:,}-row file")
+        print(f"\n4. {args.small_rows:,}-row file")
         print(f"   portal ingest: {engine['seconds']:.3f} s ({engine['stored']:,} records stored)")
         print(f"   django-import-export, default resource: {default['seconds']:.2f} s "
               f"-> portal is {default['seconds'] / engine['seconds']:.0f}x faster (target >= 100x)")

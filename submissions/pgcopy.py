@@ -106,14 +106,17 @@ class _Rows:
             offsets = np.arange(0, (self.rows + 1) * width, width, dtype=np.int64)
             self.varying(self._run_bytes(), offsets)
 
-    def finish(self) -> bytes:
+    def finish(self) -> memoryview:
+        """The batch's bytes, as a view of the buffer they were joined in (not copied again:
+        the view keeps its buffer alive until the COPY has sent it)."""
         if not self.pieces:
-            return self._run_bytes().tobytes()
+            return self._run_bytes().data
         self._end_run()
         joined = pc.binary_join_element_wise(*self.pieces, NO_SEPARATOR)
         _validity, offsets_buf, data_buf = joined.buffers()
         offsets = np.frombuffer(offsets_buf, dtype=np.int64)[joined.offset: joined.offset + self.rows + 1]
-        return memoryview(data_buf)[int(offsets[0]):int(offsets[-1])].tobytes()
+        # Arrow exports its bytes as signed chars: as unsigned, the view equals the bytes.
+        return memoryview(data_buf).cast("B")[int(offsets[0]):int(offsets[-1])]
 
 
 def _lengths(null: np.ndarray, sizes: np.ndarray | int) -> np.ndarray:
@@ -121,11 +124,12 @@ def _lengths(null: np.ndarray, sizes: np.ndarray | int) -> np.ndarray:
     return _matrix(np.where(null, -1, sizes).astype(">i4"), 4)
 
 
-def encode_rows(frame: pl.DataFrame, kinds: Sequence[str]) -> bytes:
-    """The frame's rows in binary COPY format (without the signature and trailer)."""
+def encode_rows(frame: pl.DataFrame, kinds: Sequence[str]) -> memoryview:
+    """The frame's rows in binary COPY format (without the signature and trailer), as a
+    read-only view for ``copy.write``; ``bytes()`` of it is a copy."""
     rows = frame.height
     if rows == 0:
-        return b""
+        return memoryview(b"")
     if len(kinds) != frame.width:
         raise ValueError("one column type is needed per column")
     out = _Rows(rows)
