@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -90,17 +90,21 @@ def whole_process(path: Path, version: str) -> dict:
     month = MONTHS[version]
     argv = [sys.executable, "manage.py", "dids_check", str(path), "--org", "RR8", "--month", f"{month:%Y-%m}",
             "--as-of", f"{month.year}-{month.month + 1:02d}-01T12:00", "--format", "json"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, env=django_env(SQLITE), cwd=ROOT, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"dids_check exited {done.returncode}: {done.stderr[-2000:]}")
-    report = json.loads(done.stdout)
-    return {"rows": report.get("rows", 0), "wall": wall,
-            "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "rss_start_mb": float("nan"), "rss_peak_mb": after.ru_maxrss / 1024}
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(argv, env=django_env(SQLITE), cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
+        assert child.stdout is not None
+        stdout = child.stdout.read()
+        # wait4: this child's own CPU time and peak RSS (RUSAGE_CHILDREN's is the largest child's)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        if child.returncode not in (0, 1):
+            err.seek(0)
+            raise SystemExit(f"dids_check exited {child.returncode}: {err.read()[-2000:].decode()}")
+    report = json.loads(stdout)
+    return {"rows": report.get("rows", 0), "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_start_mb": float("nan"), "rss_peak_mb": usage.ru_maxrss / 1024}
 
 
 def generate(rows: int, error_rate: float, version: str = "1.0") -> Path:
