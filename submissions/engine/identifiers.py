@@ -52,12 +52,29 @@ def nhs_number_valid(value: str) -> bool:
     return nhs_check_digit(value[:9]) == int(value[9])
 
 
-def modulus11_ok(as_int: pl.Expr) -> pl.Expr:
-    """Vectorised modulus 11 over a 10-digit NHS number held as an integer."""
-    n = as_int.cast(pl.UInt64)  # unsigned division is several times faster than signed
-    total = pl.lit(0, dtype=pl.UInt64)
-    for i in range(9):
-        total = total + ((n // (10 ** (9 - i))) % 10) * (10 - i)
-    remainder = total % 11  # check digit = 11 - remainder; 11 -> 0; 10 -> no valid number
-    check = pl.when(remainder == 0).then(0).otherwise(11 - remainder)
-    return (remainder != 1) & (check == n % 10)
+def modulus11_ok(digits: pl.Expr) -> pl.Expr:
+    """Vectorised modulus 11 over NHS numbers as text: True or False for 10 ASCII digits, null
+    for anything else (null included).
+
+    numpy weighs the digits of the whole column at once, straight from the text's bytes: about
+    five times faster than the forty integer steps as polars expressions, each of which
+    materialises a column."""
+    return digits.map_batches(_modulus11_batch, return_dtype=pl.Boolean)
+
+
+def _modulus11_batch(values: pl.Series) -> pl.Series:
+    import numpy as np  # only for a check that reads NHS numbers
+
+    ten = (values.str.len_bytes() == 10).fill_null(False)
+    text = pl.select(pl.when(ten).then(values).otherwise(pl.lit("0000000000"))).to_series()
+    arrow = text.to_arrow()  # a large string array: int64 offsets, then the bytes
+    offsets = np.frombuffer(arrow.buffers()[1], dtype=np.int64)
+    start = int(offsets[arrow.offset])
+    data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8, count=10 * len(text), offset=start)
+    d = data.reshape(-1, 10).astype(np.int32) - 48
+    numeric = ((d >= 0) & (d <= 9)).all(axis=1) & ten.to_numpy()
+    remainder = (d[:, :9] @ np.arange(10, 1, -1, dtype=np.int32)) % 11
+    # check digit = 11 - remainder; 11 -> 0; remainder 1 (check 10) -> no valid number
+    check = np.where(remainder == 0, 0, 11 - remainder)
+    ok = (remainder != 1) & (check == d[:, 9])
+    return pl.select(pl.when(pl.Series(numeric)).then(pl.Series(ok))).to_series().alias(values.name)

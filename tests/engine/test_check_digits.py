@@ -10,6 +10,8 @@ Verhoeff: the examples of Verhoeff's scheme as Wikipedia and Rosetta Code give t
 
 from __future__ import annotations
 
+import random
+
 import polars as pl
 import pytest
 
@@ -40,9 +42,20 @@ def test_altered_nhs_numbers_fail_modulus_11(number):
 
 
 def test_the_vectorised_check_the_engine_runs_agrees_with_the_published_numbers():
-    frame = pl.DataFrame({"n": [int(n) for n in VALID_NHS + INVALID_NHS]})
+    frame = pl.DataFrame({"n": VALID_NHS + INVALID_NHS})
     result = frame.select(modulus11_ok(pl.col("n"))).to_series().to_list()
     assert result == [True] * len(VALID_NHS) + [False] * len(INVALID_NHS)
+
+
+def test_the_vectorised_check_agrees_with_the_scalar_one_and_is_null_for_what_is_not_ten_digits():
+    rng = random.Random(15)
+    numbers = [str(rng.randrange(10**10)).zfill(10) for _ in range(20_000)]
+    others = [None, "", "123456789", "12345678901", "12345 7890", "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10", "943476591x"]
+    frame = pl.DataFrame({"n": others + numbers + others})
+    result = frame.select(modulus11_ok(pl.col("n"))).to_series().to_list()
+    assert result[7:-7] == [nhs_number_valid(n) for n in numbers]
+    assert result[:7] == result[-7:] == [None] * 7
+    assert sum(result[7:-7]) > 1_000  # about one in eleven numbers has the right check digit
 
 
 @pytest.mark.parametrize("number", [

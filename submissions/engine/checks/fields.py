@@ -23,7 +23,7 @@ def nhs_number_format(rule: Rule, env: Env) -> list[Check]:
 
 @kind("nhs_number_modulus11")
 def nhs_number_modulus11(rule: Rule, env: Env) -> list[Check]:
-    return [Check(rule, "nhs_number", pl.col("_nhs10") & ~modulus11_ok(pl.col("_nhs_int")))]
+    return [Check(rule, "nhs_number", pl.col("_nhs10") & ~modulus11_ok(pl.col("_nhs")))]
 
 
 @kind("nhs_test_range")

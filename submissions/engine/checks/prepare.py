@@ -1,7 +1,7 @@
 """Normalise a batch and derive the typed columns the checks read.
 
 Text items arrive trimmed (empty = null) from the reader. Derived columns start with '_':
-_nhs (digits only), _nhs10, _nhs_int; _d_<date item>; _t_<timestamp item> (UTC) and
+_nhs (digits only), _nhs10; _d_<date item>; _t_<timestamp item> (UTC) and
 _ld_<timestamp item> (local date as written); _test/_report (dates the rules call test and
 report date); _code_on (when imaging codes must be valid); _pc (normalised postcode);
 NICIP/SNOMED reference columns (_n_*, _s_*).
@@ -75,7 +75,6 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     df = df.with_columns(
         *day,
         nhs10.alias("_nhs10"),
-        pl.when(nhs10).then(pl.col("_nhs").str.to_integer(strict=False)).alias("_nhs_int"),
     )
     return _imaging(df, env)
 
