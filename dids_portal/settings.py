@@ -166,6 +166,9 @@ DIDS_PLAUSIBILITY_MIN_RECORDS = env_int("DIDS_PLAUSIBILITY_MIN_RECORDS", 50, min
 DIDS_REFERENCE_SNAPSHOT_CACHE = env_bool("DIDS_REFERENCE_SNAPSHOT_CACHE", default=True)
 # API tokens expire this many days after they are made.
 DIDS_TOKEN_DAYS = env_int("DIDS_TOKEN_DAYS", 365, minimum=1)
+# A verified API token is remembered this long in each web process (accounts/token_cache.py):
+# a revocation, a lost role or a deactivated owner reaches the other processes within it.
+DIDS_API_TOKEN_CACHE_SECONDS = env_int("DIDS_API_TOKEN_CACHE_SECONDS", 5, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
