@@ -269,6 +269,8 @@ def main() -> None:
         with contextlib.suppress(Exception):
             redis_client.flushdb()
 
+    # Ctrl-C and a plain kill both clean up (SIGINT is ignored in a background job otherwise).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="dids-bench-rush-") as tmp:
         folder = Path(tmp)
