@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .layout import DATA_DIR, Layout, Layouts, load_layouts
+from .layout import DATA_DIR, Item, Layout, Layouts, load_layouts
 
 SEVERITIES = ("file", "reject", "warn")
 # The file-level problems the reader reports, by rule kind; each has one rule per version.
@@ -211,12 +211,40 @@ def _doc_values(rule: Rule, layout: Layout, code_lists: Mapping[str, Iterable[st
         values["limit"] = (f"the first day of the month {rule.params['months']} months before "
                            "the month of submission")
     for c in columns[:1]:
-        values.update(layout.item(c).length or {})
+        values.update(item_values(layout.item(c)))
     list_names = [name for c in columns if (name := layout.item(c).code_list)]
     if list_names:
         codes = sorted(set((code_lists or {}).get(list_names[0], ())))
         values["codes"] = (", ".join(codes) if codes
                            else f"the codes of the {names[0]} list")
+    return values
+
+
+# strptime directives in the NHS DD's notation (CCYY-MM-DD, hh:mm:ss).
+NHS_DD_DIRECTIVES = {"%Y": "CCYY", "%m": "MM", "%d": "DD", "%H": "hh", "%M": "mm", "%S": "ss"}
+
+
+def nhs_dd_written(written: str) -> str:
+    """A strptime format in the NHS DD's words: "%Y-%m-%d" is "CCYY-MM-DD"."""
+    for directive, words in NHS_DD_DIRECTIVES.items():
+        written = written.replace(directive, words)
+    return written
+
+
+def item_values(item: Item) -> dict[str, Any]:
+    """The values of an item's shape that a rule's message and expected name: {min} and {max}
+    (its length), {digits} ("10", "6 to 18"), {ignored} ("spaces and hyphens"), {written}
+    ("CCYY-MM-DD") and {offsets} ("+01:00, +00:00, -00:00 or Z")."""
+    values: dict[str, Any] = dict(item.length or {})
+    if item.digits:
+        low, high = item.digits["min"], item.digits["max"]
+        values["digits"] = str(low) if low == high else f"{low} to {high}"
+    if item.ignore:
+        values["ignored"] = english_list(list(item.ignore))
+    if item.written:
+        values["written"] = nhs_dd_written(item.written)
+    if item.offsets:
+        values["offsets"] = english_list(list(item.offsets), "or")
     return values
 
 
