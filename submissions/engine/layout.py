@@ -19,7 +19,7 @@ CONVERT_COMMAND = "dids-check convert FILE --output FILE-v2.csv"
 
 
 # The shape attributes an item of each kind must carry (its kind's parsing reads them).
-SHAPES = {"nhs_number": ("digits",), "snomed": ("digits", "partitions"), "date": ("written",),
+SHAPES = {"nhs_number": ("digits",), "snomed": ("digits", "partitions"), "postcode": ("pattern", "inward"), "date": ("written",),
           "timestamp": ("written", "offsets")}
 
 
@@ -44,6 +44,7 @@ class Item:
     partitions: tuple[str, ...] = ()  # a SNOMED CT id's partition identifiers (2nd, 3rd last)
     written: str | None = None  # how a date or timestamp is written, as a strptime format
     offsets: dict[str, int] | None = None  # a timestamp's permitted UTC offsets, in minutes
+    inward: int | None = None  # a postcode's inward code's characters (a space goes before them)
 
     def mandatory(self, version: str) -> str:
         """M, R or the item's M-group (M*) in this version."""
@@ -149,6 +150,7 @@ def load_layouts(path: str | Path | None = None) -> Layouts:
             partitions=tuple(i.get("partitions", ())),
             written=i.get("written"),
             offsets=dict(i["offsets"]) if "offsets" in i else None,
+            inward=i.get("inward"),
         )
         for i in raw["item"]
     )

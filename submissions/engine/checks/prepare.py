@@ -80,10 +80,15 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     nhs = pl.col("nhs_number")
     for character in (nhs_item.ignore or {}).values():
         nhs = nhs.str.replace_all(character, "", literal=True)
-    pc = pl.col("postcode").str.to_uppercase().str.replace_all(" ", "", literal=True)
+    postcode = layout.item("postcode")
+    pc = pl.col("postcode").str.to_uppercase()
+    for character in (postcode.ignore or {}).values():
+        pc = pc.str.replace_all(character, "", literal=True)
+    inward = postcode.inward
+    assert inward, "the postcode needs inward"
     derived += [
         nhs.alias("_nhs"),
-        pl.concat_str([pc.str.head(-3), pc.str.tail(3)], separator=" ").alias("_pc"),
+        pl.concat_str([pc.str.head(-inward), pc.str.tail(inward)], separator=" ").alias("_pc"),
     ]
     df = df.with_columns(derived)
     test, report = env.col("test_date"), env.col("report_date")
