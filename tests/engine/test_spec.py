@@ -175,3 +175,72 @@ def test_every_rule_parameter_is_read_by_the_code_or_named_by_its_text(reference
             if (raw["id"], key) not in reads and not named:
                 unused.append(f"{raw['id']}.{key}")
     assert not unused, f"rules.toml declares parameters no code reads: {unused}"
+
+
+# ------------------------------------------------------------------ a planted change changes behaviour
+
+@pytest.fixture
+def planted(tmp_path, monkeypatch):
+    """Check files against a copy of the spec with one change planted in layouts.toml (the
+    engine reads its data directory as it loads, so the copy is what it checks by)."""
+    from submissions.engine import rules as rules_module
+
+    def plant(old: str, new: str) -> None:
+        _write_spec(tmp_path, old, new, "layouts.toml")
+        (tmp_path / "rules.toml").write_text((DATA_DIR / "rules.toml").read_text())
+        monkeypatch.setattr(layout_module, "DATA_DIR", tmp_path)
+        monkeypatch.setattr(rules_module, "DATA_DIR", tmp_path)
+        load_layouts.cache_clear()
+        load_rules.cache_clear()
+
+    yield plant
+    monkeypatch.undo()
+    load_layouts.cache_clear()
+    load_rules.cache_clear()
+
+
+def _fired(rule_id: str, change: dict[str, str], version: str, reference: Any) -> list[Any]:
+    from .test_rule_examples import _context, _file
+
+    example = {"set": change, "version": version}
+    report = validate(_file(example, version), context=_context(example, version), reference=reference)
+    return [f for f in report.findings if f.rule == rule_id]
+
+
+SNOMED_18 = "100000000000000106"  # 18 digits, partition 10, Verhoeff check digit 6
+# (old text in layouts.toml, new text, rule, the record's change, version, the finding's
+# expected text with the shipped spec (None: the rule does not fire), with the planted one)
+PLANTED = [
+    ("digits = { min = 6, max = 18 }", "digits = { min = 6, max = 17 }", "P014",
+     {"snomed_code": SNOMED_18}, "2.0",
+     None, "6 to 17 digits, no leading zero, ending in a Verhoeff check digit"),
+    ('partitions = ["00", "10"]', 'partitions = ["10"]', "P014", {}, "1.0",
+     None, "6 to 18 digits, no leading zero, ending in a Verhoeff check digit"),
+    ("digits = { min = 10, max = 10 }", "digits = { min = 11, max = 11 }", "DIDS002", {}, "1.0",
+     None, "11 digits (spaces and hyphens are ignored)"),
+    ('ignore = { spaces = " ", hyphens = "-" }', 'ignore = { spaces = " " }', "DIDS002",
+     {"nhs_number": "401 023-2137"}, "1.0", None, "10 digits (spaces are ignored)"),
+    ('format = "CCYY-MM-DD"\nwritten = "%Y-%m-%d"', 'format = "CCYY-MM-DD"\nwritten = "%d/%m/%Y"',
+     "DIDS005", {"birth_date": "26/08/1961"}, "1.0",
+     "a real date as CCYY-MM-DD", None),
+    ('"-00:00" = 0, "Z" = 0 }', '"-00:00" = 0 }', "P010",
+     {"procedure_start": "2026-10-08T12:11:00Z"}, "2.0",  # the first timestamp item
+     None, "CCYY-MM-DDThh:mm:ss followed by +01:00, +00:00 or -00:00"),
+    # 12:30 at +01:00 is 11:30 UTC, before the submission at noon; at +00:00 it is after it
+    ('offsets = { "+01:00" = 60,', 'offsets = { "+01:00" = 0,', "DIDS051",
+     {"procedure_start": "2026-11-01T12:30:00+01:00"}, "2.0", None,
+     "on or before 2026-11-01T12:00:00+00:00"),
+    ("inward = 3", "inward = 2", "DIDS017", {}, "1.0",
+     None, "a UK postcode such as LS1 3EX (case and spacing are normalised)"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "rule_id", "change", "version", "shipped", "changed"),
+                         PLANTED, ids=[p[1] for p in PLANTED])
+def test_a_change_planted_in_an_item_attribute_changes_what_the_rule_finds(
+        planted, reference, old, new, rule_id, change, version, shipped, changed):
+    before = _fired(rule_id, change, version, reference)
+    assert [f.expected for f in before] == ([shipped] if shipped else []), before
+    planted(old, new)
+    after = _fired(rule_id, change, version, reference)
+    assert [f.expected for f in after] == ([changed] if changed else []), after
