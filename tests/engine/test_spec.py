@@ -4,6 +4,7 @@ rules agree with the items, and nothing in it goes unread by the code."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from submissions.engine import layout as layout_module
 from submissions.engine import load_layouts, load_rules, rules_documentation, validate
 from submissions.engine.layout import DATA_DIR, DERIVED_COLUMNS, STORAGE_COLUMNS, Item
-from submissions.engine.rules import Rules
+from submissions.engine.rules import Rules, nhs_dd_written
 from submissions.engine.storage import POLARS_TYPES
 
 from .conftest import GOLDEN, GOLDEN_MONTHS, context_for
@@ -24,9 +25,13 @@ from .conftest import GOLDEN, GOLDEN_MONTHS, context_for
 CASES = tomllib.loads((GOLDEN / "manifest.toml").read_text())["case"]
 RAW_ITEMS = tomllib.loads((DATA_DIR / "layouts.toml").read_text())["item"]
 RAW_RULES = tomllib.loads((DATA_DIR / "rules.toml").read_text())["rule"]
-# Item attributes that only the documentation (the rules page) reads: what the NHS DD says,
-# shown as it says it. Everything else an item carries is enforced by the code.
-DOCUMENTATION_ONLY = {"format", "group"}
+# Item attributes that only the documentation reads, and who shows them: what the NHS DD
+# says, as it says it. Everything else an item carries is enforced by the code; `format` is
+# held to agree with what is enforced (test_each_item_s_format_agrees_with_what_is_enforced).
+DOCUMENTATION_ONLY = {
+    "format": "the rules page's Format column (rules_documentation()['items'][..]['format'])",
+    "group": "the rules page's Group column (rules_documentation()['items'][..]['group'])",
+}
 
 
 # ------------------------------------------------------------------ the record table
@@ -89,6 +94,41 @@ def test_the_shipped_rules_agree_with_the_items():
         mandatory = {layout.resolve(c) for r in rules.for_version(version) if r.kind == "mandatory"
                      for c in r.items}
         assert mandatory == {i.column for i in layout.items if i.mandatory(version) == "M"}
+
+
+# ------------------------------------------------------------------ format agrees with what is enforced
+
+def test_each_item_s_format_agrees_with_what_is_enforced(reference):
+    """`format` is the NHS DD's words, shown on the rules page and read by no check; this holds
+    them to the attributes that are enforced, so the two cannot drift apart: nN or nA-nB is the
+    item's digits, CCYY-MM-DD(Thh:mm:ss and offsets) how it is written, "accepted A-B" or
+    "max anN" its length, anN (max anN) the length of every code of its code list, and
+    "modulus 11", "Verhoeff" and "UK postcode" its kind."""
+    for item in load_layouts().items:
+        fmt, where = item.format, f"{item.column}: format {item.format!r}"
+        digits = re.match(r"n(\d+)(?:-n(\d+))?(?:,|$)", fmt)
+        assert bool(digits) == bool(item.digits), where
+        if digits and item.digits:
+            low, high = int(digits[1]), int(digits[2] or digits[1])
+            assert (low, high) == (item.digits["min"], item.digits["max"]), where
+        assert fmt.startswith("CCYY") == bool(item.written), where
+        if item.written:
+            written = nhs_dd_written(item.written) + "|".join(item.offsets or {})
+            assert re.match(re.escape(written) + "(;|$)", fmt), f"{where}, written {written!r}"
+        if item.length:
+            accepted = re.search(r"accepted (\d+)-(\d+)", fmt) or re.match(r"max an(\d+)", fmt)
+            assert accepted, where
+            low, high = (int(accepted[1]), int(accepted[2])) if accepted.re.groups == 2 else (1, int(accepted[1]))
+            assert (low, high) == (item.length["min"], item.length["max"]), where
+        if item.code_list:
+            size = re.match(r"(max )?an(\d+)", fmt)
+            assert size, where
+            codes = reference.codes(item.code_list)
+            assert codes and all(
+                len(c) <= int(size[2]) if size[1] else len(c) == int(size[2]) for c in codes), where
+        assert ("modulus 11" in fmt) == (item.kind == "nhs_number"), where
+        assert ("Verhoeff" in fmt) == (item.kind == "snomed"), where
+        assert ("UK postcode" in fmt) == (item.kind == "postcode" and bool(item.pattern)), where
 
 
 # ------------------------------------------------------------------ nothing unread
@@ -157,7 +197,7 @@ def test_every_item_attribute_is_read_by_the_code(reference):
     unread = declared - loading - checking - documenting
     assert not unread, f"layouts.toml declares item attributes no code reads: {sorted(unread)}"
     only_documented = declared - loading - checking
-    assert only_documented == DOCUMENTATION_ONLY, (
+    assert only_documented == set(DOCUMENTATION_ONLY), (
         "item attributes read only by the documentation: "
         f"{sorted(only_documented)} (expected {sorted(DOCUMENTATION_ONLY)})")
 
