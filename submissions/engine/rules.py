@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -207,6 +208,8 @@ def _doc_values(rule: Rule, layout: Layout, code_lists: Mapping[str, Iterable[st
         mapped="as the reference data's NICIP to SNOMED CT map gives it",
         submitter="the submitting organisation",
     )
+    if "allowance" in rule.params:
+        values["allowance"] = allowance_words(rule.params["allowance"])
     if "months" in rule.params:
         values["limit"] = (f"the first day of the month {rule.params['months']} months before "
                            "the month of submission")
@@ -246,6 +249,16 @@ def item_values(item: Item) -> dict[str, Any]:
     if item.offsets:
         values["offsets"] = english_list(list(item.offsets), "or")
     return values
+
+
+def allowance_words(allowance: str) -> str:
+    """A not_later rule's allowance in words: "365d" is "365 days", "1mo" is "1 month"."""
+    match = re.fullmatch(r"(\d+)(d|mo)", allowance)
+    if match is None:
+        raise ValueError(f"an allowance is days (365d) or months (6mo), not {allowance!r}")
+    number, unit = match.groups()
+    word = {"d": "day", "mo": "month"}[unit]
+    return f"{number} {word}" + ("" if number == "1" else "s")
 
 
 def english_list(words: list[str], conjunction: str = "and") -> str:
