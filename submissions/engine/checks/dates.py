@@ -47,7 +47,7 @@ def not_later(rule: Rule, env: Env) -> list[Check]:
     allowance = rule.params.get("allowance")
     limit = shift(b, allowance, is_date=not both_ts) if allowance else b
     mask = (a > limit).fill_null(False)
-    params = {"allowance": allowance_words(allowance)} if allowance else {}
+    params: dict[str, object] = {"allowance": allowance_words(allowance)} if allowance else {}
     return [Check(rule, a_item, mask, other_item=b_item, extras={"other": pl.col(b_item)}, params=params)]
 
 
