@@ -270,6 +270,8 @@ PLANTED = [
     ('offsets = { "+01:00" = 60,', 'offsets = { "+01:00" = 0,', "DIDS051",
      {"procedure_start": "2026-11-01T12:30:00+01:00"}, "2.0", None,
      "on or before 2026-11-01T12:00:00+00:00"),
+    ('ignore = { spaces = " " }\ninward = 3', 'ignore = {}\ninward = 3', "DIDS017", {}, "1.0",
+     None, "a UK postcode such as LS1 3EX (case and spacing are normalised)"),
     ("inward = 3", "inward = 2", "DIDS017", {}, "1.0",
      None, "a UK postcode such as LS1 3EX (case and spacing are normalised)"),
 ]
