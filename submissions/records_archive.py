@@ -129,8 +129,10 @@ def copy_batches(select: str, schema: pa.Schema) -> Iterator[pa.Table]:
 
 def _batches_postgres(submission_id: int, schema: pa.Schema) -> Iterator[pa.Table]:
     names = ", ".join(f'"{i.name}"' for i in schema)
-    yield from copy_batches(f"SELECT {names} FROM {RECORD_TABLE} "  # noqa: S608
-                            f"WHERE submission_id = {int(submission_id)} ORDER BY line", schema)
+    month = Submission.objects.values_list("activity_month", flat=True).get(pk=submission_id)
+    yield from copy_batches(f"SELECT {names} FROM {RECORD_TABLE} "  # noqa: S608 - the month
+                            f"WHERE activity_month = '{month.isoformat()}' "  # prunes partitions
+                            f"AND submission_id = {int(submission_id)} ORDER BY line", schema)
 
 
 def _batches_sqlite(submission_id: int, schema: pa.Schema) -> Iterator[pa.Table]:
