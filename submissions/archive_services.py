@@ -98,10 +98,14 @@ def _fsync(storage: object, name: str) -> None:
         os.close(directory)
 
 
-def _table_count(submission_id: int) -> int:
+# The month as well as the version: PostgreSQL then looks in the month's partition only.
+_VERSION = "activity_month = %s AND submission_id = %s"
+
+
+def _table_count(submission: Submission) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {RECORD_TABLE} WHERE submission_id = %s",  # noqa: S608
-                       [submission_id])
+        cursor.execute(f"SELECT count(*) FROM {RECORD_TABLE} WHERE {_VERSION}",  # noqa: S608
+                       [submission.activity_month, submission.pk])
         return int(cursor.fetchone()[0])
 
 
@@ -133,7 +137,7 @@ def submission_records_archive(*, submission_id: int) -> Archived | None:
     size = storage.size(saved)
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
-        if locked.records_archive or locked.is_live or _table_count(locked.pk) != rows:
+        if locked.records_archive or locked.is_live or _table_count(locked) != rows:
             if locked.records_archive != saved:
                 storage.delete(saved)
             return None
@@ -144,8 +148,8 @@ def submission_records_archive(*, submission_id: int) -> Archived | None:
         locked.save(update_fields=["records_archive", "records_archive_bytes",
                                    "records_archived_at"])
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {RECORD_TABLE} WHERE submission_id = %s",  # noqa: S608
-                           [locked.pk])
+            cursor.execute(f"DELETE FROM {RECORD_TABLE} WHERE {_VERSION}",  # noqa: S608
+                           [locked.activity_month, locked.pk])
         audit_record(actor=None, action=AuditAction.RECORDS_ARCHIVED,
                      organisation_code=locked.organisation_id, target=f"submission:{locked.pk}",
                      after={"version": locked.version, "records": rows, "bytes": size})

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import tempfile
+import queue
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
@@ -33,6 +34,7 @@ from submissions.models import Record, Submission
 RECORD_TABLE = Record._meta.db_table
 SUFFIX = ".records.parquet"
 BATCH = 200_000
+COPY_BLOCK = 16 << 20  # bytes of CSV rows parsed at a time
 ARROW_TYPES = {"ForeignKey": pa.int64(), "PositiveIntegerField": pa.int64(),
                "TextField": pa.string(), "DateField": pa.date32(),
                "DateTimeField": pa.timestamp("us", tz="UTC")}
@@ -52,39 +54,85 @@ def archive_name(submission: Submission) -> str:
 
 # Writing --------------------------------------------------------------------------------------
 
+def _copy_reader(cursor: Any, sql: str, blocks: queue.Queue[Any], stop: threading.Event) -> None:
+    """Run the COPY, putting blocks of whole rows (the server sends one row a message) on
+    ``blocks``, then None; an error instead where it fails. Once ``stop`` is set, it reads the
+    rest and drops it, so that the connection is left at the end of the COPY."""
+    try:
+        with cursor.copy(sql) as copy:
+            chunks: list[bytes] = []
+            size = 0
+            for data in copy:
+                if stop.is_set():
+                    continue
+                chunks.append(data)
+                size += len(data)
+                if size >= COPY_BLOCK:
+                    _put(blocks, b"".join(chunks), stop)
+                    chunks, size = [], 0
+            if chunks:
+                _put(blocks, b"".join(chunks), stop)
+        _put(blocks, None, stop)
+    except BaseException as error:  # handed to the reading thread, raised there
+        _put(blocks, error, stop)
+
+
+def _put(blocks: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            blocks.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
 def copy_batches(select: str, schema: pa.Schema) -> Iterator[pa.Table]:
     """The rows of ``select`` (PostgreSQL; its columns named as ``schema``'s) by COPY ... TO
-    STDOUT as CSV (text quoted, NULL ``\\N``, timestamps as UTC ISO), parsed by Arrow's CSV
-    reader in batches of ``schema``'s types."""
+    STDOUT as CSV (text quoted, NULL ``\\N``, timestamps in ISO with their offset), parsed by Arrow's CSV
+    reader into tables of ``schema``'s types, a block of rows at a time. A thread reads the
+    COPY while the caller works on the blocks already read, so that the server goes on
+    producing rows meanwhile (at most a few blocks are held)."""
+    with connection.cursor() as cursor:  # ISO output carries its offset: Arrow reads it
+        cursor.execute("SHOW DateStyle")
+        iso = str(cursor.fetchone()[0]).startswith("ISO")
     columns = []
     for item in schema:
         quoted = f'q."{item.name}"'
-        if pa.types.is_timestamp(item.type):
+        if pa.types.is_timestamp(item.type) and not iso:
             quoted = (f"to_char({quoted} AT TIME ZONE 'UTC', "
                       f"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS \"{item.name}\"")
         columns.append(quoted)
     texts = ", ".join(f'"{i.name}"' for i in schema if pa.types.is_string(i.type))
     force = f", FORCE_QUOTE ({texts})" if texts else ""
     sql = (f"COPY (SELECT {', '.join(columns)} FROM ({select}) q) TO STDOUT "  # noqa: S608
-           f"WITH (FORMAT csv, HEADER true, NULL '\\N'{force})")
-    with tempfile.TemporaryFile() as spool:
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for data in copy:
-                spool.write(data)
-        spool.seek(0)
-        reader = pa_csv.open_csv(
-            spool, read_options=pa_csv.ReadOptions(block_size=1 << 24),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={i.name: i.type for i in schema}, null_values=["\\N"],
-                strings_can_be_null=True, quoted_strings_can_be_null=False))
-        for batch in reader:
-            yield pa.Table.from_batches([batch]).cast(schema)
+           f"WITH (FORMAT csv, NULL '\\N'{force})")
+    read = pa_csv.ReadOptions(column_names=schema.names)
+    convert = pa_csv.ConvertOptions(
+        column_types={i.name: i.type for i in schema}, null_values=["\\N"],
+        strings_can_be_null=True, quoted_strings_can_be_null=False)
+    blocks: queue.Queue[Any] = queue.Queue(maxsize=3)
+    stop = threading.Event()
+    with connection.cursor() as cursor:
+        reader = threading.Thread(target=_copy_reader, args=(cursor.cursor, sql, blocks, stop),
+                                  name="dids-copy-reader", daemon=True)
+        reader.start()
+        try:
+            while (block := blocks.get()) is not None:
+                if isinstance(block, BaseException):
+                    raise block
+                yield pa_csv.read_csv(pa.py_buffer(block), read_options=read,
+                                      convert_options=convert).cast(schema)
+        finally:
+            stop.set()
+            reader.join()
 
 
 def _batches_postgres(submission_id: int, schema: pa.Schema) -> Iterator[pa.Table]:
     names = ", ".join(f'"{i.name}"' for i in schema)
-    yield from copy_batches(f"SELECT {names} FROM {RECORD_TABLE} "  # noqa: S608
-                            f"WHERE submission_id = {int(submission_id)} ORDER BY line", schema)
+    month = Submission.objects.values_list("activity_month", flat=True).get(pk=submission_id)
+    yield from copy_batches(f"SELECT {names} FROM {RECORD_TABLE} "  # noqa: S608 - the month
+                            f"WHERE activity_month = '{month.isoformat()}' "  # prunes partitions
+                            f"AND submission_id = {int(submission_id)} ORDER BY line", schema)
 
 
 def _batches_sqlite(submission_id: int, schema: pa.Schema) -> Iterator[pa.Table]:

@@ -19,7 +19,6 @@ record's site (the submitter's otherwise), as the statistics count it.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import uuid
@@ -28,11 +27,14 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection
 
-from submissions.models import CutOff, CutOffVersion, Record
+from reference.models import Site
+from submissions.cycle.extracts import pseudonym_array
+from submissions.models import CutOff, CutOffVersion, Record, Submission
 from submissions.records_archive import ARROW_TYPES, copy_batches, records_source
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,10 @@ PRODUCT_SCHEMA = pa.schema(
     [("organisation", pa.string()), ("provider", pa.string()), ("submission_id", pa.int64()),
      ("line", pa.int64()), ("nhs_number_pseudonym", pa.string())]
     + [(c, ARROW_TYPES[Record._meta.get_field(c).get_internal_type()]) for c in RECORD_COLUMNS])
-_READ = PRODUCT_SCHEMA.set(4, pa.field("nhs_number", pa.string()))
+# What is read from the records table; organisation and provider are joined in afterwards.
+_READ = pa.schema([PRODUCT_SCHEMA.field("submission_id"), PRODUCT_SCHEMA.field("line"),
+                   pa.field("nhs_number", pa.string()), *list(PRODUCT_SCHEMA)[5:]])
+CHUNK_RECORDS = 500_000  # versions are read, sorted and written this many records at a time
 
 
 def product_root() -> Path:
@@ -60,36 +65,73 @@ def product_path(cutoff: CutOff) -> Path:
             / f"cutoff={cutoff.kind}" / "part-0.parquet")
 
 
-def _select(table: str, ids: Sequence[int]) -> str:
-    columns = ", ".join(f"r.{c}" for c in RECORD_COLUMNS)
-    return (f"SELECT s.organisation_id AS organisation, "  # noqa: S608
-            f"COALESCE(site.organisation_id, s.organisation_id) AS provider, "
-            f"r.submission_id, r.line, r.nhs_number, {columns} FROM {table} r "
-            f"JOIN submissions_submission s ON s.id = r.submission_id "
-            f"LEFT JOIN reference_site site ON site.code = r.site_code "
-            f"WHERE r.submission_id IN ({', '.join(str(int(i)) for i in ids)}) "
-            f"ORDER BY r.submission_id, r.line")
+def _select(table: str, ids: Sequence[int], month: date) -> str:
+    """The versions' records, unordered and unjoined: the server only scans the month's
+    partition (sorting and joining there cost more than the scan itself)."""
+    columns = ", ".join(f"r.{c}" for c in _READ.names)
+    return (f"SELECT {columns} FROM {table} r "  # noqa: S608
+            f"WHERE r.activity_month = '{month.isoformat()}' "
+            f"AND r.submission_id IN ({', '.join(str(int(i)) for i in ids)})")
 
 
-def _batches(ids: Sequence[int]) -> Iterator[pa.Table]:
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    """The versions in order, in runs of about ``CHUNK_RECORDS`` records."""
+    sizes = dict(Submission.objects.filter(pk__in=list(ids)).values_list("pk", "accepted_rows"))
+    chunk: list[int] = []
+    records = 0
+    for pk in ids:
+        chunk.append(pk)
+        records += sizes.get(pk) or 0
+        if records >= CHUNK_RECORDS:
+            yield chunk
+            chunk, records = [], 0
+    if chunk:
+        yield chunk
+
+
+def _read(table: str, ids: Sequence[int], month: date) -> pa.Table:
+    if connection.vendor == "postgresql":
+        return pa.concat_tables([_READ.empty_table(), *copy_batches(_select(table, ids, month),
+                                                                    _READ)])
+    with connection.cursor() as cursor:
+        cursor.execute(_select(table, ids, month))
+        return pa.Table.from_pylist([dict(zip(_READ.names, r, strict=True))
+                                     for r in cursor.fetchall()], schema=_READ)
+
+
+def _owners(ids: Sequence[int]) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """Versions' ids and their organisations; sites' codes and theirs (the provider)."""
+    versions = list(Submission.objects.filter(pk__in=list(ids))
+                    .values_list("pk", "organisation_id"))
+    sites = list(Site.objects.values_list("code", "organisation_id"))
+    return (pa.array([v[0] for v in versions], pa.int64()),
+            pa.array([v[1] for v in versions], pa.string()),
+            pa.array([s[0] for s in sites], pa.string()),
+            pa.array([s[1] for s in sites], pa.string()))
+
+
+def _product_table(read: pa.Table, owners: tuple[pa.Array, ...], key: bytes) -> pa.Table:
+    """The product's columns, built one by one: in version and line order, the organisation
+    of the version, the provider (the organisation owning the record's site, the version's
+    otherwise), the NHS number's pseudonym, the record's columns."""
+    read = read.take(pc.sort_indices(read, sort_keys=[("submission_id", "ascending"),
+                                                      ("line", "ascending")]))
+    version_ids, organisations, site_codes, site_owners = owners
+    organisation = organisations.take(pc.index_in(read["submission_id"], value_set=version_ids))
+    provider = pc.coalesce(site_owners.take(pc.index_in(read["site_code"], value_set=site_codes)),
+                           organisation)
+    columns = [organisation, provider, read["submission_id"], read["line"],
+               pseudonym_array(read["nhs_number"], key)]
+    columns += [read[name] for name in RECORD_COLUMNS]
+    return pa.Table.from_arrays(columns, schema=PRODUCT_SCHEMA)
+
+
+def _tables(cutoff: CutOff, ids: Sequence[int], key: bytes) -> Iterator[pa.Table]:
+    month = cutoff.period.activity_month
+    owners = _owners(ids)
     with records_source(ids) as table:
-        if connection.vendor == "postgresql":
-            yield from copy_batches(_select(table, ids), _READ)
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(_select(table, ids))
-            while rows := cursor.fetchmany(100_000):
-                yield pa.Table.from_pylist([dict(zip(_READ.names, r, strict=True)) for r in rows],
-                                           schema=_READ)
-
-
-def _pseudonymised(table: pa.Table, key: bytes) -> pa.Table:
-    """The NHS number column replaced by its pseudonym (as ``extracts.pseudonym`` makes it:
-    one C call per record, no Python object per other value)."""
-    numbers = table["nhs_number"].to_pylist()
-    pseudonyms = pa.array([None if n is None else hmac.digest(key, n.encode(), "sha256").hex()
-                           for n in numbers], pa.string())
-    return table.set_column(4, "nhs_number_pseudonym", pseudonyms).cast(PRODUCT_SCHEMA)
+        for chunk in _chunks(ids):
+            yield _product_table(_read(table, chunk, month), owners, key)
 
 
 def _fsync(path: Path) -> None:
@@ -114,9 +156,8 @@ def product_write(*, cutoff: CutOff) -> Path | None:
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     try:
         with pq.ParquetWriter(partial, PRODUCT_SCHEMA, compression="zstd") as writer:
-            if ids:
-                for table in _batches(ids):
-                    writer.write_table(_pseudonymised(table, key))
+            for table in _tables(cutoff, ids, key) if ids else ():
+                writer.write_table(table)
         _fsync(partial)
         os.replace(partial, path)
         _fsync(path.parent)

@@ -8,11 +8,12 @@ from datetime import date, timedelta
 from io import StringIO
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command
 
-from submissions.cycle.extracts import pseudonym
+from submissions.cycle.extracts import pseudonym, pseudonym_array, pseudonyms
 from submissions.cycle.product import PRODUCT_SCHEMA, product_path
 from submissions.cycle.services import cutoffs_run_due, period_cut_off
 from submissions.cycle.timetable import default_deadlines
@@ -116,3 +117,13 @@ def test_a_product_whose_task_was_lost_is_written_by_the_due_cutoffs_beat(
     product_path(cutoff).unlink()
     cutoffs_run_due(now=default_deadlines(MONTH).provisional + timedelta(hours=1))
     assert pq.read_metadata(product_path(cutoff)).num_rows == 12
+
+
+@pytest.mark.parametrize("key", [b"", b"k" * 40, b"x" * 64, b"long key " * 20])
+def test_pseudonyms_many_at_a_time_are_the_extracts_pseudonyms(key) -> None:
+    numbers = ["9434765919", "4010232137", "9434765919", "", "1234567881"]
+    assert pseudonyms(numbers, key) == [pseudonym(n, key) for n in numbers]
+    column = pa.chunked_array([pa.array(numbers[:2]), pa.array([None, *numbers[2:]])])
+    assert pseudonym_array(column, key).to_pylist() == [
+        pseudonym(numbers[0], key), pseudonym(numbers[1], key), None,
+        *(pseudonym(n, key) for n in numbers[2:])]

@@ -124,7 +124,7 @@ def test_a_run_that_dies_before_the_delete_leaves_the_records_and_a_rerun_finish
         versions, monkeypatch) -> None:
     old, _ = versions
 
-    def dies(submission_id: int) -> int:
+    def dies(submission: object) -> int:
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(archive_services, "_table_count", dies)
