@@ -82,14 +82,21 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
 def _imaging(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     uniq = df.get_column("snomed_code").drop_nulls().unique().to_list()
     good = [u for u in uniq if snomed_id_valid(u)]
-    df = df.with_columns(
-        pl.col("snomed_code").is_in(pl.Series(good, dtype=pl.String).implode()).fill_null(False).alias("_sct_ok")
+    tables = {"nicip_code": env.nicip, "snomed_code": env.snomed, **env.org_tables}
+    return df.with_columns(
+        pl.col("snomed_code").is_in(pl.Series(good, dtype=pl.String).implode()).fill_null(False).alias("_sct_ok"),
+        *(e for column, table in tables.items() for e in looked_up(column, table)),
     )
-    df = df.join(env.nicip, on="nicip_code", how="left", maintain_order="left")
-    df = df.join(env.snomed, on="snomed_code", how="left", maintain_order="left")
-    for column, table in env.org_tables.items():
-        df = df.join(table, on=column, how="left", maintain_order="left")
-    return df
+
+
+def looked_up(column: str, table: pl.DataFrame) -> list[pl.Expr]:
+    """The columns of ``table`` (keyed on its unique ``column``) for each row's ``column``:
+    what a left join adds, null where the key is null or not in the table, as expressions
+    that run beside the others (a join is a pass of its own, 5 of them 0.06 s a 100,000 rows)."""
+    at = pl.col(column).replace_strict(
+        table[column], pl.int_range(0, table.height, eager=True, dtype=pl.UInt32),
+        default=None, return_dtype=pl.UInt32)
+    return [pl.lit(table[name]).gather(at).alias(name) for name in table.columns if name != column]
 
 
 def value_expr(env: Env, column: str, *, as_date: bool = False) -> pl.Expr:
