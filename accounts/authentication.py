@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.services import api_token_check
+from accounts.services import api_token_verify
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -19,7 +19,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("The Authorization header must be 'Token <key>'.")
-        token, refusal = api_token_check(header[1])
+        token, refusal = api_token_verify(header[1])
         if token is None:
             raise exceptions.AuthenticationFailed(refusal)
         return token.user, token

@@ -1,6 +1,7 @@
 """Cross-cutting receivers: the audit trail of sign-ins, second-factor removals and reference
 changes (a device is confirmed, and audited, by ``accounts.services.totp_device_confirm``),
-and the session's start time (for the absolute session limit)."""
+the session's start time (for the absolute session limit), and forgetting the verified API
+tokens when a token, a role or a user changes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import time
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.signals import post_create_historical_record
 
+from accounts import token_cache
 from accounts.audit import audit_record
 from accounts.choices import AuditAction
 from accounts.middleware import SESSION_OTP_ENROLLED_KEY, SESSION_STARTED_KEY
+from accounts.models import ApiToken, Membership, User
 from accounts.services import sign_in_failure_record
 
 REFERENCE_APP = "reference"
@@ -80,3 +83,14 @@ def reference_changed(sender: Any, instance: Any, history_instance: Any, history
                  organisation_code=getattr(instance, "organisation_id", None) or None,
                  target=f"{instance._meta.label_lower}:{instance.pk}",
                  before=before, after=after)
+
+
+@receiver(post_save, sender=ApiToken, dispatch_uid="dids_token_cache_token_saved")
+@receiver(post_delete, sender=ApiToken, dispatch_uid="dids_token_cache_token_deleted")
+@receiver(post_save, sender=Membership, dispatch_uid="dids_token_cache_role_saved")
+@receiver(post_delete, sender=Membership, dispatch_uid="dids_token_cache_role_deleted")
+@receiver(post_save, sender=User, dispatch_uid="dids_token_cache_user_saved")
+def verified_tokens_forget(sender: Any, **kwargs: Any) -> None:
+    """A token, a role or a user changed in this process: no verified token is answered from
+    memory here any longer (the other processes follow within DIDS_API_TOKEN_CACHE_SECONDS)."""
+    token_cache.forget_all()

@@ -175,6 +175,9 @@ DIDS_SUPERSEDED_RECORDS_DAYS = env_int("DIDS_SUPERSEDED_RECORDS_DAYS", 35, minim
 # platform: ROOT/month=YYYY-MM/cutoff=provisional|final/part-0.parquet (needs the pseudonym key).
 # Empty: MEDIA_ROOT/product.
 DIDS_PRODUCT_ROOT = env_str("DIDS_PRODUCT_ROOT") or ""
+# A verified API token is remembered this long in each web process (accounts/token_cache.py):
+# a revocation, a lost role or a deactivated owner reaches the other processes within it.
+DIDS_API_TOKEN_CACHE_SECONDS = env_int("DIDS_API_TOKEN_CACHE_SECONDS", 5, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

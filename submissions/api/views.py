@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -18,11 +18,13 @@ from accounts.selectors import can_submit_for, is_national, provider_organisatio
 from dids_portal.lib.errors import DomainError
 from dids_portal.lib.pagination import CursorPagination
 from submissions.api.serializers import (
+    STATUS_COLUMNS,
     CheckSerializer,
     FindingSerializer,
     ReceiptSerializer,
     SubmissionSerializer,
     SubmissionUploadSerializer,
+    submission_status_row,
 )
 from submissions.checking import file_check
 from submissions.choices import Channel, SubmissionStatus
@@ -100,6 +102,20 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_object(self) -> Submission:
         return submission_get_for(user=self.request.user, pk=self.kwargs["pk"],
                                   token=_token(self.request))
+
+    # The status endpoints a RIS polls: one query of the serializer's columns, no model objects.
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rows = self.paginate_queryset(
+            self.filter_queryset(self.get_queryset()).values(*STATUS_COLUMNS))
+        return self.get_paginated_response([submission_status_row(r) for r in rows])
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        pk = self.kwargs["pk"]
+        rows = (list(self.get_queryset().filter(pk=int(pk)).values(*STATUS_COLUMNS)[:1])
+                if str(pk).isdigit() else [])
+        if not rows:
+            raise Http404("No such submission.")  # another organisation's too
+        return Response(submission_status_row(rows[0]))
 
     @extend_schema(
         request={"multipart/form-data": SubmissionUploadSerializer},

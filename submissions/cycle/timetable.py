@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -34,12 +35,20 @@ FINAL_MONTHS_AFTER = 6
 
 
 UK_MODULE = "holidays.countries.united_kingdom"
+# The module is in sys.modules before it has run: a second thread (gunicorn's gthread workers)
+# must wait for the first to finish loading it, not read a half-loaded module.
+_UK_LOCK = threading.Lock()
 
 
 @functools.cache
 def _united_kingdom() -> Any:
     """holidays' UnitedKingdom class, its module loaded under its own name without the package
     of every country (which, imported later, finds it in sys.modules and uses it)."""
+    with _UK_LOCK:
+        return _united_kingdom_load()
+
+
+def _united_kingdom_load() -> Any:
     if UK_MODULE not in sys.modules:
         import holidays
 

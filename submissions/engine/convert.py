@@ -220,14 +220,25 @@ def _expressions(items: list[ItemReport], layout_items: tuple[Item, ...]) -> lis
         elif mapped.mapping == "copied":
             exprs.append(pl.col(mapped.source).alias(it.column))  # type: ignore[arg-type]
         else:
-            exprs.append(midnight(mapped.source).alias(it.column))  # type: ignore[arg-type]
+            exprs.append(midnight(mapped.source, _written(mapped.source)).alias(it.column))  # type: ignore[arg-type]
     return exprs
 
 
-def midnight(column: str) -> pl.Expr:
-    """A v1.0 date as the v2.0 timestamp of local midnight with that day's UTC offset; a value
-    that is not a valid date unchanged."""
-    day = parse_date(column)
+def _v1_date(column: str) -> pl.Expr:
+    """A v1.0 date item's value, parsed as the item is written (layouts.toml)."""
+    return parse_date(column, _written(column))
+
+
+def _written(column: str) -> str:
+    written = load_layouts()[FROM_VERSION].item(column).written
+    assert written, f"{column} is not a date"
+    return written
+
+
+def midnight(column: str, written: str) -> pl.Expr:
+    """A v1.0 date (written as ``written``) as the v2.0 timestamp of local midnight with that
+    day's UTC offset; a value that is not a valid date unchanged."""
+    day = parse_date(column, written)
     local = day.cast(pl.Datetime("us")).dt.replace_time_zone(ZONE)
     offset = (
         pl.when(local.dt.dst_offset() > pl.duration(hours=0))
@@ -248,7 +259,7 @@ def _count(batch: pl.DataFrame, report: ConversionReport) -> None:
         col = pl.col(mapped.source)  # type: ignore[arg-type]
         sums.append(col.is_null().sum().alias(f"e{i}"))
         if mapped.mapping == "converted":
-            day = parse_date(mapped.source)  # type: ignore[arg-type]
+            day = _v1_date(mapped.source)  # type: ignore[arg-type]
             summer = day.cast(pl.Datetime("us")).dt.replace_time_zone(
                 ZONE
             ).dt.dst_offset() > pl.duration(hours=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import polars as pl
 
 _D = (
@@ -25,14 +27,16 @@ def verhoeff_valid(digits: str) -> bool:
     return c == 0
 
 
-def snomed_id_valid(value: str) -> bool:
-    """6-18 digits, no leading zero, Verhoeff check digit correct, partition a known kind."""
+def snomed_id_valid(value: str, min_digits: int, max_digits: int, partitions: Iterable[str]) -> bool:
+    """``min_digits`` to ``max_digits`` digits (the SNOMED CT code item's ``digits``), no
+    leading zero (an SCTID is a number), a partition identifier (its second and third last
+    digits) of ``partitions``, and a correct Verhoeff check digit."""
     return (
-        6 <= len(value) <= 18
+        min_digits <= len(value) <= max_digits
         and value.isascii()
         and value.isdigit()
         and value[0] != "0"
-        and value[-3:-1] in ("00", "10")
+        and value[-3:-1] in partitions
         and verhoeff_valid(value)
     )
 

@@ -18,6 +18,11 @@ VERSIONS = ("1.0", "2.0")
 CONVERT_COMMAND = "dids-check convert FILE --output FILE-v2.csv"
 
 
+# The shape attributes an item of each kind must carry (its kind's parsing reads them).
+SHAPES = {"nhs_number": ("digits",), "snomed": ("digits", "partitions"), "postcode": ("pattern", "inward"), "date": ("written",),
+          "timestamp": ("written", "offsets")}
+
+
 @dataclass(frozen=True)
 class Item:
     column: str
@@ -34,6 +39,12 @@ class Item:
     length: dict[str, int] | None = None  # {"min": .., "max": ..}: read by kind "length"
     pattern: str | None = None  # the normalised value's regular expression
     record: str | None = None  # the record table's column that holds it, when not its own
+    digits: dict[str, int] | None = None  # {"min": .., "max": ..} digits of an identifier
+    ignore: dict[str, str] | None = None  # characters removed before checking, by their name
+    partitions: tuple[str, ...] = ()  # a SNOMED CT id's partition identifiers (2nd, 3rd last)
+    written: str | None = None  # how a date or timestamp is written, as a strptime format
+    offsets: dict[str, int] | None = None  # a timestamp's permitted UTC offsets, in minutes
+    inward: int | None = None  # a postcode's inward code's characters (a space goes before them)
 
     def mandatory(self, version: str) -> str:
         """M, R or the item's M-group (M*) in this version."""
@@ -134,9 +145,20 @@ def load_layouts(path: str | Path | None = None) -> Layouts:
             length=dict(i["length"]) if "length" in i else None,
             pattern=i.get("pattern"),
             record=i.get("record"),
+            digits=dict(i["digits"]) if "digits" in i else None,
+            ignore=dict(i["ignore"]) if "ignore" in i else None,
+            partitions=tuple(i.get("partitions", ())),
+            written=i.get("written"),
+            offsets=dict(i["offsets"]) if "offsets" in i else None,
+            inward=i.get("inward"),
         )
         for i in raw["item"]
     )
+    for it in items:
+        needs = SHAPES.get(it.kind, ())
+        missing = [name for name in needs if not getattr(it, name)]
+        if missing:
+            raise ValueError(f"item {it.column}: an item of kind {it.kind!r} needs {missing}")
     versions = {}
     for v, spec in raw["versions"].items():
         mine = sorted((i for i in items if v in i.positions), key=lambda i: i.positions[v])

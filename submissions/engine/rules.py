@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .layout import DATA_DIR, Layout, Layouts, load_layouts
+from .layout import DATA_DIR, Item, Layout, Layouts, load_layouts
 
 SEVERITIES = ("file", "reject", "warn")
 # The file-level problems the reader reports, by rule kind; each has one rule per version.
@@ -207,17 +208,57 @@ def _doc_values(rule: Rule, layout: Layout, code_lists: Mapping[str, Iterable[st
         mapped="as the reference data's NICIP to SNOMED CT map gives it",
         submitter="the submitting organisation",
     )
+    if "allowance" in rule.params:
+        values["allowance"] = allowance_words(rule.params["allowance"])
     if "months" in rule.params:
         values["limit"] = (f"the first day of the month {rule.params['months']} months before "
                            "the month of submission")
     for c in columns[:1]:
-        values.update(layout.item(c).length or {})
+        values.update(item_values(layout.item(c)))
     list_names = [name for c in columns if (name := layout.item(c).code_list)]
     if list_names:
         codes = sorted(set((code_lists or {}).get(list_names[0], ())))
         values["codes"] = (", ".join(codes) if codes
                            else f"the codes of the {names[0]} list")
     return values
+
+
+# strptime directives in the NHS DD's notation (CCYY-MM-DD, hh:mm:ss).
+NHS_DD_DIRECTIVES = {"%Y": "CCYY", "%m": "MM", "%d": "DD", "%H": "hh", "%M": "mm", "%S": "ss"}
+
+
+def nhs_dd_written(written: str) -> str:
+    """A strptime format in the NHS DD's words: "%Y-%m-%d" is "CCYY-MM-DD"."""
+    for directive, words in NHS_DD_DIRECTIVES.items():
+        written = written.replace(directive, words)
+    return written
+
+
+def item_values(item: Item) -> dict[str, Any]:
+    """The values of an item's shape that a rule's message and expected name: {min} and {max}
+    (its length), {digits} ("10", "6 to 18"), {ignored} ("spaces and hyphens"), {written}
+    ("CCYY-MM-DD") and {offsets} ("+01:00, +00:00, -00:00 or Z")."""
+    values: dict[str, Any] = dict(item.length or {})
+    if item.digits:
+        low, high = item.digits["min"], item.digits["max"]
+        values["digits"] = str(low) if low == high else f"{low} to {high}"
+    if item.ignore:
+        values["ignored"] = english_list(list(item.ignore))
+    if item.written:
+        values["written"] = nhs_dd_written(item.written)
+    if item.offsets:
+        values["offsets"] = english_list(list(item.offsets), "or")
+    return values
+
+
+def allowance_words(allowance: str) -> str:
+    """A not_later rule's allowance in words: "365d" is "365 days", "1mo" is "1 month"."""
+    match = re.fullmatch(r"(\d+)(d|mo)", allowance)
+    if match is None:
+        raise ValueError(f"an allowance is days (365d) or months (6mo), not {allowance!r}")
+    number, unit = match.groups()
+    word = {"d": "day", "mo": "month"}[unit]
+    return f"{number} {word}" + ("" if number == "1" else "s")
 
 
 def english_list(words: list[str], conjunction: str = "and") -> str:

@@ -15,6 +15,7 @@ import random
 import polars as pl
 import pytest
 
+from submissions.engine import load_layouts
 from submissions.engine.identifiers import (
     modulus11_ok,
     nhs_number_valid,
@@ -22,6 +23,9 @@ from submissions.engine.identifiers import (
     verhoeff_valid,
 )
 
+# A SNOMED CT identifier as SNOMED International's Technical Implementation Guide describes
+# it: 6 to 18 digits; a concept id's partition identifier is 00 (short) or 10 (long format).
+SNOMED = (6, 18, ("00", "10"))
 VALID_NHS = ["9434765919", "4010232137"]
 INVALID_NHS = [
     "9434765918",  # the worked example with its last digit changed
@@ -82,7 +86,7 @@ def test_altered_verhoeff_examples_fail(number):
     ("363680008", "Radiographic imaging procedure"),
 ])
 def test_published_snomed_ct_concept_ids_are_valid(concept, meaning):
-    assert snomed_id_valid(concept), meaning
+    assert snomed_id_valid(concept, *SNOMED), meaning
 
 
 @pytest.mark.parametrize("value, why", [
@@ -92,4 +96,12 @@ def test_published_snomed_ct_concept_ids_are_valid(concept, meaning):
     ("12345", "fewer than 6 digits"),
 ])
 def test_invalid_snomed_ct_ids_are_refused(value, why):
-    assert not snomed_id_valid(value), why
+    assert not snomed_id_valid(value, *SNOMED), why
+
+
+def test_the_spec_gives_the_snomed_ct_code_and_the_nhs_number_their_published_shapes():
+    snomed = load_layouts()["2.0"].item("snomed_code")
+    assert snomed.digits is not None
+    assert (snomed.digits["min"], snomed.digits["max"], snomed.partitions) == SNOMED
+    nhs = load_layouts()["2.0"].item("nhs_number")
+    assert nhs.digits == {"min": 10, "max": 10} and set((nhs.ignore or {}).values()) == {" ", "-"}

@@ -215,7 +215,7 @@ def test_midnight_has_london_s_utc_offset_of_that_day_from_2012_to_2030():
     ]
     got = (
         pl.DataFrame({"d": [d.isoformat() for d in days]})
-        .select(midnight("d").alias("d"))["d"]
+        .select(midnight("d", "%Y-%m-%d").alias("d"))["d"]
         .to_list()
     )
     zone = ZoneInfo("Europe/London")

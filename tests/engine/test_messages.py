@@ -10,6 +10,7 @@ import pytest
 
 from submissions.engine import load_rules, validate
 from submissions.engine.layout import display_name, load_layouts
+from submissions.engine.rules import item_values
 from submissions.engine.validate import _sentence, item_names
 
 from .conftest import GOLDEN, GOLDEN_MONTHS, context_for
@@ -37,8 +38,6 @@ EXAMPLES = {
     "codes": "01, 02",
     "values": "01",
     "expected": "the 18 columns of v1.0",
-    "min": 5,
-    "max": 12,
 }
 SNAKE_CASE = sorted(
     {i.column for i in load_layouts().items if "_" in i.column}, key=len, reverse=True
@@ -55,7 +54,9 @@ def raw_names(text: str) -> list[str]:
 
 def rendered(rule, version):
     layout = load_layouts()[version]
-    values = {**EXAMPLES, **rule.params, **item_names(rule, layout)}
+    shape = [item_values(layout.item(layout.resolve(c))) for c in rule.items[:1]
+             if layout.has(layout.resolve(c))]
+    values = {**EXAMPLES, **rule.params, **(shape[0] if shape else {}), **item_names(rule, layout)}
     fields = {f for _, f, _, _ in string.Formatter().parse(rule.message + rule.expected) if f}
     missing = fields - set(values)
     assert not missing, f"{rule.id}: no example value for {sorted(missing)}"

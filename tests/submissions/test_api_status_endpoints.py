@@ -13,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
-from submissions.api.serializers import SubmissionSerializer
+from submissions.api.serializers import STATUS_COLUMNS, SubmissionSerializer, submission_status_row
 from submissions.choices import JobState, SubmissionStatus
 from submissions.models import Submission, SubmissionJob
 from submissions.selectors import submission_list_for
@@ -59,6 +59,23 @@ def test_the_written_out_serializer_says_what_drfs_generic_one_says(submitter, m
         assert as_json(written) == as_json(generic)
 
 
+def test_the_status_row_of_the_columns_says_what_the_serializer_says(submitter, make_file):
+    submit_at(submitter, make_file(rows=20, error_rate=0.2, seed=3), AS_OF)  # user, job, release
+    bare_version(month=date(2026, 1, 1), number=1, received_at=datetime(2026, 2, 3, 9, 0, 0,
+                                                                         tzinfo=LONDON))
+    failed = bare_version(month=date(2026, 5, 1), number=1,
+                          received_at=datetime(2026, 6, 2, 9, 30, 1, 123456, tzinfo=LONDON),
+                          status=SubmissionStatus.FAILED, failure_reason="It broke.")
+    SubmissionJob.objects.create(submission=failed, state=JobState.VALIDATING, rows_estimate=10,
+                                 rows_done=4, attempts=2)
+    rows = {r["id"]: r for r in submission_list_for(user=submitter).values(*STATUS_COLUMNS)}
+    versions = list(submission_list_for(user=submitter))
+    assert len(versions) == len(rows) == 3
+    for version in versions:
+        expected = SubmissionSerializer(version).data
+        assert as_json(submission_status_row(rows[version.pk])) == as_json(expected)
+
+
 @pytest.fixture
 def token_client(submitter) -> APIClient:
     _, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
@@ -89,6 +106,13 @@ def test_the_submission_list_takes_the_same_queries_however_many_versions(
     with django_assert_max_num_queries(2):
         response = token_client.get("/api/submissions/")
     assert len(response.json()["results"]) == 2 * months
+
+
+def test_another_organisations_submission_is_a_404_and_a_malformed_id_too(token_client):
+    other = bare_version(month=date(2026, 1, 1), number=1, received_at=AS_OF)
+    Submission.objects.filter(pk=other.pk).update(organisation_id="RAJ")
+    assert token_client.get(f"/api/submissions/{other.pk}/").status_code == 404
+    assert token_client.get("/api/submissions/12x/").status_code == 404
 
 
 def test_a_submission_takes_two_queries(token_client, django_assert_max_num_queries):

@@ -88,3 +88,16 @@ def test_the_items_table_gives_each_item_its_display_name_beside_its_column(clie
     row = row[: row.index("</tr>")]
     assert "General medical practice code (patient registration)" in row
     assert "<code>gp_practice</code>" in row
+
+
+@pytest.mark.django_db
+def test_the_items_table_gives_each_item_its_group_and_format_as_the_spec_writes_them(client):
+    from submissions.engine import load_layouts
+
+    html = client.get("/rules/").content.decode()
+    for item in load_layouts().items:
+        row = html[html.index(f'id="item-{item.column}"') :]
+        cells = re.findall(r'heading">(Group|Format) </span>([^<]*)', row[: row.index("</tr>")])
+        assert [c[0] for c in cells] == ["Group", "Format"], item.column
+        assert cells[0][1] == item.group, item.column
+        assert cells[1][1].startswith(item.format), item.column

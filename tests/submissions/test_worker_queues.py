@@ -11,6 +11,7 @@ from django.conf import settings
 
 from submissions.choices import ExtractState, SubmissionStatus
 from submissions.cycle.extract_services import extract_create
+from submissions.cycle.product import product_path
 from submissions.cycle.services import period_cut_off
 from submissions.cycle.timetable import default_deadlines
 from submissions.models import Extract, Submission
@@ -39,8 +40,10 @@ def test_an_ingest_worker_validates_uploads_while_an_extract_waits_for_an_extrac
         real_broker, submitter, analyst, make_file, settings) -> None:
     settings.DIDS_PSEUDONYM_KEY = KEY
     submit_at(submitter, make_file(rows=5, seed=3), AS_OF)
-    period_cut_off(actor=None, month=MONTH, kind="provisional",
-                   now=default_deadlines(MONTH).provisional + timedelta(minutes=1))
+    cutoff, _ = period_cut_off(actor=None, month=MONTH, kind="provisional",
+                               now=default_deadlines(MONTH).provisional + timedelta(minutes=1))
+    # The cut-off queued the writing of its Parquet product on the extracts queue.
+    assert waiting_in("extracts") == 1
     workers = [start_worker(("ingest",), DIDS_PSEUDONYM_KEY=KEY)]
     try:
         extract = extract_create(actor=analyst, month=MONTH, kind="provisional", format="csv")
@@ -50,13 +53,14 @@ def test_an_ingest_worker_validates_uploads_while_an_extract_waits_for_an_extrac
 
         assert wait_for(lambda: Submission.objects.get(pk=submission.pk).is_finished, timeout=90)
         assert Submission.objects.get(pk=submission.pk).status == SubmissionStatus.ACCEPTED
-        assert waiting_in("extracts") == 1
+        assert waiting_in("extracts") == 2  # the product and the extract wait for their worker
         assert Extract.objects.get(pk=extract.pk).state == ExtractState.QUEUED
 
         workers.append(start_worker(("extracts",), DIDS_PSEUDONYM_KEY=KEY))
         assert wait_for(lambda: Extract.objects.get(pk=extract.pk).state == ExtractState.DONE,
                         timeout=90)
         assert waiting_in("extracts") == 0
+        assert wait_for(lambda: product_path(cutoff).exists(), timeout=30)
     finally:
         for process in workers:
             stop_worker(process)

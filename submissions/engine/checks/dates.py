@@ -9,7 +9,7 @@ from functools import cache
 import polars as pl
 
 from ..context import LONDON, CheckContext, add_months
-from ..rules import Rule
+from ..rules import Rule, allowance_words
 from .env import Env
 from .prepare import value_expr
 from .registry import Check, kind
@@ -47,7 +47,8 @@ def not_later(rule: Rule, env: Env) -> list[Check]:
     allowance = rule.params.get("allowance")
     limit = shift(b, allowance, is_date=not both_ts) if allowance else b
     mask = (a > limit).fill_null(False)
-    return [Check(rule, a_item, mask, other_item=b_item, extras={"other": pl.col(b_item)})]
+    params: dict[str, object] = {"allowance": allowance_words(allowance)} if allowance else {}
+    return [Check(rule, a_item, mask, other_item=b_item, extras={"other": pl.col(b_item)}, params=params)]
 
 
 @kind("date_min")

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 
 from ..identifiers import modulus11_ok
-from ..rules import Rule
+from ..rules import Rule, item_values
 from .env import Env
 from .registry import Check, kind
 
@@ -18,12 +18,14 @@ def _given(column: str) -> pl.Expr:
 
 @kind("nhs_number_format")
 def nhs_number_format(rule: Rule, env: Env) -> list[Check]:
-    return [Check(rule, "nhs_number", _given("nhs_number") & ~pl.col("_nhs10"))]
+    """The NHS number without its ignored characters has the item's digits (layouts.toml)."""
+    values = item_values(env.layout.item("nhs_number"))
+    return [Check(rule, "nhs_number", _given("nhs_number") & ~pl.col("_nhs_ok"), params=values)]
 
 
 @kind("nhs_number_modulus11")
 def nhs_number_modulus11(rule: Rule, env: Env) -> list[Check]:
-    return [Check(rule, "nhs_number", pl.col("_nhs10") & ~modulus11_ok(pl.col("_nhs")))]
+    return [Check(rule, "nhs_number", pl.col("_nhs_ok") & ~modulus11_ok(pl.col("_nhs")))]
 
 
 @kind("nhs_test_range")
@@ -32,21 +34,25 @@ def nhs_test_range(rule: Rule, env: Env) -> list[Check]:
     hit = nhs.is_in(list(rule.params.get("sentinels", [])))
     for prefix in rule.params.get("prefixes", []):
         hit = hit | nhs.str.starts_with(prefix)
-    return [Check(rule, "nhs_number", pl.col("_nhs10") & hit)]
+    return [Check(rule, "nhs_number", pl.col("_nhs_ok") & hit)]
 
 
 @kind("date_format")
 def date_format(rule: Rule, env: Env) -> list[Check]:
+    """Each date as its item is ``written`` (layouts.toml), on the calendar."""
     out = []
     for item in rule.items:
         col = env.col(item)
-        out.append(Check(rule, col, _given(col) & pl.col(f"_d_{col}").is_null()))
+        out.append(Check(rule, col, _given(col) & pl.col(f"_d_{col}").is_null(),
+                         params=item_values(env.layout.item(col))))
     return out
 
 
 @kind("timestamp_format")
 def timestamp_format(rule: Rule, env: Env) -> list[Check]:
-    return [Check(rule, c, _given(c) & pl.col(f"_t_{c}").is_null()) for c in map(env.col, rule.items)]
+    """Each timestamp as its item is ``written``, with one of its ``offsets``."""
+    return [Check(rule, c, _given(c) & pl.col(f"_t_{c}").is_null(), params=item_values(env.layout.item(c)))
+            for c in map(env.col, rule.items)]
 
 
 @kind("postcode_format")
@@ -109,7 +115,9 @@ def code_list(rule: Rule, env: Env) -> list[Check]:
 
 @kind("snomed_format")
 def snomed_format(rule: Rule, env: Env) -> list[Check]:
-    return [Check(rule, "snomed_code", _given("snomed_code") & ~pl.col("_sct_ok"))]
+    """The SNOMED CT code's digits and partitions (layouts.toml) and its check digit."""
+    return [Check(rule, "snomed_code", _given("snomed_code") & ~pl.col("_sct_ok"),
+                  params=item_values(env.layout.item("snomed_code")))]
 
 
 @kind("mandatory")

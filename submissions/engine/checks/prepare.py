@@ -1,7 +1,7 @@
 """Normalise a batch and derive the typed columns the checks read.
 
 Text items arrive trimmed (empty = null) from the reader. Derived columns start with '_':
-_nhs (digits only), _nhs10; _d_<date item>; _t_<timestamp item> (UTC) and
+_nhs (the NHS number without its ignored characters), _nhs_ok (it has the item's digits); _d_<date item>; _t_<timestamp item> (UTC) and
 _ld_<timestamp item> (local date as written); _test/_report (dates the rules call test and
 report date); _code_on (when imaging codes must be valid); _pc (normalised postcode);
 NICIP/SNOMED reference columns (_n_*, _s_*).
@@ -9,33 +9,55 @@ NICIP/SNOMED reference columns (_n_*, _s_*).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import polars as pl
 
 from ..identifiers import snomed_id_valid
 from ..layout import Item
 from .env import Env
 
-TS_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|\+01:00|[+-]00:00)$"
+# A strptime directive as the regular expression of what it reads when written in full.
+_DIRECTIVES = {"%Y": "[0-9]{4}", "%m": "[0-9]{2}", "%d": "[0-9]{2}", "%H": "[0-9]{2}",
+               "%M": "[0-9]{2}", "%S": "[0-9]{2}"}
 
 
-def parse_date(column: str) -> pl.Expr:
+def written_pattern(written: str) -> str:
+    """The regular expression of a value written as ``written`` (a strptime format), in full."""
+    parts = re.split("(%[A-Za-z])", written)
+    return "".join(_DIRECTIVES[p] if p in _DIRECTIVES else re.escape(p) for p in parts if p)
+
+
+def written_width(written: str) -> int:
+    """How many characters a value written as ``written`` has."""
+    return len(datetime(2000, 1, 1).strftime(written))
+
+
+def parse_date(column: str, written: str) -> pl.Expr:
+    """The date an item written as ``written`` holds (null unless written in full)."""
     s = pl.col(column)
-    parsed = s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-    return pl.when(s.str.len_bytes() == 10).then(parsed).otherwise(None).alias(f"_d_{column}")
+    parsed = s.str.strptime(pl.Date, written, strict=False)
+    return pl.when(s.str.len_bytes() == written_width(written)).then(parsed).otherwise(None).alias(f"_d_{column}")
 
 
-def parse_timestamp(column: str) -> list[pl.Expr]:
-    """The UTC instant (_t_) and the local date as written (_ld_) of a v2.0 timestamp."""
-    s = pl.col(column)
-    ok = s.str.contains(TS_PATTERN)
+def parse_timestamp(item: Item) -> list[pl.Expr]:
+    """The UTC instant (_t_) and the local date as written (_ld_) of a v2.0 timestamp: its
+    ``written`` local time followed by one of its ``offsets``."""
+    assert item.written and item.offsets, f"{item.column}: a timestamp needs written and offsets"
+    s = pl.col(item.column)
+    offsets = "|".join(re.escape(o) for o in item.offsets)
+    ok = s.str.contains(f"^{written_pattern(item.written)}(?:{offsets})$")
+    width = written_width(item.written)
     # nearly every instant differs, so a cache of parsed values only costs (0.016 s against 0.026 s
-    # of CPU for 300,000); the days repeat, and keep it
-    local = s.str.slice(0, 19).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False, cache=False)
-    summer = s.str.ends_with("+01:00")
-    utc = pl.when(summer).then(local - pl.duration(hours=1)).otherwise(local).dt.replace_time_zone("UTC")
-    day = s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-    return [pl.when(ok).then(utc).alias(f"_t_{column}"),
-            pl.when(ok & local.is_not_null()).then(day).alias(f"_ld_{column}")]
+    # of CPU for 300,000)
+    local = s.str.slice(0, width).str.strptime(pl.Datetime("us"), item.written, strict=False, cache=False)
+    utc = local  # minus the offset, where the offset is not zero
+    for offset, minutes in reversed([(o, m) for o, m in item.offsets.items() if m]):
+        utc = pl.when(s.str.ends_with(offset)).then(local - pl.duration(minutes=minutes)).otherwise(utc)
+    utc = utc.dt.replace_time_zone("UTC")
+    return [pl.when(ok).then(utc).alias(f"_t_{item.column}"),
+            pl.when(ok & local.is_not_null()).then(local.dt.date()).alias(f"_ld_{item.column}")]
 
 
 # The column holding the value an item's kind parses to (the others: the trimmed text).
@@ -52,14 +74,23 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     derived: list[pl.Expr] = []
     for it in layout.items:
         if it.kind == "date":
-            derived.append(parse_date(it.column))
+            assert it.written, f"{it.column}: a date needs written"
+            derived.append(parse_date(it.column, it.written))
         elif it.kind == "timestamp":
-            derived.extend(parse_timestamp(it.column))
-    nhs = pl.col("nhs_number").str.replace_all(" ", "", literal=True).str.replace_all("-", "", literal=True)
-    pc = pl.col("postcode").str.to_uppercase().str.replace_all(" ", "", literal=True)
+            derived.extend(parse_timestamp(it))
+    nhs_item = layout.item("nhs_number")
+    nhs = pl.col("nhs_number")
+    for character in (nhs_item.ignore or {}).values():
+        nhs = nhs.str.replace_all(character, "", literal=True)
+    postcode = layout.item("postcode")
+    pc = pl.col("postcode").str.to_uppercase()
+    for character in (postcode.ignore or {}).values():
+        pc = pc.str.replace_all(character, "", literal=True)
+    inward = postcode.inward
+    assert inward, "the postcode needs inward"
     derived += [
         nhs.alias("_nhs"),
-        pl.concat_str([pc.str.head(-3), pc.str.tail(3)], separator=" ").alias("_pc"),
+        pl.concat_str([pc.str.head(-inward), pc.str.tail(inward)], separator=" ").alias("_pc"),
     ]
     test, report = env.col("test_date"), env.col("report_date")
     if layout.item(test).kind == "timestamp":
@@ -72,16 +103,24 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     else:
         day = [pl.col(f"_d_{test}").alias("_test"), pl.col(f"_d_{report}").alias("_report"),
                pl.col(f"_d_{test}").alias("_code_on")]
-    nhs10 = pl.col("_nhs").str.contains(r"^[0-9]{10}$")
+    assert nhs_item.digits, "the NHS number needs digits"
+    shape = pl.col("_nhs").str.contains(_digits_pattern(nhs_item.digits))
     # One lazy plan, so that a subexpression used twice (a timestamp's parse, its pattern
     # match) is computed once (polars' common subexpression elimination; eager frames do not).
-    df = df.lazy().with_columns(derived).with_columns(*day, nhs10.alias("_nhs10")).collect()
+    df = df.lazy().with_columns(derived).with_columns(*day, shape.alias("_nhs_ok")).collect()
     return _imaging(df, env)
 
 
+def _digits_pattern(digits: dict[str, int]) -> str:
+    return f"^[0-9]{{{digits['min']},{digits['max']}}}$"
+
+
 def _imaging(df: pl.DataFrame, env: Env) -> pl.DataFrame:
+    sct = env.layout.item("snomed_code")
+    assert sct.digits, "the SNOMED CT code needs digits"
+    low, high = sct.digits["min"], sct.digits["max"]
     uniq = df.get_column("snomed_code").drop_nulls().unique().to_list()
-    good = [u for u in uniq if snomed_id_valid(u)]
+    good = [u for u in uniq if snomed_id_valid(u, low, high, sct.partitions)]
     df = df.with_columns(
         pl.col("snomed_code").is_in(pl.Series(good, dtype=pl.String).implode()).fill_null(False).alias("_sct_ok")
     )
