@@ -112,7 +112,10 @@ def check_against(source: str | os.PathLike[str] | IO[bytes], *, reference: Refe
         final_deadline=final_deadline,
         reopened=reopened,
     )
-    return validate(source, context=context, reference=reference, max_findings=max_findings)
+    # A check hands nothing over, so pyarrow may parse on several cores while the checks run
+    # (validate's use_threads): without it the command read and checked on one thread.
+    return validate(source, context=context, reference=reference, max_findings=max_findings,
+                    use_threads=True)
 
 
 def exit_code_for(report: Report | Any) -> int:

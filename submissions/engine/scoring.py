@@ -126,7 +126,7 @@ class QualityTally:
                 valid.sum().alias(f"{item.key}:valid"),
                 good.sum().alias(f"{item.key}:good"),
             ]
-        row = df.select(exprs).row(0, named=True)
+        row = df.lazy().select(exprs).collect().row(0, named=True)  # each presence and validity once
         for item in SCORED_ITEMS:
             tally = self.items[item.key]
             tally.records += df.height

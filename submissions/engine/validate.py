@@ -224,7 +224,9 @@ class _Run:
             return
         df = prepare(batch, env)
         names = [f"_m{i}" for i in range(len(checks))]
-        df = df.with_columns(c.mask.fill_null(False).alias(n) for c, n in zip(checks, names, strict=True))
+        # lazily: the checks share subexpressions (an item's presence, the imaging codes' states),
+        # which one plan computes once
+        df = df.lazy().with_columns(c.mask.fill_null(False).alias(n) for c, n in zip(checks, names, strict=True)).collect()
         all_checks, all_names = list(checks), list(names)
         firsts: dict[int, int] = {}
         if dups is not None and dup_rule is not None:

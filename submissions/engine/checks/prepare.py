@@ -49,7 +49,9 @@ def parse_timestamp(item: Item) -> list[pl.Expr]:
     offsets = "|".join(re.escape(o) for o in item.offsets)
     ok = s.str.contains(f"^{written_pattern(item.written)}(?:{offsets})$")
     width = written_width(item.written)
-    local = s.str.slice(0, width).str.strptime(pl.Datetime("us"), item.written, strict=False)
+    # nearly every instant differs, so a cache of parsed values only costs (0.016 s against 0.026 s
+    # of CPU for 300,000)
+    local = s.str.slice(0, width).str.strptime(pl.Datetime("us"), item.written, strict=False, cache=False)
     utc = local  # minus the offset, where the offset is not zero
     for offset, minutes in reversed([(o, m) for o, m in item.offsets.items() if m]):
         utc = pl.when(s.str.ends_with(offset)).then(local - pl.duration(minutes=minutes)).otherwise(utc)
@@ -90,7 +92,6 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
         nhs.alias("_nhs"),
         pl.concat_str([pc.str.head(-inward), pc.str.tail(inward)], separator=" ").alias("_pc"),
     ]
-    df = df.with_columns(derived)
     test, report = env.col("test_date"), env.col("report_date")
     if layout.item(test).kind == "timestamp":
         end = "procedure_end" if layout.has("procedure_end") else test
@@ -104,10 +105,9 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
                pl.col(f"_d_{test}").alias("_code_on")]
     assert nhs_item.digits, "the NHS number needs digits"
     shape = pl.col("_nhs").str.contains(_digits_pattern(nhs_item.digits))
-    df = df.with_columns(
-        *day,
-        shape.alias("_nhs_ok"),
-    )
+    # One lazy plan, so that a subexpression used twice (a timestamp's parse, its pattern
+    # match) is computed once (polars' common subexpression elimination; eager frames do not).
+    df = df.lazy().with_columns(derived).with_columns(*day, shape.alias("_nhs_ok")).collect()
     return _imaging(df, env)
 
 
