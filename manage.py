@@ -9,6 +9,9 @@ def main() -> None:
     # development mode (and its development key). The WSGI/ASGI apps and Celery do not: they
     # need SECRET_KEY. Production sets DEBUG=0 for management commands.
     os.environ.setdefault("DEBUG", "1")
+    from dids_portal.lib.lean_start import lean_apps
+
+    lean_apps(sys.argv)  # dids_check: only the apps whose models it reads
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
