@@ -7,7 +7,9 @@ own database connection (CONN_MAX_AGE), so workers x threads connections in all.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 
 
 def _int(name: str, default: int) -> int:
@@ -60,3 +62,16 @@ def when_ready(server: object) -> None:
 
     get_resolver().url_patterns  # noqa: B018 - imported for its side effect
     connections.close_all()  # a connection opened here must not be shared by the workers
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """In a worker that has stopped cleanly (after max_requests, or told to): end the process
+    now. gunicorn 27's gthread worker returns from its loop and logs "Worker exiting", but the
+    interpreter then waits on its thread pool's threads, so the process lingers until the master
+    kills it at ``timeout`` (120 s) and only then starts its replacement: meanwhile the server
+    has one worker fewer, and none at all when both recycle together (bench/api.py's 10 s
+    time-outs after /healthz's run). Any other exit (a boot or load error) keeps its own code."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, SystemExit) and exc.code in (0, None):
+        logging.shutdown()  # flush the logs first: os._exit runs no exit handlers
+        os._exit(0)

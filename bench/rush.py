@@ -17,6 +17,8 @@ every record stored once, nothing lost), the time to drain, the drain rate again
 (single-file rate x workers), and p50/p95 of the status polls while the workers were busy.
 
 Goals: drain rate >= 0.8x of (single-file rate x workers); status p95 < 300 ms.
+The workers run at the niceness DIDS_WORKER_NICE gives them (--worker-nice to change it; the
+single-file rate is measured at the same niceness), gunicorn at the benchmark's own.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/dids_bench_rush \\
        .venv/bin/python bench/rush.py [--organisations 150] [--min-records 20000]
@@ -142,6 +144,16 @@ def start_worker(*, env: dict[str, str], n: int, log_dir: Path) -> subprocess.Po
         start_new_session=True)
 
 
+def worker_niceness(workers: list[subprocess.Popen[bytes]]) -> str:
+    """The niceness each worker's processes run at, as the kernel reports it (ps)."""
+    seen = set()
+    for worker in workers:
+        result = subprocess.run(["ps", "-o", "ni=", "--ppid", str(worker.pid), "-p", str(worker.pid)],
+                                capture_output=True, text=True, check=False)
+        seen.update(result.stdout.split())
+    return ",".join(sorted(seen, key=int)) or "unknown"
+
+
 def upload(port: int, token: str, path: Path, month: date) -> tuple[int, int]:
     """POST the file as multipart; returns (status, submission id)."""
     boundary = uuid.uuid4().hex
@@ -253,6 +265,8 @@ def main() -> None:
     parser.add_argument("--pollers", type=int, default=4, help="status polling threads")
     parser.add_argument("--poll-interval", type=float, default=0.25, help="seconds per poller")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to drain")
+    parser.add_argument("--worker-nice", type=int, default=None,
+                        help="the workers' DIDS_WORKER_NICE (default: the setting's, 5)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
     if not url.startswith("postgres"):
@@ -309,11 +323,14 @@ def run(args: argparse.Namespace, *, url: str, broker: str, folder: Path,
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": broker, "DEBUG": "0",
            "SECRET_KEY": "bench-only-" + os.urandom(8).hex(), "ALLOWED_HOSTS": HOST,
            "SECURE_PROXY_SSL_HEADER": "1"}
+    if args.worker_nice is not None:
+        env["DIDS_WORKER_NICE"] = str(args.worker_nice)
     port = free_port()
     processes.append(start_gunicorn(env=env, port=port, log_dir=folder))
     for n in range(1, args.workers + 1):
         processes.append(start_worker(env=env, n=n, log_dir=folder))
     time.sleep(3)  # the workers connect to the broker
+    nice = worker_niceness(processes[1:])
 
     # 1. One file alone: one worker's single-file rate, upload to processed. Sent twice, and
     # the second timed: the first warms a worker (its first task loads the engine).
@@ -356,8 +373,9 @@ def run(args: argparse.Namespace, *, url: str, broker: str, folder: Path,
           f"{load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f} at the end")
     print(f"gunicorn {os.environ.get('GUNICORN_WORKERS', '2')} x "
           f"{os.environ.get('GUNICORN_THREADS', '4')}, {args.workers} Celery workers (ingest "
-          f"queue, 1 process each), {args.uploaders} concurrent uploads, {args.pollers} pollers "
-          f"every {args.poll_interval} s")
+          f"queue, 1 process each, niceness {nice} (DIDS_WORKER_NICE), gunicorn's "
+          f"{os.getpriority(os.PRIO_PROCESS, 0)}), {args.uploaders} concurrent uploads, "
+          f"{args.pollers} pollers every {args.poll_interval} s")
     print(f"files: {result['files_sent']} sent, {result['versions']} versions for "
           f"{result['organisations']} organisations, {result['twice']} with other than one; "
           f"statuses {result['statuses']}")

@@ -192,6 +192,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "dids_portal.lib.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "dids_portal.lib.errors.exception_handler",
+    # JSON only in production: no browsable API (its negotiation and HTML forms cost each
+    # request, and its pages are not the product; the OpenAPI docs are). DEBUG keeps it.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
+                                 *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else [])],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -214,6 +218,13 @@ SPECTACULAR_SETTINGS = {
 # Celery: no broker means tasks run eagerly in the calling process (the embedded default).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or ""
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# The CPU priority (niceness, 0-19) of Celery workers, set as each starts (dids_portal/celery.py):
+# where workers and gunicorn share cores, the web's short requests get the CPU first and the
+# validations what is left, all of it when the web is idle. 5 keeps status polls quick during
+# a rush at little cost to the drain (docs/SCALING.md); 0 leaves the worker as it was started.
+DIDS_WORKER_NICE = env_int("DIDS_WORKER_NICE", 5, minimum=0)
+if DIDS_WORKER_NICE > 19:
+    raise ImproperlyConfigured(f"DIDS_WORKER_NICE must be at most 19, got {DIDS_WORKER_NICE}")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -28,3 +28,50 @@ def test_a_bad_worker_count_stops_start_up(monkeypatch) -> None:
     monkeypatch.setenv("GUNICORN_WORKERS", "two")
     with pytest.raises(SystemExit, match="GUNICORN_WORKERS"):
         runpy.run_path(CONF)
+
+
+def test_a_worker_that_stops_cleanly_ends_its_process_at_once(tmp_path) -> None:
+    """A real gunicorn whose workers recycle after 5 requests: each recycled worker's process
+    ends and its replacement boots within seconds (gunicorn 27's gthread worker otherwise
+    lingers until the master kills it at ``timeout``, and the server stops answering)."""
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / "error.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dids_portal.settings", "DEBUG": "0",
+           "SECRET_KEY": "test-only-" + "x" * 40, "ALLOWED_HOSTS": "127.0.0.1",
+           "GUNICORN_MAX_REQUESTS": "5", "GUNICORN_MAX_REQUESTS_JITTER": "1",
+           "GUNICORN_TIMEOUT": "60", "GUNICORN_ACCESS_LOG": "", "GUNICORN_ERROR_LOG": str(log)}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "--bind",
+                                f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"],
+                               cwd=settings.BASE_DIR, env=env, start_new_session=True)
+    try:
+        answered = 0
+        deadline = time.monotonic() + 30
+        while answered < 20 and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                    answered += r.status == 200
+            except OSError:
+                time.sleep(0.1)
+        assert answered == 20, log.read_text()
+        text = log.read_text()
+        exited = re.findall(r"Worker exiting \(pid: (\d+)\)", text)
+        assert len(exited) >= 3, text
+        assert "WORKER TIMEOUT" not in text
+        for pid in exited:
+            with pytest.raises(ProcessLookupError):
+                os.kill(int(pid), 0)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -111,7 +111,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         pk = self.kwargs["pk"]
-        rows = (list(self.get_queryset().filter(pk=int(pk)).values(*STATUS_COLUMNS)[:1])
+        rows = (list(self.get_queryset().filter(pk=int(pk)).order_by().values(*STATUS_COLUMNS)[:1])
                 if str(pk).isdigit() else [])
         if not rows:
             raise Http404("No such submission.")  # another organisation's too

@@ -123,7 +123,13 @@ class Deadlines:
 
 
 def default_deadlines(month: date) -> Deadlines:
-    month = month.replace(day=1)
+    return _default_deadlines(month.replace(day=1))
+
+
+# Remembered per process: a pure function of the month (the holidays of a year never change
+# within a process), asked for each month of every register and month status request.
+@functools.lru_cache(maxsize=1024)
+def _default_deadlines(month: date) -> Deadlines:
     return Deadlines(
         provisional=end_of_day(last_working_day(add_months(month, PROVISIONAL_MONTHS_AFTER))),
         final=end_of_day(last_working_day(add_months(month, FINAL_MONTHS_AFTER))),
