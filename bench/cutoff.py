@@ -42,6 +42,26 @@ BASELINE_SQL = """
 """
 
 
+# A month of records by SQL (also bench/scale.py): test dates spread over the first `days` days.
+RECORDS_SQL = """
+    INSERT INTO submissions_record (submission_id, activity_month, line, nhs_number,
+        nhs_number_status, birth_date, gender, postcode, patient_source_setting, referrer_code,
+        request_date, procedure_start, nicip_code, report_issued, site_code, accession_number,
+        activity_date, report_day, modality)
+    SELECT v.id, %(month)s, g.line + 1,
+           (4000000000 + (v.id * 1000003 + g.line) %% 5000000000)::text, '01',
+           date '1940-01-01' + (random() * 30000)::int, '1', 'LS1 4AP', '0' || (1 + (random() * 6)::int),
+           'G1234567', d.test - (random() * random() * 120)::int,
+           d.test + time '10:00', 'CCSPI', d.test + time '14:00' + (random() * 5)::int * interval '1 day',
+           v.code || '01', v.code || lpad(g.line::text, 10, '0'), d.test,
+           d.test + (random() * 5)::int,
+           (ARRAY['CT','MRI','US','XRAY','FLUORO','NM','PET','SPECT','PHOTO','OTHER'])[1 + floor(power(random(), 2) * 10)::int]
+    FROM (SELECT id, organisation_id AS code FROM submissions_submission WHERE id = ANY(%(ids)s)) v
+    CROSS JOIN LATERAL generate_series(1, %(rows)s) g(line)
+    CROSS JOIN LATERAL (SELECT %(month)s::date + (g.line %% %(days)s) AS test) d
+"""
+
+
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dids_portal.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only")
@@ -103,23 +123,8 @@ def build_month(rows: int, organisations: int) -> list[int]:
     record_partition_ensure(MONTH)
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.42)")
-        cursor.execute("""
-            INSERT INTO submissions_record (submission_id, activity_month, line, nhs_number, nhs_number_status,
-                birth_date, gender, postcode, patient_source_setting, referrer_code,
-                request_date, procedure_start, nicip_code, report_issued, site_code,
-                accession_number, activity_date, report_day, modality)
-            SELECT v.id, date '2026-06-01', g.line + 1,
-                   (4000000000 + (v.id * 1000003 + g.line) %% 5000000000)::text, '01',
-                   date '1940-01-01' + (random() * 30000)::int, '1', 'LS1 4AP', '0' || (1 + (random() * 6)::int),
-                   'G1234567', d.test - (random() * random() * 120)::int,
-                   d.test + time '10:00', 'CCSPI', d.test + time '14:00' + (random() * 5)::int * interval '1 day',
-                   v.code || '01', v.code || lpad(g.line::text, 10, '0'), d.test,
-                   d.test + (random() * 5)::int,
-                   (ARRAY['CT','MRI','US','XRAY','FLUORO','NM','PET','SPECT','PHOTO','OTHER'])[1 + floor(power(random(), 2) * 10)::int]
-            FROM (SELECT id, organisation_id AS code FROM submissions_submission WHERE id = ANY(%s)) v
-            CROSS JOIN LATERAL generate_series(1, %s) g(line)
-            CROSS JOIN LATERAL (SELECT date '2026-06-01' + (g.line %% 30) AS test) d
-        """, [ids, per_org])
+        cursor.execute(RECORDS_SQL, {"month": MONTH, "ids": ids, "rows": per_org,
+                                     "days": 30})
         cursor.execute("VACUUM ANALYZE submissions_record")
     print(f"  built in {time.perf_counter() - start:.1f} s", flush=True)
     return ids

@@ -45,31 +45,8 @@ NEWEST = date(2026, 6, 1)
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="dids-bench-scale-"))
 
-from bench.cutoff import setup_django  # noqa: E402 - after the path is set
-from submissions.engine.context import LONDON  # noqa: E402
-
-RECORDS_SQL = """
-    INSERT INTO submissions_record (submission_id, activity_month, line, nhs_number,
-        nhs_number_status, birth_date, gender, postcode, patient_source_setting, referrer_code,
-        request_date, procedure_start, nicip_code, report_issued, site_code, accession_number,
-        activity_date, report_day, modality)
-    SELECT v.id, %(month)s, g.line + 1,
-           (4000000000 + (v.id * 1000003 + g.line) %% 5000000000)::text, '01',
-           date '1940-01-01' + (random() * 30000)::int, '1', 'LS1 4AP', '0' || (1 + (random() * 6)::int),
-           'G1234567', d.test - (random() * random() * 120)::int,
-           d.test + time '10:00', 'CCSPI', d.test + time '14:00' + (random() * 5)::int * interval '1 day',
-           v.code || '01', v.code || lpad(g.line::text, 10, '0'), d.test,
-           d.test + (random() * 5)::int,
-           (ARRAY['CT','MRI','US','XRAY','FLUORO','NM','PET','SPECT','PHOTO','OTHER'])[1 + floor(power(random(), 2) * 10)::int]
-    FROM (SELECT id, organisation_id AS code FROM submissions_submission WHERE id = ANY(%(ids)s)) v
-    CROSS JOIN LATERAL generate_series(1, %(rows)s) g(line)
-    CROSS JOIN LATERAL (SELECT %(month)s::date + (g.line %% 28) AS test) d
-"""
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
+from bench.cutoff import RECORDS_SQL, setup_django  # noqa: E402 - after the path is set
+from submissions.engine.context import LONDON, add_months  # noqa: E402
 
 
 def clear() -> None:
@@ -123,7 +100,7 @@ def build_month(month: date, codes: list[str], *, rows: int, resubmit_share: flo
     ids = [v.pk for v in Submission.objects.bulk_create(versions)]
     record_partition_ensure(month)
     with connection.cursor() as cursor:
-        cursor.execute(RECORDS_SQL, {"month": month, "ids": ids, "rows": rows})
+        cursor.execute(RECORDS_SQL, {"month": month, "ids": ids, "rows": rows, "days": 28})
         store_statistics(cursor, ids, month)
     return len(ids) * rows
 
