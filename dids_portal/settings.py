@@ -171,6 +171,12 @@ DIDS_TOKEN_DAYS = env_int("DIDS_TOKEN_DAYS", 365, minimum=1)
 # cut-off took move from the records table to a Parquet file beside its stored file
 # (submissions.archive_services; the diff and --rebuild read them from there).
 DIDS_SUPERSEDED_RECORDS_DAYS = env_int("DIDS_SUPERSEDED_RECORDS_DAYS", 35, minimum=0)
+# Once the records archived out of a month's partition since it was last rewritten reach this
+# share of what it held, the nightly task rewrites it (VACUUM FULL) to give the space back,
+# waiting at most the seconds below for its lock (submissions.compaction; PostgreSQL only).
+DIDS_COMPACT_FREE_SHARE = env_float("DIDS_COMPACT_FREE_SHARE", 0.2, minimum=0.0, maximum=1.0)
+DIDS_COMPACT_LOCK_TIMEOUT_SECONDS = env_float("DIDS_COMPACT_LOCK_TIMEOUT_SECONDS", 5.0,
+                                              minimum=0.1)
 # Each cut-off's product, pseudonymised, as Parquet in a hive layout for the national data
 # platform: ROOT/month=YYYY-MM/cutoff=provisional|final/part-0.parquet (needs the pseudonym key).
 # Empty: MEDIA_ROOT/product.
@@ -261,6 +267,7 @@ CELERY_TASK_ROUTES = {
     "submissions.tasks.run_due_cutoffs": {"queue": "cycle"},
     "submissions.tasks.send_deadline_reminders": {"queue": "cycle"},
     "submissions.tasks.archive_superseded_records": {"queue": "cycle"},
+    "submissions.tasks.compact_record_partitions": {"queue": "cycle"},
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True

@@ -37,6 +37,8 @@ PERIODIC_TASKS: tuple[Periodic, ...] = (
              daily_at=(8, 0), why="e-mail organisations owing a month"),
     Periodic("DIDS: archive superseded records", "submissions.tasks.archive_superseded_records",
              daily_at=(2, 30), why="superseded records no cut-off took move to Parquet"),
+    Periodic("DIDS: compact record partitions", "submissions.tasks.compact_record_partitions",
+             daily_at=(3, 30), why="months with many records archived give the space back"),
 )
 
 

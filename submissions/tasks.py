@@ -10,6 +10,7 @@ from celery.signals import worker_ready
 from django.db import IntegrityError, OperationalError, close_old_connections
 
 from submissions.archive_services import records_archive_superseded
+from submissions.compaction import record_partitions_compact
 from submissions.cycle.extract_services import extract_build, extract_recover_stalled
 from submissions.cycle.product import product_write
 from submissions.cycle.services import cutoffs_run_due, reminders_send
@@ -86,6 +87,14 @@ def build_extract(self, extract_id: int) -> str:  # type: ignore[no-untyped-def]
 def archive_superseded_records() -> list[int]:
     """Beat (daily): move superseded versions' records that no cut-off took to Parquet."""
     return [a.submission_id for a in records_archive_superseded()]
+
+
+@shared_task
+def compact_record_partitions() -> list[str]:
+    """Beat (daily, after the archive): rewrite the months' partitions whose archived records
+    left enough free space (``submissions.compaction``); the months rewritten."""
+    return [f"{item.month:%Y-%m}" for item, log in record_partitions_compact()
+            if log is not None and log.outcome == "compacted"]
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError,),

@@ -10,6 +10,7 @@ from submissions.models.cycle import (
     Reminder,
     ReportingPeriod,
 )
+from submissions.models.storage import PartitionCompaction
 from submissions.models.versions import (
     Finding,
     Record,
@@ -23,6 +24,7 @@ __all__ = [
     "CutOffVersion",
     "Extract",
     "Finding",
+    "PartitionCompaction",
     "PeriodReopening",
     "Record",
     "Reminder",

@@ -19,6 +19,7 @@ LISTED = [
     ("DIDS: run due cut-offs", "submissions.tasks.run_due_cutoffs"),
     ("DIDS: deadline reminders", "submissions.tasks.send_deadline_reminders"),
     ("DIDS: archive superseded records", "submissions.tasks.archive_superseded_records"),
+    ("DIDS: compact record partitions", "submissions.tasks.compact_record_partitions"),
 ]
 
 
