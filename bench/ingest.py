@@ -16,7 +16,11 @@ Prints, from one run on this machine:
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/dids_bench .venv/bin/python bench/ingest.py
        [--rows 1000000] [--small-rows 20000] [--repeat 5] [--skip-in-process]
-       [--skip-loaders] [--skip-import-export]
+       [--skip-loaders] [--skip-import-export] [--root OTHER_CHECKOUT]
+--root runs another checkout's manage.py dids_submit beside this one's in each round (the two
+in alternating order), e.g. `git archive` of the code before a change, for a side-by-side run.
+Part 1 also prints CPU seconds: the command's own and, with PostgreSQL on this machine, its
+database backends' (read from /proc), which a busy shared machine changes less than wall time.
 Each measured phase runs in its own process, so peak memory is that phase's own. The phases
 run in turn --repeat times, each after a CHECKPOINT (so that none pays for another's dirty
 pages); each round's two runs go back to back, so a slow spell of the machine touches both,
@@ -26,6 +30,7 @@ and the median of the rounds' own ratios is the figure to read.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -33,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -216,17 +222,71 @@ process = subprocess.Popen(sys.argv[2:])
 _pid, status, usage = os.wait4(process.pid, 0)
 with open(sys.argv[1], "w") as out:
     json.dump({"seconds": time.perf_counter() - start, "peak_mib": usage.ru_maxrss / 1024,
+               "cpu": usage.ru_utime + usage.ru_stime,
                "returncode": os.waitstatus_to_exitcode(status)}, out)
 """
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a command to its end: wall seconds, its own peak memory (RSS), its output."""
+class ServerCpu:
+    """The CPU seconds of the benchmark database's client backends while a command runs (the
+    server's share of its work), when PostgreSQL runs on this machine: every backend that
+    connects to the database after the watcher is read from /proc every 50 ms, and each one's last
+    reading counts (so up to 50 ms of a backend's last moments can be missed)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+        self.local = True
+        self._stop = threading.Event()
+        self._ready = threading.Event()  # set once the watcher's start time is taken
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        import psycopg
+
+        url = os.environ["DATABASE_URL"]
+        with psycopg.connect(url, autocommit=True) as conn:
+            own = conn.info.backend_pid
+            since = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+            self._ready.set()
+            while True:
+                pids = [row[0] for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend' AND pid <> %s AND backend_start >= %s",
+                    [own, since])]
+                for pid in pids:
+                    cpu = backend_cpu(pid)
+                    if cpu is None:
+                        self.local = False
+                    else:
+                        self.seen[pid] = cpu
+                if self._stop.wait(0.05):
+                    return
+
+    def __enter__(self) -> ServerCpu:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def seconds(self) -> float | None:
+        return sum(self.seen.values()) if self.local and self.seen else None
+
+
+def timed(command: list[str], env: dict[str, str] | None = None, *, cwd: Path = ROOT,
+          server: bool = False) -> dict[str, Any]:
+    """Run a command to its end: wall seconds, its own peak memory (RSS) and CPU seconds, its
+    output; with ``server``, also its database backends' CPU seconds (``server_cpu``)."""
     with (tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr,
           tempfile.NamedTemporaryFile("r") as figures):
-        subprocess.run([sys.executable, "-c", LAUNCHER, figures.name, *command], cwd=ROOT,
-                       env=env, stdout=stdout, stderr=stderr, check=True)
+        watch = ServerCpu() if server else contextlib.nullcontext()
+        with watch:
+            subprocess.run([sys.executable, "-c", LAUNCHER, figures.name, *command], cwd=cwd,
+                           env=env, stdout=stdout, stderr=stderr, check=True)
         result = json.load(figures)
+        result["server_cpu"] = watch.seconds() if isinstance(watch, ServerCpu) else None
         stdout.seek(0)
         stderr.seek(0)
         result["stdout"] = stdout.read()
@@ -249,50 +309,88 @@ def psql_copy(path: Path) -> dict[str, Any]:
     quoted = ", ".join(f'"{c}"' for c in header)
     result = timed(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c",
                     f"\\copy bench_copy_baseline ({quoted}) FROM '{path}' "
-                    "WITH (FORMAT csv, HEADER true)"])
+                    "WITH (FORMAT csv, HEADER true)"], server=True)
     with psycopg.connect(url, autocommit=True) as conn:
         result["rows"] = conn.execute("SELECT count(*) FROM bench_copy_baseline").fetchone()[0]
         conn.execute("DROP TABLE bench_copy_baseline")
     return result
 
 
-def dids_submit(path: Path, month: date, as_of: datetime) -> dict[str, Any]:
-    """manage.py dids_submit of the file: start-up, spool, validate, store, exit."""
+def dids_submit(path: Path, month: date, as_of: datetime, root: Path = ROOT) -> dict[str, Any]:
+    """manage.py dids_submit of the file (``root``'s manage.py): start-up, spool, validate,
+    store, exit."""
     shutil.rmtree(MEDIA, ignore_errors=True)
     env = {**os.environ, "MEDIA_ROOT": str(MEDIA)}
     result = timed([sys.executable, "manage.py", "dids_submit", str(path), "--org", "RR8",
                     "--month", f"{month:%Y-%m}", "--as-of", as_of.isoformat(),
-                    "--format", "json"], env=env)
+                    "--format", "json"], env=env, cwd=root, server=True)
     summary = json.loads(result["stdout"])
     result.update(rows=summary["rows"], stored=summary["accepted_rows"], status=summary["status"])
     return result
 
 
-def whole_process(path: Path, rows: int, repeat: int) -> None:
+def _cpu(run: dict[str, Any]) -> str:
+    server = run.get("server_cpu")
+    total = run["cpu"] + (server or 0.0)
+    return (f"CPU {run['cpu']:.2f} s + server {server:.2f} s = {total:.2f} s" if server is not None
+            else f"CPU {run['cpu']:.2f} s (server not measured)")
+
+
+def _total_cpu(run: dict[str, Any]) -> float:
+    return float(run["cpu"] + (run.get("server_cpu") or 0.0))
+
+
+def whole_process(path: Path, rows: int, repeat: int, root: Path | None = None) -> None:
+    """Each round: psql \\copy, then dids_submit (and, with ``root``, the other checkout's
+    dids_submit, the two in alternating order), back to back."""
     size_mb = path.stat().st_size / 1e6
-    rounds = []
-    for _ in range(max(1, repeat)):
+    rounds: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]] = []
+    for number in range(max(1, repeat)):
+        load_start = load_average()
         checkpoint()
         copy = psql_copy(path)
-        checkpoint()
-        rounds.append((copy, dids_submit(path, V2_MONTH, V2_AS_OF)))
+        runs: dict[str, dict[str, Any]] = {}
+        order = ["this", "other"] if root is None or number % 2 == 0 else ["other", "this"]
+        for which in order:
+            if which == "this" or root is not None:
+                checkpoint()
+                runs[which] = dids_submit(path, V2_MONTH, V2_AS_OF, ROOT if which == "this" else root)
+        copy["load"] = f"{load_start} -> {load_average()}"
+        rounds.append((copy, runs["this"], runs.get("other")))
     print(f"\n1. {rows:,}-row v2.0 file ({size_mb:.0f} MB, 1% errors), whole processes, "
-          f"{len(rounds)} rounds")
-    for number, (c, i) in enumerate(rounds, 1):
-        print(f"   round {number}: psql \\copy {c['seconds']:.2f} s, dids_submit {i['seconds']:.2f} s, "
-              f"ratio {i['seconds'] / c['seconds']:.2f}x")
+          f"{len(rounds)} rounds" + (f"; the other checkout: {root}" if root else ""))
+    for number, (c, i, o) in enumerate(rounds, 1):
+        print(f"   round {number} (load {c['load']}): psql \\copy {c['seconds']:.2f} s ({_cpu(c)}); "
+              f"dids_submit {i['seconds']:.2f} s ({_cpu(i)}), ratio {i['seconds'] / c['seconds']:.2f}x, "
+              f"CPU ratio {_total_cpu(i) / _total_cpu(c):.2f}x")
+        if o is not None:
+            print(f"      the other checkout's dids_submit {o['seconds']:.2f} s ({_cpu(o)}), ratio "
+                  f"{o['seconds'] / c['seconds']:.2f}x, CPU ratio {_total_cpu(o) / _total_cpu(c):.2f}x; "
+                  f"this / other {i['seconds'] / o['seconds']:.2f}x wall, "
+                  f"{_total_cpu(i) / _total_cpu(o):.2f}x CPU")
     last = rounds[-1][1]
     print(f"   dids_submit stored {last['stored']:,} of {last['rows']:,} records, status {last['status']}")
-    copies = [c["seconds"] for c, _ in rounds]
-    submits = [i["seconds"] for _, i in rounds]
+    copies = [c["seconds"] for c, _, _ in rounds]
+    submits = [i["seconds"] for _, i, _ in rounds]
     print(f"   psql \\copy into a {len(path.open().readline().split(','))}-column text table "
-          f"(baseline): median {median(copies):.2f} s, best {min(copies):.2f} s")
+          f"(baseline): median {median(copies):.2f} s, best {min(copies):.2f} s, median CPU "
+          f"(psql and its backend) {median([_total_cpu(c) for c, _, _ in rounds]):.2f} s")
     print(f"   manage.py dids_submit (start-up, spool, validate, store): median "
-          f"{median(submits):.2f} s, best {min(submits):.2f} s")
-    ratios = [i["seconds"] / c["seconds"] for c, i in rounds]
+          f"{median(submits):.2f} s, best {min(submits):.2f} s, median CPU (the process and "
+          f"its backends) {median([_total_cpu(i) for _, i, _ in rounds]):.2f} s")
+    ratios = [i["seconds"] / c["seconds"] for c, i, _ in rounds]
+    cpu_ratios = [_total_cpu(i) / _total_cpu(c) for c, i, _ in rounds]
     print(f"   median of the rounds' own ratios: {median(ratios):.2f}x (target <= 1.2x); "
-          f"best times {min(submits) / min(copies):.2f}x")
-    peak = max(i["peak_mib"] for _, i in rounds)
+          f"best times {min(submits) / min(copies):.2f}x; CPU {median(cpu_ratios):.2f}x")
+    if root is not None:
+        others = [o for _, _, o in rounds if o is not None]
+        print(f"   the other checkout: median {median([o['seconds'] for o in others]):.2f} s, "
+              f"median of the rounds' ratios {median([o['seconds'] / c['seconds'] for c, _, o in rounds if o]):.2f}x, "
+              f"CPU {median([_total_cpu(o) / _total_cpu(c) for c, _, o in rounds if o]):.2f}x; "
+              f"this / other, median of the rounds: "
+              f"{median([i['seconds'] / o['seconds'] for _, i, o in rounds if o]):.2f}x wall, "
+              f"{median([_total_cpu(i) / _total_cpu(o) for _, i, o in rounds if o]):.2f}x CPU")
+    peak = max(i["peak_mib"] for _, i, _ in rounds)
     print(f"   dids_submit peak memory (RSS): {peak:.0f} MiB (target <= 1024 MiB)")
 
 
@@ -500,6 +598,8 @@ def main() -> None:
     parser.add_argument("--tuned", action="store_true")
     parser.add_argument("--loader", choices=["pgcopy", "adbc"])
     parser.add_argument("--skip-loaders", action="store_true")
+    parser.add_argument("--root", type=Path, help="another checkout (e.g. the code before a change, "
+                        "from git archive) whose dids_submit runs beside this one's in each round")
     args = parser.parse_args()
     if args.phase:
         path = Path(args.file)
@@ -514,7 +614,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {load_average()}; "
           f"PostgreSQL at {os.environ['DATABASE_URL'].split('@')[-1]}")
     v2 = generate(args.rows, version="2.0")
-    whole_process(v2, args.rows, args.repeat)
+    whole_process(v2, args.rows, args.repeat, args.root)
     if not args.skip_in_process:
         in_process(generate(args.rows), args.rows, args.repeat)
     if not args.skip_loaders:

@@ -145,7 +145,10 @@ class VersionWriter:
 
     def _load_postgres(self, run_engine: EngineRun) -> Any:
         # Three stages on two cores: the engine (polars) and the encoder (numpy/Arrow) in
-        # threads, both mostly outside the GIL, and the server parsing the COPY.
+        # threads, both mostly outside the GIL, and the server parsing the COPY. The engine's
+        # thread is the longest of them (it reads and checks on one pyarrow thread), so it
+        # only hands its batches on: the encoder counts them (warnings, the statistics' tally)
+        # and shapes them for the COPY.
         frames: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
         chunks: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
         findings_spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
@@ -164,9 +167,7 @@ class VersionWriter:
                 if not shape:
                     shape["columns"] = copied_columns(str(batch["dataset_version"][0]))
                     shape["kinds"] = record_column_kinds(shape["columns"])
-                self.warned_records += _warned(batch)
-                self.tally.add(batch)
-                frames.put(self._record_frame(batch, shape["columns"]))
+                frames.put(batch)  # counted and shaped by the encoder, off the engine's path
 
         def on_findings(findings: Sequence[Any]) -> None:
             if stop.is_set():
@@ -187,8 +188,11 @@ class VersionWriter:
 
         def encode() -> None:
             try:
-                while (frame := frames.get()) is not _DONE:
+                while (batch := frames.get()) is not _DONE:
                     if not stop.is_set():
+                        self.warned_records += _warned(batch)
+                        self.tally.add(batch)
+                        frame = self._record_frame(batch, shape["columns"])
                         chunks.put((frame.height, encode_rows(frame, shape["kinds"])))
             except BaseException as exc:
                 outcome.setdefault("error", exc)
