@@ -4,17 +4,31 @@
 
 Set-up (not timed): a scratch virtual environment in bench/out/dve-venv/ with
 ``data-validation-engine==0.9.0`` from PyPI (made once, never committed); a clean v1.0 file of
---rows records (bench/out/); a DIDS contract of our own for the DVE (bench/out/dve/dids.dischema.json,
-written here from layouts.toml and the sample reference data): the 18 v1.0 items with the DVE's
-types (its ``nhsnumber`` type with the modulus 11 check, ``postcode``, dates), the mandatory
-items, the code lists (DIDS003, DIDS012, DIDS014, DIDS021) and representative cross-field rules
-of rules.toml (DIDS027, DIDS034, DIDS043, DIDS048, DIDS006, DIDS056, P016, DIDS072) as DuckDB
-filters; the SQLite database of bench/startup.py for dids_check.
+--rows records (bench/out/); the SQLite database of bench/startup.py for dids_check; and a DIDS
+contract of our own for the DVE (bench/out/dve/dids.dischema.json, written by ``dischema()`` from
+layouts.toml, rules.toml and the sample reference data; the filters report rule ids):
+- data contract, run row by row through the DVE's Pydantic model: the 18 v1.0 items typed with
+  the DVE's domain types (``permissivenhsno``: 10 digits after spaces and hyphens, modulus 11;
+  ``postcode``; ``conformatteddate`` as CCYY-MM-DD, strict), the two lengths DIDS enforces
+  (DIDS069, DIDS072) as ``constr``, the four mandatory items;
+- business rules, DuckDB filters over the typed columns: the four code lists (DIDS003, DIDS012,
+  DIDS014, DIDS021), five date orders (DIDS027, DIDS034, DIDS043, DIDS048, DIDS006), an imaging
+  code given (DIDS056), the activity month (P016), and the NHS test range and sentinels as a
+  warning (P020).
+Not in it (dids_check does them): the other date orders and minimums, reference look-ups (sites,
+organisations, imaging codes), SNOMED CT's check digit, duplicate keys, the patient-identifier
+rules. The DVE's ``nhsnumber`` type is not used: it warns on every palindromic number (valid
+numbers such as 4310000134; about 100 in a clean 1M file), a check DIDS does not make, and P020
+covers the test range it also warns on. The audit manager is given no pool, as the DVE's DuckDB
+guide sets it up: with one it writes from its own thread on the connection the stages query,
+which failed the business rules after the first few filters or hung the run.
 
 Timed, each as a whole process (interpreter start-up and imports included), the best of
 --repeat runs: ``manage.py dids_check`` of the file, and the DVE's DuckDB pipeline
 (``DDBDVEPipeline.cluster_pipeline_run``: audit, file transformation, data contract, business
-rules, error report) over the same file. Prints both wall times, peak RSS and the ratio.
+rules, error report) over the same file. Prints each one's wall time, CPU time and peak RSS, the
+DVE's record, rejection and warning counts, and the ratios; stops if the DVE run logged a
+processing error or did not count every record.
 """
 
 from __future__ import annotations
