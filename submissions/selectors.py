@@ -256,11 +256,11 @@ def reference_snapshot_file(*, compress: bool = False) -> tuple[bytes, str]:
 # its WHERE, ORDER BY and LIMIT are added per request; the rows come back as plain dicts keyed
 # as ``QuerySet.values`` keys them (a test holds the two equal).
 
-_STATUS_SQL: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[Any, ...], tuple[str, ...], Any]] = {}
+StatusSelect = tuple[str, tuple[Any, ...], tuple[str, ...], Any]
+_STATUS_SQL: dict[tuple[str, tuple[str, ...]], StatusSelect] = {}
 
 
-def _status_select(alias: str, columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...],
-                                                                  tuple[str, ...], Any]:
+def _status_select(alias: str, columns: tuple[str, ...]) -> StatusSelect:
     """The SELECT ... FROM ... JOIN of these columns as the ORM writes it, the names of its
     columns in order, and the ORM's converters of their values (JSONField's decoding, and on
     SQLite the dates and times): compiled once."""
