@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -39,8 +39,19 @@ def recall(key_hash: str) -> ApiToken | None:
         _entries.pop(key_hash, None)
         return None
     # Each request gets its own objects: nothing one request sets on them reaches another.
-    fresh = copy.copy(token)
-    fresh.user = copy.copy(token.user)
+    fresh = _copy(token)
+    fresh.user = _copy(token.user)
+    return fresh
+
+
+def _copy(instance: Any) -> Any:
+    """What ``copy.copy`` makes of a model instance (its ``__getstate__``: the attributes, the
+    state and its cache of related objects copied one level deep), without the pickling
+    protocol's round trip, which cost more than the rest of the token check."""
+    fresh = object.__new__(type(instance))
+    state = copy.copy(instance._state)
+    state.fields_cache = dict(instance._state.fields_cache)
+    fresh.__dict__.update(instance.__dict__, _state=state)
     return fresh
 
 

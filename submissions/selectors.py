@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Count, Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -247,3 +247,110 @@ def reference_snapshot_file(*, compress: bool = False) -> tuple[bytes, str]:
                           compress=compress)
     name = f"dids-reference-snapshot-{now:%Y%m%d}.json" + (".gz" if compress else "")
     return data, name
+
+
+# The provider status reads ------------------------------------------------------------------
+# A RIS polls /api/submissions/ and /api/submissions/{id}/ many times a second. Building and
+# compiling the ORM query of their columns cost more CPU than the rest of the request, so the
+# statement is compiled by the ORM once per process (per database and column list) and only
+# its WHERE, ORDER BY and LIMIT are added per request; the rows come back as plain dicts keyed
+# as ``QuerySet.values`` keys them (a test holds the two equal).
+
+StatusSelect = tuple[str, tuple[Any, ...], tuple[str, ...], Any]
+_STATUS_SQL: dict[tuple[str, tuple[str, ...]], StatusSelect] = {}
+
+
+def _status_select(alias: str, columns: tuple[str, ...]) -> StatusSelect:
+    """The SELECT ... FROM ... JOIN of these columns as the ORM writes it, the names of its
+    columns in order, and the ORM's converters of their values (JSONField's decoding, and on
+    SQLite the dates and times): compiled once."""
+    key = (alias, columns)
+    if key not in _STATUS_SQL:
+        query = Submission.objects.using(alias).order_by().values(*columns).query
+        compiler = query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        converters = list(compiler.get_converters(
+            [s[0] for s in compiler.select[:compiler.col_count]]).items())
+        _STATUS_SQL[key] = (sql, tuple(params), tuple(query.values_select), converters)
+    return _STATUS_SQL[key]
+
+
+class StatusRows:
+    """The status rows of the versions of some organisations (None: all), newest or oldest
+    first, as DRF's CursorPagination reads a queryset: ``order_by("-id")`` or ``("id")``,
+    ``filter(id__lt=...)`` or ``(id__gt=...)`` and one slice, which runs one SQL statement."""
+
+    model = Submission
+
+    def __init__(self, *, codes: set[str] | None, columns: tuple[str, ...], pk: int | None = None,
+                 descending: bool = True, below: int | None = None,
+                 above: int | None = None) -> None:
+        self.codes, self.columns, self.pk = codes, columns, pk
+        self.descending, self.below, self.above = descending, below, above
+
+    def _copy(self, **changes: Any) -> StatusRows:
+        values = {"codes": self.codes, "columns": self.columns, "pk": self.pk,
+                  "descending": self.descending, "below": self.below, "above": self.above}
+        return StatusRows(**{**values, **changes})
+
+    def order_by(self, *fields: str) -> StatusRows:
+        if fields not in (("-id",), ("id",)):
+            raise ValueError(f"The status rows are ordered by id only, not {fields}.")
+        return self._copy(descending=fields == ("-id",))
+
+    def filter(self, **conditions: Any) -> StatusRows:
+        changes = {}
+        for name, value in conditions.items():
+            if name not in ("id__lt", "id__gt", "pk"):
+                raise ValueError(f"The status rows filter on id only, not {name}.")
+            changes[{"id__lt": "below", "id__gt": "above", "pk": "pk"}[name]] = int(value)
+        return self._copy(**changes)
+
+    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
+        if not isinstance(window, slice) or window.step is not None or window.stop is None:
+            raise TypeError("The status rows take one slice, [start:stop].")
+        start, stop = window.start or 0, window.stop
+        if self.codes is not None and not self.codes:
+            return []
+        alias = router.db_for_read(Submission)
+        sql, params, names, converters = _status_select(alias, self.columns)
+        db = connections[alias]
+        table = db.ops.quote_name(Submission._meta.db_table)
+        ident = f"{table}.{db.ops.quote_name('id')}"
+        where, args = [], list(params)
+        if self.codes is not None:
+            codes = sorted(self.codes)
+            where.append(f"{table}.{db.ops.quote_name('organisation_id')} IN "
+                         f"({', '.join(['%s'] * len(codes))})")
+            args.extend(codes)
+        for operator, value in (("=", self.pk), ("<", self.below), (">", self.above)):
+            if value is not None:
+                where.append(f"{ident} {operator} %s")
+                args.append(value)
+        text = sql + (" WHERE " + " AND ".join(where) if where else "")
+        text += f" ORDER BY {ident} {'DESC' if self.descending else 'ASC'}"
+        text += " LIMIT %s"
+        args.append(max(0, stop - start))
+        if start:
+            text += " OFFSET %s"
+            args.append(start)
+        with db.cursor() as cursor:
+            cursor.execute(text, args)
+            rows = cursor.fetchall()
+        result = []
+        for row in rows:
+            values = list(row)
+            for position, (functions, expression) in converters:
+                value = values[position]
+                for function in functions:
+                    value = function(value, expression, db)
+                values[position] = value
+            result.append(dict(zip(names, values, strict=True)))
+        return result
+
+
+def submission_status_rows(*, user: Any, columns: tuple[str, ...],
+                           token: ApiToken | None = None) -> StatusRows:
+    """The status rows of the versions this user or token may see (``submission_list_for``'s
+    organisations), to page with CursorPagination or to narrow to one id with ``filter(pk=)``."""
+    return StatusRows(codes=visible_organisation_codes(user=user, token=token), columns=columns)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -186,8 +186,10 @@ STATUS_COLUMNS = (
 )
 
 
-def submission_status_row(r: dict[str, Any]) -> dict[str, Any]:
-    """A row of STATUS_COLUMNS as SubmissionSerializer writes the version."""
+def submission_status_row(r: dict[str, Any], tz: tzinfo | None = None) -> dict[str, Any]:
+    """A row of STATUS_COLUMNS as SubmissionSerializer writes the version (its times in ``tz``,
+    default the current time zone, as DRF writes them)."""
+    tz = tz or timezone.get_current_timezone()
     label, loaded_at = r["reference_release__label"], r["reference_release__loaded_at"]
     state = r["job__state"]
     if state is None:
@@ -197,22 +199,23 @@ def submission_status_row(r: dict[str, Any]) -> dict[str, Any]:
         percent = (100 if state == JobState.DONE else 0 if not estimate
                    else min(99, int(100 * done / estimate)))  # SubmissionJob.percent
         job = {"state": state, "rows_done": done, "rows_estimate": estimate, "percent": percent,
-               "attempts": r["job__attempts"], "started_at": _iso(r["job__started_at"]),
-               "finished_at": _iso(r["job__finished_at"]), "error": r["job__error"]}
+               "attempts": r["job__attempts"], "started_at": _iso(r["job__started_at"], tz),
+               "finished_at": _iso(r["job__finished_at"], tz), "error": r["job__error"]}
     pk = r["id"]
     return {
         "id": pk, "organisation": r["organisation_id"],
         "activity_month": f"{r['activity_month']:%Y-%m}", "version": r["version"],
         "status": r["status"], "is_live": r["is_live"], "original_name": r["original_name"],
-        "size_bytes": r["size_bytes"], "sha256": r["sha256"], "received_at": _iso(r["received_at"]),
-        "as_of": _iso(r["as_of"]), "channel": r["channel"],
+        "size_bytes": r["size_bytes"], "sha256": r["sha256"],
+        "received_at": _iso(r["received_at"], tz), "as_of": _iso(r["as_of"], tz),
+        "channel": r["channel"],
         "submitted_by": r["submitted_by__email"], "dataset_version": r["dataset_version"],
         "rows": r["rows"], "accepted_rows": r["accepted_rows"],
         "rejected_rows": r["rejected_rows"], "warning_count": r["warning_count"],
         "file_rejected": r["file_rejected"], "counts_by_rule": r["counts_by_rule"],
         "reference_release": (None if label is None else  # ReferenceRelease.__str__
                               f"{label} ({loaded_at:%Y-%m-%d %H:%M})" if loaded_at else label),
-        "ruleset_version": r["ruleset_version"], "processed_at": _iso(r["processed_at"]),
+        "ruleset_version": r["ruleset_version"], "processed_at": _iso(r["processed_at"], tz),
         "failure_reason": r["failure_reason"], "job": job,
         "findings_url": f"/api/submissions/{pk}/findings/",
         "plausibility": [{k: n[k] for k in NOTICE_KEYS} for n in r["plausibility"]],
@@ -221,11 +224,12 @@ def submission_status_row(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _iso(value: datetime | None) -> str | None:
-    """A time as DRF's DateTimeField writes it: in the current time zone, UTC as "Z"."""
+def _iso(value: datetime | None, tz: tzinfo | None = None) -> str | None:
+    """A time as DRF's DateTimeField writes it: in the current time zone (or ``tz``), UTC as
+    "Z"."""
     if value is None:
         return None
-    text = timezone.localtime(value).isoformat()
+    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 

@@ -3,6 +3,8 @@ after a revocation made elsewhere; at once after one made here."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -83,3 +85,24 @@ def test_with_the_cache_off_every_request_checks_the_database(plaintext, setting
     assert _status(plaintext) == 200
     ApiToken.objects.update(revoked_at=timezone.now())
     assert _status(plaintext) == 401
+
+
+def test_a_recalled_token_is_a_copy_as_copy_makes_it(submitter):
+    token, _ = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
+    token = ApiToken.objects.select_related("user").get(pk=token.pk)
+    token_cache.remember("k" * 64, token)
+    recalled = token_cache.recall("k" * 64)
+    expected = copy.copy(token)
+    assert recalled is not token and recalled.user is not token.user
+    assert type(recalled) is ApiToken and recalled.pk == token.pk
+    # (copy.copy also leaves the pickling protocol's "_django_version" behind.)
+    skip = {"_state", "_django_version"}
+    assert {k: v for k, v in vars(recalled).items() if k not in skip} == {
+        k: v for k, v in vars(expected).items() if k not in skip}
+    assert vars(recalled._state) | {"fields_cache": {}} == vars(expected._state) | {
+        "fields_cache": {}}
+    assert recalled._state is not token._state
+    assert recalled._state.fields_cache is not token._state.fields_cache
+    recalled.name = "changed"
+    recalled.user.email = "changed@example.org"
+    assert token.name == "RIS" and token.user.email != "changed@example.org"

@@ -16,7 +16,7 @@ from accounts.services import api_token_create
 from submissions.api.serializers import STATUS_COLUMNS, SubmissionSerializer, submission_status_row
 from submissions.choices import JobState, SubmissionStatus
 from submissions.models import Submission, SubmissionJob
-from submissions.selectors import submission_list_for
+from submissions.selectors import StatusRows, submission_list_for, submission_status_rows
 from tests.submissions.conftest import AS_OF, MONTH
 from tests.submissions.cycle_helpers import submit_at
 
@@ -129,3 +129,73 @@ def test_the_months_take_the_same_queries_however_many_months(
     with django_assert_max_num_queries(7):
         response = token_client.get(f"/api/months/?organisation=RR8&start=2025-07&end={MONTH:%Y-%m}")
     assert len(response.json()["months"]) == 12
+
+
+def test_the_status_rows_statement_reads_what_the_orm_reads(submitter, make_file):
+    submit_at(submitter, make_file(rows=20, error_rate=0.2, seed=3), AS_OF)  # user, job, release
+    bare_version(month=date(2026, 1, 1), number=1, received_at=datetime(2026, 2, 3, 9, 0, 0,
+                                                                         tzinfo=LONDON))
+    orm = {r["id"]: r for r in Submission.objects.values(*STATUS_COLUMNS)}
+    rows = submission_status_rows(user=submitter, columns=STATUS_COLUMNS)
+    newest_first = rows.order_by("-id")[0:10]
+    assert [r["id"] for r in newest_first] == sorted(orm, reverse=True)
+    for row in newest_first:
+        assert row == orm[row["id"]]
+    oldest = min(orm)
+    assert rows.order_by("id").filter(id__gt=oldest)[0:10] == [orm[k] for k in sorted(orm)[1:]]
+    assert rows.filter(pk=oldest)[:1] == [orm[oldest]]
+
+
+def test_the_status_rows_of_no_organisation_are_none_without_a_query(
+        django_assert_num_queries):
+    rows = StatusRows(codes=set(), columns=STATUS_COLUMNS)
+    with django_assert_num_queries(0):
+        assert rows.order_by("-id")[0:51] == []
+
+
+def test_an_id_too_long_for_any_version_or_not_ascii_digits_is_a_404(token_client):
+    assert token_client.get(f"/api/submissions/{2**63}/").status_code == 404
+    assert token_client.get("/api/submissions/\u00b2/").status_code == 404
+
+
+def walk(client, url: str) -> tuple[list[int], list[int]]:
+    """The ids of every page following ``next``, then back from the last page by ``previous``."""
+    forward, back, page = [], [], client.get(url).json()
+    while True:
+        forward.extend(r["id"] for r in page["results"])
+        if not page["next"]:
+            break
+        page = client.get(page["next"]).json()
+    while page["previous"]:
+        page = client.get(page["previous"]).json()
+        back.extend(r["id"] for r in page["results"])
+    return forward, back
+
+
+def test_the_unfiltered_list_pages_as_the_filtered_one(token_client):
+    made = many_versions(26)  # 52 versions: two pages of 50
+    unfiltered = walk(token_client, "/api/submissions/")
+    # A filter parameter given blank narrows nothing, but takes the filtered (ORM) path.
+    assert walk(token_client, "/api/submissions/?status=") == unfiltered
+    assert unfiltered[0] == sorted((v.pk for v in made), reverse=True)
+    assert len(unfiltered[1]) == 50
+    first = token_client.get("/api/submissions/").json()
+    assert first["results"] == token_client.get("/api/submissions/?is_live=").json()["results"]
+    live = sorted((v.pk for v in made if v.is_live), reverse=True)
+    assert walk(token_client, "/api/submissions/?is_live=true")[0] == live
+
+
+@pytest.mark.parametrize("months", [1, 26])
+def test_the_unfiltered_list_is_one_query_however_many_versions(
+        token_client, months, django_assert_num_queries):
+    many_versions(months)
+    with django_assert_num_queries(1):  # the token is remembered: the rows alone
+        response = token_client.get("/api/submissions/")
+    assert len(response.json()["results"]) == min(50, 2 * months)
+
+
+def test_a_submission_is_one_query(token_client, django_assert_num_queries):
+    live = many_versions(1)[1]
+    with django_assert_num_queries(1):
+        response = token_client.get(f"/api/submissions/{live.pk}/")
+    assert response.json()["id"] == live.pk
