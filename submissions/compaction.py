@@ -7,7 +7,8 @@ versions, but PostgreSQL never shrinks the partition's files, and once a month s
 versions that space is never reused. So, once the records archived out of a month's partition
 since it was last rewritten reach ``DIDS_COMPACT_FREE_SHARE`` (default 0.2) of the records it
 held, the daily task (after the archive's) rewrites that partition alone with
-``VACUUM (FULL, ANALYZE)``, which writes its live rows into new files and drops the old ones.
+``VACUUM (FULL, ANALYZE)``, which writes its live rows into new files and drops the old ones
+(after a plain ``VACUUM`` of it: see ``partition_compact``).
 
 Both counts are the versions' stored counts (``accepted_rows``): nothing is counted to decide.
 
@@ -112,6 +113,11 @@ def partition_compact(item: Due, *, lock_timeout: float | None = None) -> Partit
         before = _size(cursor, name)
         cursor.execute(f"SET lock_timeout = {int(seconds * 1000)}")
         try:
+            # First a plain VACUUM, which removes the deleted rows that no transaction of this
+            # database can still see: VACUUM FULL alone would copy over every deleted row that
+            # a transaction of any database on the server, begun before the delete, was still
+            # running (its snapshot's horizon is the server's), and give nothing back.
+            cursor.execute(f"VACUUM {quoted}")
             cursor.execute(f"VACUUM (FULL, ANALYZE) {quoted}")
             outcome, after = "compacted", _size(cursor, name)
         except OperationalError as exc:  # lock_timeout: a reader held the month
