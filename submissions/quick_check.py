@@ -6,7 +6,8 @@ MEDIA_ROOT/cache/ (``submissions.snapshot_cache``), and the month's window is a 
 ``quick_check`` (called by manage.py first) reads the settings as Django does
 (``django.conf.settings``, not set up), asks the database with a few SQL statements of its own
 (sqlite3, or psycopg as Django connects) for the snapshot's key and the month's final deadline
-and reopening, unpickles the snapshot of that key and runs the same engine call as
+and reopening (a month with no timetable row: its default deadline, kept in MEDIA_ROOT/cache/
+once worked out), unpickles the snapshot of that key and runs the same engine call as
 ``submissions.checking.file_check``, printing what the command prints and returning its exit
 code.
 
@@ -22,7 +23,12 @@ database or file error. tests/test_startup.py compares the two paths' output and
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
+import os
 import sys
+import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -98,7 +104,7 @@ def _check(args: Sequence[str]) -> int:
             snapshot = _snapshot(db, database, media_root)
             if code not in snapshot.organisations:
                 raise Unsure
-            deadline, reopened = _window(db, code=code, month=month, at=at)
+            deadline, reopened = _window(db, code=code, month=month, at=at, media_root=media_root)
     except Unsure:
         raise
     except Exception as exc:  # a driver's error (no such database or table), a month outside
@@ -230,19 +236,54 @@ def _snapshot(db: _Database, database: dict[str, Any], media_root: str) -> Any:
     return snapshot
 
 
-def _window(db: _Database, *, code: str, month: date, at: datetime) -> tuple[datetime, bool]:
+def _window(db: _Database, *, code: str, month: date, at: datetime,
+            media_root: str) -> tuple[datetime, bool]:
     """What ``submissions.cycle.lock.month_window`` works out: the final deadline (the
     timetable's row, or the default) and whether the month is reopened for ``code`` at ``at``."""
     row = db.one(DEADLINE_SQL, [db.date(month)])
-    if row is None:
-        from submissions.cycle.timetable import default_deadlines
-
-        deadline = default_deadlines(month).final
-    else:
-        deadline = _aware(row[0])
+    deadline = _default_final_deadline(month, media_root) if row is None else _aware(row[0])
     if at <= deadline:
         return deadline, False
     return deadline, db.one(REOPENED_SQL, [db.date(month), code, db.datetime(at), db.datetime(at)]) is not None
+
+
+def _default_final_deadline(month: date, media_root: str) -> datetime:
+    """``submissions.cycle.timetable.default_deadlines(month).final`` (a month with no timetable
+    row), remembered in MEDIA_ROOT/cache/ under a key of the timetable's code and the holidays
+    package's version: importing that package (its calendars, dateutil) is a tenth of a second."""
+    from submissions.engine.context import LONDON
+
+    path = Path(media_root) / "cache" / f"default-deadlines-{_timetable_key()}.json"
+    known: dict[str, str] = {}
+    with contextlib.suppress(OSError, ValueError):
+        known = json.loads(path.read_text())
+        if month.isoformat() in known:
+            return datetime.fromisoformat(known[month.isoformat()]).astimezone(LONDON)
+    from submissions.cycle.timetable import default_deadlines
+
+    deadline = default_deadlines(month).final
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".default-deadlines-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump({**known, month.isoformat(): deadline.isoformat()}, handle)
+        os.replace(temporary, path)
+    return deadline
+
+
+def _timetable_key() -> str:
+    """The code that works out a default deadline: the timetable module, and the holidays
+    package's installed version and United Kingdom module (found without importing it)."""
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or not spec.submodule_search_locations:
+        raise Unsure
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    installed = sorted(p.name for p in folder.parent.glob("holidays-*.dist-info"))
+    if not installed:
+        raise Unsure
+    code = (Path(__file__).with_name("cycle") / "timetable.py").read_bytes()
+    code += (folder / "countries" / "united_kingdom.py").read_bytes() + " ".join(installed).encode()
+    return f"{zlib.crc32(code):08x}"
 
 
 def _aware(value: datetime | str) -> datetime:

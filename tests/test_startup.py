@@ -17,7 +17,7 @@ from pathlib import Path
 import holidays
 import pytest
 
-from submissions.cycle.timetable import bank_holidays
+from submissions.cycle.timetable import bank_holidays, default_deadlines
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -266,12 +266,18 @@ def test_without_its_cache_file_the_quick_path_hands_over_and_the_check_writes_i
         check_database: tuple[dict[str, str], Path]) -> None:
     env, folder = check_database
     argv = ["dids_check", str(folder / "2026-02.csv"), *CASES[0][0][1:]]
-    for cached in (folder / "media" / "cache").glob("reference-snapshot-*.pickle"):
+    cache = folder / "media" / "cache"
+    for cached in [*cache.glob("reference-snapshot-*.pickle"), *cache.glob("default-deadlines-*.json")]:
         cached.unlink()
     assert quick_only(env, argv) == (None, "")
     command, full = run(env, "manage.py", *argv), run(env, "-c", FULL_PATH, *argv)
     assert (command.returncode, command.stdout, command.stderr) == (full.returncode, full.stdout, full.stderr)
-    assert len(list((folder / "media" / "cache").glob("reference-snapshot-*.pickle"))) == 1
+    assert len(list(cache.glob("reference-snapshot-*.pickle"))) == 1
+    # The month has no timetable row: the quick path works out its default deadline (holidays
+    # package and all) and keeps it; the next check reads it back.
+    assert quick_only(env, argv) == (full.returncode, full.stdout)
+    (deadlines,) = cache.glob("default-deadlines-*.json")
+    assert json.loads(deadlines.read_text()) == {"2026-02-01": default_deadlines(date(2026, 2, 1)).final.isoformat()}
     assert quick_only(env, argv) == (full.returncode, full.stdout)
 
 
