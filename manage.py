@@ -9,6 +9,11 @@ def main() -> None:
     # development mode (and its development key). The WSGI/ASGI apps and Celery do not: they
     # need SECRET_KEY. Production sets DEBUG=0 for management commands.
     os.environ.setdefault("DEBUG", "1")
+    from submissions.quick_check import quick_check
+
+    code = quick_check(sys.argv)  # dids_check without django.setup(), where it can be sure
+    if code is not None:
+        sys.exit(code)
     from dids_portal.lib.lean_start import lean_apps
 
     lean_apps(sys.argv)  # dids_check: only the apps whose models it reads

@@ -1,15 +1,26 @@
-"""The Celery application. Configuration comes from Django settings (CELERY_*)."""
+"""The Celery application. Configuration comes from Django settings (CELERY_*), and the two
+values made of Celery's and kombu's own classes from here: beat's schedule (the table of
+submissions.periodic) and the queues by kind (``DIDS_TASK_QUEUES``). The settings import no
+Celery, so that reading them costs a command nothing; Django makes this app as it starts
+(``dids_portal.apps.PortalConfig``), and ``celery -A dids_portal`` finds it here.
+"""
 
 import os
 from typing import Any
 
 from celery import Celery
 from celery.signals import celeryd_after_setup, worker_init
+from django.conf import settings
+from kombu import Queue
+
+from submissions.periodic import beat_schedule
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dids_portal.settings")
 
 app = Celery("dids_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.beat_schedule = beat_schedule()
+app.conf.task_queues = [Queue(name, routing_key=name) for name in settings.DIDS_TASK_QUEUES]
 app.autodiscover_tasks()
 
 

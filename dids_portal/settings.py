@@ -11,11 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
 
 from dids_portal.lib.databases import database_aliases
 from dids_portal.lib.env import env_bool, env_float, env_int, env_list, env_secret, env_str
-from submissions.periodic import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +34,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     # The admin, its ModelAdmin modules discovered by the URLconf (dids_portal/apps.py).
     "dids_portal.apps.AdminConfig",
+    # The project: makes the Celery app as Django starts (the settings import no Celery).
+    "dids_portal.apps.PortalConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -247,16 +247,17 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # starts), without waiting for the broker's visibility timeout; queued ones after this many
 # seconds.
 # Every periodic task (recovery of versions and extracts whose worker died, cut-offs, reminders,
-# the records archive) is in one table, submissions.periodic; ``setup_cycle_schedule`` installs
-# the same rows. Queued versions are queued again after this many seconds.
-CELERY_BEAT_SCHEDULE = beat_schedule()
+# the records archive) is in one table, submissions.periodic: beat's schedule (the Celery app's
+# beat_schedule, set in dids_portal/celery.py, where Celery's own classes load) and
+# ``setup_cycle_schedule`` install the same rows. Queued versions are queued again after this
+# many seconds.
 DIDS_REQUEUE_QUEUED_AFTER_SECONDS = env_int("DIDS_REQUEUE_QUEUED_AFTER_SECONDS", 120, minimum=5)
 CELERY_TIMEZONE = TIME_ZONE
 # Queues by kind, so that a long extract never delays validation: each worker is started for
 # the queues it serves (``celery -A dids_portal worker -Q ingest``; README, docs/SCALING.md).
-# A worker started without -Q serves all three (one machine).
+# A worker started without -Q serves all three (one machine). The Celery app declares them
+# (its task_queues, kombu queues made in dids_portal/celery.py: the settings import no Celery).
 DIDS_TASK_QUEUES = ("ingest", "cycle", "extracts")
-CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in DIDS_TASK_QUEUES]
 CELERY_TASK_DEFAULT_QUEUE = "cycle"
 CELERY_TASK_ROUTES = {
     "submissions.tasks.process_submission": {"queue": "ingest"},

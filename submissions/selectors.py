@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import os
-import pickle
-import tempfile
-import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -40,9 +33,14 @@ from submissions.engine import (
     SiteRef,
     SnomedCode,
 )
-from submissions.engine import reference as engine_reference
 from submissions.engine.snapshot_file import snapshot_bytes
 from submissions.models import Finding, Submission
+from submissions.snapshot_cache import (
+    snapshot_cache_key,
+    snapshot_cache_path,
+    snapshot_cache_read,
+    snapshot_cache_write,
+)
 
 
 def visible_organisation_codes(*, user: Any, token: ApiToken | None = None) -> set[str] | None:
@@ -131,23 +129,15 @@ def code_list_codes() -> dict[str, list[str]]:
     return codes
 
 
-SNAPSHOT_CODE = zlib.crc32(Path(engine_reference.__file__).read_bytes())
 REFERENCE_MODELS = (Code, NicipModel, SnomedConcept, Organisation, Site, SubmittingArrangement)
 
 
 def reference_fingerprint(release: ReferenceRelease | None) -> str:
-    """Changes whenever the reference data may have: the release, and the newest history row
-    and the row count of every table the snapshot reads (every write of a historied model,
-    deletes too, adds a history row; the counts catch a write that bypassed history); and the
-    snapshot classes' code, whose shape a pickle keeps; and the database's name and host (two
-    databases may share a MEDIA_ROOT)."""
-    database = f"{connection.settings_dict['HOST']}/{connection.settings_dict['NAME']}"
-    parts = [f"{zlib.crc32(database.encode()):08x}", str(release.pk if release else 0), RULESET_VERSION,
-             f"{SNAPSHOT_CODE:08x}"]
-    for model in REFERENCE_MODELS:
-        newest = model.history.model.objects.aggregate(newest=Max("history_id"))["newest"]  # type: ignore[attr-defined]
-        parts.append(f"{newest or 0}.{model.objects.count()}")
-    return "-".join(parts)
+    """Changes whenever the reference data may have (``snapshot_cache.snapshot_cache_key``)."""
+    tables = [(model.history.model.objects.aggregate(newest=Max("history_id"))["newest"],  # type: ignore[attr-defined]
+               model.objects.count()) for model in REFERENCE_MODELS]
+    return snapshot_cache_key(host=connection.settings_dict["HOST"], name=connection.settings_dict["NAME"],
+                              release_pk=release.pk if release else None, tables=tables)
 
 
 def reference_snapshot_load() -> tuple[ReferenceSnapshot, ReferenceRelease | None]:
@@ -156,50 +146,17 @@ def reference_snapshot_load() -> tuple[ReferenceSnapshot, ReferenceRelease | Non
     Built from the tables once per change of the data (``reference_fingerprint``), then read
     back from a pickle under MEDIA_ROOT/cache/ (the portal's own folder, as private as the
     uploads): a full release, 75,000 rows, takes a second or more to build and a few
-    milliseconds to read."""
+    milliseconds to read. ``manage.py dids_check`` reads the same file without Django
+    (``submissions.quick_check``) once this has written it."""
     release = ReferenceRelease.objects.first()
     if not settings.DIDS_REFERENCE_SNAPSHOT_CACHE:
         return _reference_snapshot_build(release), release
-    key = reference_fingerprint(release)
-    cache = Path(settings.MEDIA_ROOT) / "cache" / f"reference-snapshot-{key}.pickle"
-    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        snapshot = _unpickle(cache.read_bytes())
-        if isinstance(snapshot, ReferenceSnapshot):
-            return snapshot, release
-    snapshot = _reference_snapshot_build(release)
-    with contextlib.suppress(OSError):
-        _cache_write(cache, pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL))
+    cache = snapshot_cache_path(settings.MEDIA_ROOT, reference_fingerprint(release))
+    snapshot = snapshot_cache_read(cache)
+    if snapshot is None:
+        snapshot = _reference_snapshot_build(release)
+        snapshot_cache_write(cache, snapshot)
     return snapshot, release
-
-
-def _unpickle(data: bytes) -> Any:
-    """Tens of thousands of small objects: the cyclic garbage collector, which finds no garbage
-    in them, would otherwise run hundreds of times meanwhile (half the time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return pickle.loads(data)  # noqa: S301 - a file this portal wrote, in its own folder
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _cache_write(path: Path, data: bytes) -> None:
-    """Write the file whole (another process may read it meanwhile) and drop older ones."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".reference-snapshot-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    for older in path.parent.glob("reference-snapshot-*.pickle"):
-        if older != path:
-            with contextlib.suppress(OSError):
-                older.unlink()
 
 
 def _reference_snapshot_build(release: ReferenceRelease | None) -> ReferenceSnapshot:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 
 if TYPE_CHECKING:
     from rest_framework.response import Response
@@ -36,6 +35,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from django.http import Http404  # with the API only: a check raises DomainError without it
     from rest_framework import exceptions
     from rest_framework.response import Response
     from rest_framework.views import exception_handler as drf_exception_handler

@@ -28,7 +28,7 @@ def test_the_table_lists_every_periodic_task() -> None:
 
 
 def test_beats_schedule_is_the_table() -> None:
-    schedule = settings.CELERY_BEAT_SCHEDULE
+    schedule = app.conf.beat_schedule
     assert [(name, entry["task"]) for name, entry in schedule.items()] == LISTED
     assert schedule["DIDS: recover stalled submissions"]["schedule"] == 60.0
     assert schedule["DIDS: run due cut-offs"]["schedule"] == 900.0
