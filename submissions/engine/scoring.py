@@ -10,6 +10,7 @@ procedure start, report date -> report issued).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,21 +188,27 @@ def _plain_columns(
 ) -> set[str]:
     """The columns with default codes whose every value in this batch is only digits and
     capital letters: their values are already normalised (upper case, no spaces or hyphens),
-    so the default test compares them as they are. One scan each, cheaper than normalising."""
+    so the default test compares them as they are. One scan each, cheaper than normalising;
+    none for a column whose first value already has another character (postcodes' spaces)."""
+    first = df.row(0, named=True)
     columns = sorted(
         {
-            layout.resolve(name)
+            column
             for item in SCORED_ITEMS
             if _has_defaults(item, default_lists)
-            for name in item.items
+            for column in (layout.resolve(name) for name in item.items)
+            if first[column] is None or not _OTHER.search(first[column])
         }
     )
     if not columns:
         return set()
-    found = df.select(pl.col(c).str.contains("[^0-9A-Z]").any().alias(c) for c in columns).row(
+    found = df.select(pl.col(c).str.contains(_OTHER.pattern).any().alias(c) for c in columns).row(
         0, named=True
     )
     return {c for c, other in found.items() if not other}
+
+
+_OTHER = re.compile("[^0-9A-Z]")  # a character that is not a digit or a capital letter
 
 
 def _is_default(
