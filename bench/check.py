@@ -1,6 +1,7 @@
 """Benchmark: check-only validation of every rule on v1.0 and v2.0 files.
 
     .venv/bin/python bench/check.py [--rows 150000 1000000] [--versions 1.0 2.0] [--repeat 3]
+        [--compare DIR]
 
 Generates clean v1.0 and v2.0 files (and a v1.0 one with 1% planted errors) into bench/out/,
 then measures, each in a fresh process so peak RSS is per run:
@@ -11,6 +12,9 @@ then measures, each in a fresh process so peak RSS is per run:
     start-up, the reference snapshot and the report included), rows/s over its wall time.
 It prints rows/s (wall and CPU time), peak RSS and the ratio to the baseline. The best of
 --repeat runs is kept, since other work on the machine only ever slows a run down.
+--compare DIR also runs the engine and the command of another checkout (the code before a
+change, e.g. `git archive main | tar -x -C DIR`) over the same files, alternating with this
+one in every round, and prints this checkout's CPU and wall time as a ratio of that one's.
 """
 
 from __future__ import annotations
@@ -71,19 +75,19 @@ def measure(path: str, mode: str, version: str = "1.0") -> dict:
             "findings": sum(report.counts_by_rule.values()), "file_rejected": report.file_rejected}
 
 
-def child(path: Path, mode: str, version: str) -> dict:
+def child(path: Path, mode: str, version: str, root: Path = ROOT) -> dict:
     if mode == "dids_check":
-        return whole_process(path, version)
+        return whole_process(path, version, root)
     env = dict(os.environ, POLARS_MAX_THREADS="1" if mode in ("one_core", "baseline") else "2",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(root))
     out = subprocess.run([sys.executable, __file__, "--measure", str(path), mode, version], env=env,
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def whole_process(path: Path, version: str) -> dict:
+def whole_process(path: Path, version: str, root: Path = ROOT) -> dict:
     """``manage.py dids_check`` of the file as a process of its own (the SQLite database of
-    bench/startup.py, set up by main)."""
+    bench/startup.py, set up by main), run from ``root``'s checkout."""
     sys.path.insert(0, str(ROOT / "bench"))
     from startup import django_env
 
@@ -92,7 +96,7 @@ def whole_process(path: Path, version: str) -> dict:
             "--as-of", f"{month.year}-{month.month + 1:02d}-01T12:00", "--format", "json"]
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
-        child = subprocess.Popen(argv, env=django_env(SQLITE), cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
+        child = subprocess.Popen(argv, env=django_env(SQLITE), cwd=root, stdout=subprocess.PIPE, stderr=err)
         assert child.stdout is not None
         stdout = child.stdout.read()
         # wait4: this child's own CPU time and peak RSS (RUSAGE_CHILDREN's is the largest child's)
@@ -129,6 +133,8 @@ def main() -> None:
     parser.add_argument("--versions", nargs="+", default=["1.0", "2.0"], choices=list(MONTHS))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--measure", nargs=3, metavar=("PATH", "MODE", "VERSION"))
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="another checkout (the code before) to run beside this one")
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(*args.measure)))
@@ -141,27 +147,36 @@ def main() -> None:
         run([sys.executable, "manage.py", *command], django_env(SQLITE), ROOT)
     files = [(generate(n, 0.0, v), f"clean v{v}", v) for v in args.versions for n in args.rows]
     files.append((generate(max(args.rows), 0.01), "1% errors", "1.0"))
-    print(f"load average {os.getloadavg()[0]:.1f}")
-    print(f"\n{'file':<32}{'mode':<12}{'rows/s wall':>13}{'rows/s cpu':>12}{'wall s':>8}"
+    roots = {"": ROOT, **({"before ": args.compare.resolve()} if args.compare else {})}
+    print(f"load average {os.getloadavg()[0]:.1f}" + (f"; before = {args.compare}" if args.compare else ""))
+    print(f"\n{'file':<36}{'mode':<19}{'rows/s wall':>13}{'rows/s cpu':>12}{'wall s':>8}{'cpu s':>7}"
           f"{'peak RSS MB':>13}{'x baseline':>12}")
     modes = ("baseline", "one_core", "two_core", "dids_check")
     for path, label, version in files:
         best: dict[str, dict] = {}
         for _ in range(args.repeat):
             for mode in modes:
-                r = child(path, mode, version)
-                if mode not in best or r["wall"] < best[mode]["wall"]:
-                    best[mode] = r
+                for tag, root in roots.items():
+                    if mode == "baseline" and tag:
+                        continue  # csv.reader: the same in every checkout
+                    r = child(path, mode, version, root)
+                    if tag + mode not in best or r["wall"] < best[tag + mode]["wall"]:
+                        best[tag + mode] = r
         base = best["baseline"]
-        for mode in modes:
-            r = best[mode]
+        for key, r in best.items():
             ratio = base["wall"] / r["wall"]
-            print(f"{path.name + ' (' + label + ')':<32}{mode:<12}{r['rows'] / r['wall']:>13,.0f}"
-                  f"{r['rows'] / r['cpu']:>12,.0f}{r['wall']:>8.2f}{r['rss_peak_mb']:>13,.0f}{ratio:>12.2f}")
+            print(f"{path.name + ' (' + label + ')':<36}{key:<19}{r['rows'] / r['wall']:>13,.0f}"
+                  f"{r['rows'] / r['cpu']:>12,.0f}{r['wall']:>8.2f}{r['cpu']:>7.2f}{r['rss_peak_mb']:>13,.0f}"
+                  f"{ratio:>12.2f}")
         one = best["one_core"]
         print(f"  -> one core: {one['rows'] / one['wall']:,.0f} rows/s wall, {one['rows'] / one['cpu']:,.0f} rows/s "
               f"CPU; peak RSS {one['rss_peak_mb']:.0f} MB (after imports {one['rss_start_mb']:.0f} MB); "
               f"{one['findings']:,} findings, {one['rejected']:,} rejected", flush=True)
+        for mode in modes[1:] if args.compare else ():
+            new, old = best[mode], best["before " + mode]
+            print(f"  -> {mode} against before: CPU {new['cpu'] / old['cpu']:.2f}x, wall {new['wall'] / old['wall']:.2f}x"
+                  + (f"; findings {new['findings']:,} / {old['findings']:,}" if "findings" in new else ""))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ procedure start, report date -> report issued).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,7 @@ class QualityTally:
         boolean columns that are True where a rule fails about that column."""
         if df.height == 0:
             return
+        plain = _plain_columns(df, layout, default_lists)
         exprs: list[pl.Expr] = []
         for item in SCORED_ITEMS:
             columns = [layout.resolve(name) for name in item.items]
@@ -120,7 +122,7 @@ class QualityTally:
             masks = [m for c in columns for m in failing.get(c, ())]
             invalid = pl.any_horizontal(pl.col(m) for m in masks) if masks else pl.lit(False)
             valid = present & ~invalid
-            good = valid & ~_is_default(item, columns, default_lists)
+            good = valid & ~_is_default(item, columns, default_lists, plain)
             exprs += [
                 present.sum().alias(f"{item.key}:present"),
                 valid.sum().alias(f"{item.key}:valid"),
@@ -177,8 +179,43 @@ def combine(qualities: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str, d
     return total
 
 
+def _has_defaults(item: ScoredItem, default_lists: Mapping[str, Iterable[str]]) -> bool:
+    return bool(item.defaults or item.default_prefix or default_lists.get(item.default_list or ""))
+
+
+def _plain_columns(
+    df: pl.DataFrame, layout: Layout, default_lists: Mapping[str, Iterable[str]]
+) -> set[str]:
+    """The columns with default codes whose every value in this batch is only digits and
+    capital letters: their values are already normalised (upper case, no spaces or hyphens),
+    so the default test compares them as they are. One scan each, cheaper than normalising;
+    none for a column whose first value already has another character (postcodes' spaces)."""
+    first = df.row(0, named=True)
+    columns = sorted(
+        {
+            column
+            for item in SCORED_ITEMS
+            if _has_defaults(item, default_lists)
+            for column in (layout.resolve(name) for name in item.items)
+            if first[column] is None or not _OTHER.search(first[column])
+        }
+    )
+    if not columns:
+        return set()
+    found = df.select(pl.col(c).str.contains(_OTHER.pattern).any().alias(c) for c in columns).row(
+        0, named=True
+    )
+    return {c for c, other in found.items() if not other}
+
+
+_OTHER = re.compile("[^0-9A-Z]")  # a character that is not a digit or a capital letter
+
+
 def _is_default(
-    item: ScoredItem, columns: list[str], default_lists: Mapping[str, Iterable[str]]
+    item: ScoredItem,
+    columns: list[str],
+    default_lists: Mapping[str, Iterable[str]],
+    plain: set[str],
 ) -> pl.Expr:
     codes = list(item.defaults) + [
         c.upper() for c in default_lists.get(item.default_list or "", ())
@@ -187,9 +224,11 @@ def _is_default(
         return pl.lit(False)
     parts = []
     for column in columns:
-        value = pl.col(column).str.to_uppercase().str.replace_all(" ", "", literal=True)
-        if item.key == "nhs_number":
-            value = value.str.replace_all("-", "", literal=True)
+        value = pl.col(column)
+        if column not in plain:
+            value = value.str.to_uppercase().str.replace_all(" ", "", literal=True)
+            if item.key == "nhs_number":
+                value = value.str.replace_all("-", "", literal=True)
         test = value.is_in(pl.Series(codes, dtype=pl.String).implode()) if codes else pl.lit(False)
         if item.default_prefix:
             test = test | value.str.starts_with(item.default_prefix)

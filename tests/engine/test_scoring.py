@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import polars as pl
 import pytest
 
 from submissions.engine import validate
-from submissions.engine.scoring import SCORED_ITEMS, combine, score_of
+from submissions.engine.layout import load_layouts
+from submissions.engine.scoring import SCORED_ITEMS, QualityTally, combine, score_of
 
 from .conftest import GOLDEN, context_for
 
@@ -112,6 +114,31 @@ def test_a_referrer_default_code_is_valid_but_not_good(reference):
         "good": 3,
         "share": 75.0,
     }
+
+
+@pytest.mark.parametrize(
+    ("column", "plain", "written"),
+    [
+        ("ethnic_category", ["A", "Z"], ["A", "z"]),
+        ("gp_practice", ["B86006", "V81999"], ["B86006", "v81 999"]),
+        ("nhs_number", ["7094722796", "9999999999"], ["7094722796", "999-999 9999"]),
+        ("postcode", ["LS63BG", "ZZ993VZ"], ["LS6 3BG", "zz99 3vz"]),
+    ],
+)
+def test_a_default_code_counts_however_it_is_written_and_whatever_the_batch_holds(
+    column, plain, written
+):
+    # a batch of values that are only digits and capitals is compared as it is; a batch
+    # with any other value is normalised (upper case, no spaces or hyphens) first
+    layout = load_layouts()["1.0"]
+    key = next(s.key for s in SCORED_ITEMS if layout.resolve(s.items[0]) == column)
+    counts = []
+    for values in (plain, written, [plain[0], written[1]]):
+        df = pl.DataFrame({c: [None] * len(values) for c in layout.columns}, schema=dict.fromkeys(layout.columns, pl.String))
+        tally = QualityTally()
+        tally.add(df.with_columns(pl.Series(column, values)), layout, {}, {})
+        counts.append(tally.items[key])
+    assert [(t.present, t.valid, t.good) for t in counts] == [(2, 2, 1)] * 3
 
 
 def test_accepted_records_are_counted_by_modality_and_site_when_stored(reference):
