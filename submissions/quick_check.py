@@ -138,9 +138,11 @@ def _arguments(args: Sequence[str]) -> tuple[str, dict[str, str]]:
         if name in options and options[name] not in choices:
             raise Unsure
     if "--max-findings" in options:
+        import argparse
+
         try:
             non_negative_int(options["--max-findings"])
-        except ValueError as exc:  # argparse.ArgumentTypeError
+        except argparse.ArgumentTypeError as exc:  # the full path's usage error
             raise Unsure from exc
     return files[0], options
 

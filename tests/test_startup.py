@@ -129,7 +129,9 @@ def _postgres_database(name: str) -> str | None:
     import psycopg
 
     base, _, _name = url.rpartition("/")
-    with psycopg.connect(url, autocommit=True) as connection:
+    # The server's maintenance database: DATABASE_URL's own need not exist (the suite makes
+    # and uses only its test databases).
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         connection.execute(f'CREATE DATABASE "{name}"')
     return f"{base}/{name}"
@@ -138,8 +140,8 @@ def _postgres_database(name: str) -> str | None:
 def _postgres_drop(url: str) -> None:
     import psycopg
 
-    name = url.rpartition("/")[2]
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as connection:
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -169,4 +169,5 @@ def test_setup_cycle_schedule_registers_the_beat_tasks_once():
                      "submissions.tasks.recover_stalled_extracts": True,
                      "submissions.tasks.run_due_cutoffs": True,
                      "submissions.tasks.send_deadline_reminders": True,
-                     "submissions.tasks.archive_superseded_records": True}
+                     "submissions.tasks.archive_superseded_records": True,
+                     "submissions.tasks.compact_record_partitions": True}
