@@ -268,7 +268,8 @@ def main() -> None:
     from django.db import connection
 
     from submissions.cycle.cutoff_selectors import cutoff_list
-    from submissions.cycle.selectors import compliance_register, provider_month_statuses
+    from submissions.cycle.provider_months import provider_month_statuses
+    from submissions.cycle.selectors import compliance_register
     from submissions.partitions import record_partitions
     from submissions.views.national import compliance_matrix, month_statistics
 

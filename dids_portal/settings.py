@@ -68,14 +68,16 @@ MIDDLEWARE = [
     # Before anything reads the body (CSRF reads POST): refuses oversized uploads with 413.
     "accounts.middleware.UploadSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, auth and messages middleware and the session limit and second
+    # factor, each wrapped: an API request with an API token passes them by (accounts.token_requests).
+    "accounts.token_requests.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "accounts.middleware.SessionAbsoluteLimitMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "accounts.middleware.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.token_requests.CsrfViewMiddleware",
+    "accounts.token_requests.AuthenticationMiddleware",
+    "accounts.token_requests.SessionAbsoluteLimitMiddleware",
+    "accounts.token_requests.OTPMiddleware",
+    "accounts.token_requests.SecondFactorMiddleware",
+    "accounts.token_requests.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # GET and HEAD of the national pages and statistics read from the replica, if there is one.

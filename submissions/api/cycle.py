@@ -35,6 +35,7 @@ from submissions.choices import ExtractState
 from submissions.cycle import cutoff_selectors as cutoffs
 from submissions.cycle import selectors as cycle
 from submissions.cycle.extract_services import extract_create, extract_download_record
+from submissions.cycle.provider_months import provider_month_statuses
 from submissions.cycle.services import (
     month_range_default,
     period_cut_off,
@@ -338,7 +339,7 @@ class ProviderMonthsView(APIView):
             code = next(iter(visible))
         if not code or (visible is not None and code not in visible):
             raise Http404("No such organisation.")
-        months = cycle.provider_month_statuses(
+        months = provider_month_statuses(
             organisation_code=code, start=request.query_params.get("start") or None,
             end=request.query_params.get("end") or None)
         return Response({"organisation": code, "months": _plain(months)})

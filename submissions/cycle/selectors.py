@@ -27,9 +27,6 @@ from submissions.cycle.diff import VersionDiff as VersionDiff
 from submissions.cycle.diff import version_diff as version_diff
 from submissions.cycle.timetable import Deadlines, add_months, default_deadlines, month_start
 from submissions.models import (
-    CutOff,
-    CutOffVersion,
-    PeriodReopening,
     Reminder,
     ReportingPeriod,
     Submission,
@@ -313,75 +310,3 @@ def chase_csv_rows(chase: ChaseList) -> list[list[Any]]:
                      row.reminded_at.isoformat() if row.reminded_at else "",
                      "" if row.reminded_recipients is None else row.reminded_recipients])
     return rows
-
-
-# Providers' own months ------------------------------------------------------------------------
-
-@dataclass
-class ProviderMonth:
-    month: date
-    state: str
-    state_label: str
-    provisional_deadline: datetime
-    final_deadline: datetime
-    locked: bool
-    reopened_until: datetime | None
-    live_submission_id: int | None
-    live_version: int | None
-    quality: float | None
-    versions: list[dict[str, Any]]
-    # kind -> {"cutoff_id", "taken_at", "submission_id", "version"} (version None: nothing
-    # taken); a kind whose cut-off has not run is absent.
-    cutoffs: dict[str, dict[str, Any]]
-
-
-def provider_month_statuses(*, organisation_code: str, start: date | str | None = None,
-                            end: date | str | None = None,
-                            now: datetime | None = None) -> list[ProviderMonth]:
-    """Each month's status for one organisation, newest first: its state, its versions,
-    which one is live, and which version each cut-off took. Default: the last 12 months."""
-    now = now or timezone.now()
-    end_month = month_of(end) if end else now.date().replace(day=1)
-    start_month = month_of(start) if start else add_months(end_month, -11)
-    code = organisation_code.strip().upper()
-    register, read = _register(start=start_month, end=end_month, region=None,
-                               organisation_type=None, organisation_code=code, now=now)
-    row = next((r for r in register.rows if r.organisation_code == code), None)
-    if row is None:
-        return []
-    months = [c.month for c in row.cells if c is not None]
-    shown = ("id", "version", "status", "is_live", "received_at", "rows", "accepted_rows",
-             "rejected_rows")
-    versions = {month: [{k: v[k] for k in shown} for v in reversed(read.get((code, month), []))]
-                for month in months}
-    taken: dict[date, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for cutoff in (CutOff.objects.filter(period__activity_month__in=months)
-                   .select_related("period").only("pk", "kind", "taken_at", "period__activity_month")):
-        taken[cutoff.period.activity_month][cutoff.kind] = {
-            "cutoff_id": cutoff.pk, "taken_at": cutoff.taken_at, "submission_id": None,
-            "version": None}
-    # Plain values: a cut-off's manifest and statistics are national, and large.
-    for month, kind, submission_id, version in CutOffVersion.objects.filter(
-            organisation_id=code, cutoff__period__activity_month__in=months).values_list(
-            "cutoff__period__activity_month", "cutoff__kind", "submission_id",
-            "submission__version"):
-        entry = taken[month][kind]
-        entry["submission_id"] = submission_id
-        entry["version"] = version
-    reopened = dict(PeriodReopening.objects.filter(
-        organisation_id=code, period__activity_month__in=months, expires_at__gt=now,
-        granted_at__lte=now).values_list("period__activity_month", "expires_at"))
-    statuses = []
-    for cell in row.cells:
-        if cell is None:
-            continue
-        until = reopened.get(cell.month)
-        statuses.append(ProviderMonth(
-            month=cell.month, state=cell.state, state_label=cell.state_label,
-            provisional_deadline=cell.provisional_deadline, final_deadline=cell.final_deadline,
-            locked=now > cell.final_deadline and until is None, reopened_until=until,
-            live_submission_id=cell.live_submission_id, live_version=cell.live_version,
-            quality=cell.quality, versions=versions.get(cell.month, []),
-            cutoffs=taken.get(cell.month, {})))
-    statuses.sort(key=lambda s: s.month, reverse=True)
-    return statuses

@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from submissions.choices import FINISHED_STATUSES, ComplianceState
-from submissions.cycle.selectors import provider_month_statuses
+from submissions.cycle.provider_months import provider_month_statuses
 from submissions.cycle.timetable import add_months
 
 TAG_COLOURS: dict[str, str] = {

@@ -14,7 +14,8 @@ from django.core import mail
 from reference.models import Organisation
 from submissions.choices import ComplianceState, JobState, SubmissionStatus
 from submissions.cycle.extract_services import extract_build, extract_create
-from submissions.cycle.selectors import compliance_register, provider_month_statuses, version_diff
+from submissions.cycle.provider_months import provider_month_statuses
+from submissions.cycle.selectors import compliance_register, version_diff
 from submissions.cycle.services import period_cut_off, reminders_send
 from submissions.cycle.timetable import LONDON, default_deadlines
 from submissions.models import Extract, Reminder, Submission
