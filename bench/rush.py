@@ -14,7 +14,8 @@ from its upload to its version being processed (the second of two sends: the fir
 worker): one worker's single-file rate. Then the rush.
 Printed: files and records sent and stored (verified in the database: every file one version,
 every record stored once, nothing lost), the time to drain, the drain rate against
-(single-file rate x workers), and p50/p95 of the status polls while the workers were busy.
+(single-file rate x workers), and p50/p95 of the status polls while the workers were busy (and apart, those while the files were
+still being uploaded and those after, while the workers drained the queue).
 
 Goals: drain rate >= 0.8x of (single-file rate x workers); status p95 < 300 ms.
 The workers run at the niceness DIDS_WORKER_NICE gives them (--worker-nice to change it; the
@@ -194,8 +195,11 @@ def wait_for(ids: list[int], *, timeout: float) -> float:
 
 
 def poll_loop(*, port: int, tokens: list[str], month: date, interval: float, stop_at: threading.Event,
-              busy: threading.Event, latencies: list[float], errors: list[int]) -> None:
-    """One poller: a status request each `interval` seconds; latencies kept while busy."""
+              busy: threading.Event, latencies: list[float], errors: list[int],
+              uploading: threading.Event | None = None,
+              phases: tuple[list[float], list[float]] | None = None) -> None:
+    """One poller: a status request each `interval` seconds; latencies kept while busy (and
+    apart, those while files were still being uploaded)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     rng = random.Random()
     while not stop_at.is_set():
@@ -214,6 +218,8 @@ def poll_loop(*, port: int, tokens: list[str], month: date, interval: float, sto
         took = time.perf_counter() - start
         if busy.is_set():
             latencies.append(took)
+            if uploading is not None and phases is not None:
+                phases[0 if uploading.is_set() else 1].append(took)
             if status != 200:
                 errors.append(status)
         stop_at.wait(max(0.0, interval - took))
@@ -343,20 +349,25 @@ def run(args: argparse.Namespace, *, url: str, broker: str, folder: Path,
           "records/s", flush=True)
 
     # 2. The rush: every organisation's file, uploaders at a time, while pollers poll.
-    stop_polls, busy = threading.Event(), threading.Event()
+    stop_polls, busy, uploading = threading.Event(), threading.Event(), threading.Event()
     latencies: list[float] = []
+    while_uploading: list[float] = []
+    drain_only: list[float] = []
     poll_errors: list[int] = []
     pollers = [threading.Thread(target=poll_loop, daemon=True, kwargs={
         "port": port, "tokens": [tokens[c] for c in organisations], "month": month,
         "interval": args.poll_interval, "stop_at": stop_polls, "busy": busy,
-        "latencies": latencies, "errors": poll_errors}) for _ in range(args.pollers)]
+        "latencies": latencies, "errors": poll_errors, "uploading": uploading,
+        "phases": (while_uploading, drain_only)}) for _ in range(args.pollers)]
     for poller in pollers:
         poller.start()
     busy.set()
+    uploading.set()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.uploaders) as pool:
         receipts = list(pool.map(lambda c: upload(port, tokens[c], paths[c], month), organisations))
     uploaded = time.perf_counter() - start
+    uploading.clear()
     ids = [submission_id for _, submission_id in receipts]
     print(f"uploaded {len(ids)} files in {uploaded:.1f} s", flush=True)
     drained = wait_for(ids, timeout=args.timeout) - start
@@ -372,7 +383,7 @@ def run(args: argparse.Namespace, *, url: str, broker: str, folder: Path,
     print(f"machine: {os.cpu_count()} cores; load average {load_start[0]:.2f} at the start, "
           f"{load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f} at the end")
     print(f"gunicorn {os.environ.get('GUNICORN_WORKERS', '2')} x "
-          f"{os.environ.get('GUNICORN_THREADS', '4')}, {args.workers} Celery workers (ingest "
+          f"{os.environ.get('GUNICORN_THREADS', '8')}, {args.workers} Celery workers (ingest "
           f"queue, 1 process each, niceness {nice} (DIDS_WORKER_NICE), gunicorn's "
           f"{os.getpriority(os.PRIO_PROCESS, 0)}), {args.uploaders} concurrent uploads, "
           f"{args.pollers} pollers every {args.poll_interval} s")
@@ -392,6 +403,10 @@ def run(args: argparse.Namespace, *, url: str, broker: str, folder: Path,
           f"ratio {rate / expected:.2f}x (goal >= 0.80x)")
     print(f"status polls while busy: {len(latencies)} requests, p50 {pct(latencies, 0.5):.0f} ms, "
           f"p95 {pct(latencies, 0.95):.0f} ms (goal < 300 ms), {len(poll_errors)} not 200")
+    print(f"  of them while files were being uploaded (the web receiving them): "
+          f"{len(while_uploading)}, p50 {pct(while_uploading, 0.5):.0f} ms, p95 "
+          f"{pct(while_uploading, 0.95):.0f} ms; after the uploads (the workers draining): "
+          f"{len(drain_only)}, p50 {pct(drain_only, 0.5):.0f} ms, p95 {pct(drain_only, 0.95):.0f} ms")
     if not ok:
         sys.exit(1)
 
