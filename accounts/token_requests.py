@@ -2,15 +2,16 @@
 
 A RIS polling ``/api/submissions/`` with ``Authorization: Token dids_...`` is authenticated by
 ``ApiTokenAuthentication`` alone: a token header makes DRF answer with the token's user or a
-401, never with a session's. The session, CSRF cookie, sign-in, absolute session limit, second
-factor and messages middleware have nothing to do for such a request, yet they loaded the
+401, never with a session's. The session, sign-in, absolute session limit, second factor and
+messages middleware have nothing to do for such a request, yet they loaded the
 session's user and saved its session on every poll. Each is listed in ``MIDDLEWARE`` as one of
 these subclasses (so Django's and the admin's checks still find it): it runs for every other
 request exactly as before, and an API request with a token header passes it by, as an
 anonymous Django user until DRF authenticates the token. The security headers, the request guards, CommonMiddleware,
 clickjacking, history, the replica router and axes run for every request. The response keeps
 the ``Vary: Cookie`` the session middleware gave it once the session limit had read its user.
-CSRF's view check (``process_view``) still runs: DRF's views are exempt from it, as before.
+Django's own CSRF middleware stays as it is (``check --deploy`` looks for it by name; its
+work on a request without a CSRF cookie is small, and DRF's views are exempt from its check).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponse
-from django.middleware import csrf
 from django.utils.cache import patch_vary_headers
 from django_otp import middleware as otp
 
@@ -60,10 +60,6 @@ class PassedByForApiTokens:
 
 class SessionMiddleware(PassedByForApiTokens, sessions.SessionMiddleware):
     pass
-
-
-class CsrfViewMiddleware(PassedByForApiTokens, csrf.CsrfViewMiddleware):
-    """Its view check (``process_view``) is Django's own and runs for every request."""
 
 
 class AuthenticationMiddleware(PassedByForApiTokens, auth.AuthenticationMiddleware):

@@ -68,11 +68,11 @@ MIDDLEWARE = [
     # Before anything reads the body (CSRF reads POST): refuses oversized uploads with 413.
     "accounts.middleware.UploadSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's session, CSRF, auth and messages middleware and the session limit and second
-    # factor, each wrapped: an API request with an API token passes them by (accounts.token_requests).
+    # Django's session, auth and messages middleware and the session limit and second factor,
+    # each wrapped: an API request with an API token passes them by (accounts.token_requests).
     "accounts.token_requests.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "accounts.token_requests.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "accounts.token_requests.AuthenticationMiddleware",
     "accounts.token_requests.SessionAbsoluteLimitMiddleware",
     "accounts.token_requests.OTPMiddleware",
