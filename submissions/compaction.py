@@ -34,6 +34,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import OperationalError, connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Max, Sum
 from django.utils import timezone
 
@@ -62,7 +63,9 @@ def _last_rewrites() -> dict[date, datetime]:
 
 
 def compaction_due(*, min_share: float | None = None, month: date | None = None) -> list[Due]:
-    """The months whose partition is due a rewrite, oldest first (none on SQLite)."""
+    """The months whose partition is due a rewrite, oldest first (none on SQLite). Three
+    queries however many months are stored: the last rewrites, the archived versions, and the
+    records of the months' versions still in the table."""
     if not records_partitioned():
         return []
     min_share = settings.DIDS_COMPACT_FREE_SHARE if min_share is None else min_share
@@ -71,22 +74,18 @@ def compaction_due(*, min_share: float | None = None, month: date | None = None)
     archived = Submission.objects.exclude(records_archive="")
     if month is not None:
         archived = archived.filter(activity_month=month)
-    due = []
-    for current in sorted(set(archived.values_list("activity_month", flat=True))):
-        if record_partition_name(current) not in existing:
-            continue
+    freed: dict[date, int] = {}
+    for current, archived_at, rows in archived.values_list(
+            "activity_month", "records_archived_at", "accepted_rows"):
         since = last.get(current)
-        newly = archived.filter(activity_month=current)
-        if since is not None:
-            newly = newly.filter(records_archived_at__gt=since)
-        freed = newly.aggregate(n=Sum("accepted_rows"))["n"] or 0
-        kept = (Submission.objects.filter(activity_month=current, records_archive="",
+        if since is None or (archived_at is not None and archived_at > since):
+            freed[current] = freed.get(current, 0) + (rows or 0)
+    months = [m for m in sorted(freed) if freed[m] and record_partition_name(m) in existing]
+    kept = dict(Submission.objects.filter(activity_month__in=months, records_archive="",
                                           status__in=ACCEPTED_STATUSES)
-                .aggregate(n=Sum("accepted_rows"))["n"] or 0)
-        item = Due(month=current, archived=freed, held=freed + kept)
-        if freed and item.share >= min_share:
-            due.append(item)
-    return due
+                .values_list("activity_month").annotate(n=Sum("accepted_rows")))
+    due = [Due(month=m, archived=freed[m], held=freed[m] + (kept.get(m) or 0)) for m in months]
+    return [item for item in due if item.share >= min_share]
 
 
 def _busy(month: date) -> bool:
@@ -95,9 +94,9 @@ def _busy(month: date) -> bool:
                                      status=SubmissionStatus.RECEIVED).exists()
 
 
-def _size(cursor: object, name: str) -> int:
-    cursor.execute("SELECT pg_total_relation_size(to_regclass(%s))", [name])  # type: ignore[attr-defined]
-    return int(cursor.fetchone()[0])  # type: ignore[attr-defined]
+def _size(cursor: CursorWrapper, name: str) -> int:
+    cursor.execute("SELECT pg_total_relation_size(to_regclass(%s))", [name])
+    return int(cursor.fetchone()[0])
 
 
 def partition_compact(item: Due, *, lock_timeout: float | None = None) -> PartitionCompaction:
