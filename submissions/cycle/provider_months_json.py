@@ -62,92 +62,93 @@ def _number(column: str) -> str:
     return f"COALESCE(({column})::text, 'null')"
 
 
-# Each month as the renderer writes a ProviderMonth; the versions and cut-offs as sub-lists.
+# Each month as the renderer writes a ProviderMonth, the versions and cut-offs as sub-lists;
+# read by range and grouped (not a subquery a month), which PostgreSQL plans and runs quickly.
 _STATEMENT = """
-WITH org AS (
-  SELECT {O.in_scope_from} AS scope_from, {O.in_scope_to} AS scope_to, {O.closed} AS closed
-  FROM {O} WHERE {O.code} = %(code)s AND {O.type} = ANY(%(types)s::text[])
-), month AS (
-  SELECT d.month, d.provisional, d.final, d.provisional_text, d.final_text
-  FROM org CROSS JOIN unnest(%(months)s::date[], %(provisional)s::timestamptz[],
-    %(final)s::timestamptz[], %(provisional_text)s::text[], %(final_text)s::text[])
-    AS d(month, provisional, final, provisional_text, final_text)
-  WHERE (org.scope_from IS NULL OR org.scope_from < (d.month + interval '1 month')::date)
-    AND NOT COALESCE(LEAST(org.scope_to, org.closed) < d.month, false)
-), timed AS (
-  SELECT m.month, {P.id} AS period_id,
-    CASE WHEN {P.id} IS NULL THEN m.provisional ELSE {P.provisional_deadline} END AS provisional,
-    CASE WHEN {P.id} IS NULL THEN m.final ELSE {P.final_deadline} END AS final,
-    CASE WHEN {P.id} IS NULL THEN '"' || m.provisional_text || '"'
-      ELSE {provisional_iso} END AS provisional_text,
-    CASE WHEN {P.id} IS NULL THEN '"' || m.final_text || '"' ELSE {final_iso} END AS final_text
-  FROM month m LEFT JOIN {P} ON {P.activity_month} = m.month
-), stated AS (
-  SELECT t.*, v.versions, l.id AS live_id, l.version AS live_version, l.quality, l.exact,
-    r.until, c.cutoffs,
-    CASE WHEN v.on_time THEN 'on_time' WHEN v.accepted THEN 'late'
-      WHEN %(today)s::date < (t.month + interval '1 month')::date THEN 'not_due'
-      WHEN v.rejected THEN 'rejected_only' WHEN %(now)s::timestamptz <= t.final THEN 'due'
-      ELSE 'missing' END AS state
-  FROM timed t
-  LEFT JOIN LATERAL (
-    SELECT bool_or({S.status} = ANY(%(accepted)s::text[])) AS accepted,
-      bool_or({S.status} = ANY(%(accepted)s::text[]) AND {S.received_at} <= t.provisional)
-        AS on_time,
-      bool_or({S.status} = ANY(%(rejected)s::text[])) AS rejected,
-      string_agg('{{"id":' || {S.id} || ',"version":' || {S.version} || ',"status":'
-        || to_json({S.status})::text || ',"is_live":'
-        || CASE WHEN {S.is_live} THEN 'true' ELSE 'false' END || ',"received_at":'
-        || {received_iso} || ',"rows":' || {rows} || ',"accepted_rows":' || {accepted_rows}
-        || ',"rejected_rows":' || {rejected_rows} || '}}', ',' ORDER BY {S.version} DESC)
-        AS versions
-    FROM {S} WHERE {S.organisation} = %(code)s AND {S.activity_month} = t.month
-  ) v ON true
-  LEFT JOIN LATERAL (
-    SELECT q.id, q.version,
-      CASE WHEN q.rows = 0 THEN 'null' ELSE round(100.0 * q.clean / q.rows, 1)::text END
-        AS quality,
-      q.rows = 0 OR (q.clean BETWEEN 0 AND q.rows AND mod(2000 * q.clean, 2 * q.rows) <> q.rows)
-        AS exact
-    FROM (SELECT {S.id} AS id, {S.version} AS version, COALESCE({S.rows}, 0)::bigint AS rows,
-            COALESCE({S.accepted_rows}, 0)::bigint - CASE WHEN {S.status} = %(warned)s
-              THEN COALESCE({S.warned_rows}, 0) ELSE 0 END AS clean
-          FROM {S} WHERE {S.organisation} = %(code)s AND {S.activity_month} = t.month
-            AND {S.is_live} ORDER BY {S.version} ASC LIMIT 1) q
-  ) l ON true
-  LEFT JOIN LATERAL (
-    SELECT MAX({R.expires_at}) AS until FROM {R}
-    WHERE {R.period} = t.period_id AND {R.organisation} = %(code)s
-      AND {R.expires_at} > %(now)s::timestamptz AND {R.granted_at} <= %(now)s::timestamptz
-  ) r ON true
-  LEFT JOIN LATERAL (
-    SELECT string_agg(to_json({C.kind})::text || ':{{"cutoff_id":' || {C.id}
-        || ',"taken_at":' || {taken_iso} || ',"submission_id":' || {taken_submission}
-        || ',"version":' || {taken_version} || '}}', ',' ORDER BY {C.kind}) AS cutoffs
-    FROM {C} LEFT JOIN {V} ON {V.cutoff} = {C.id} AND {V.organisation} = %(code)s
-      LEFT JOIN {T} ON {T.id} = {V.submission}
-    WHERE {C.period} = t.period_id
-  ) c ON true
+WITH t AS (
+  SELECT d.month, {P.id} AS period_id,
+    CASE WHEN {P.id} IS NULL THEN d.provisional::timestamptz ELSE {P.provisional_deadline} END
+      AS provisional_at,
+    CASE WHEN {P.id} IS NULL THEN d.final::timestamptz ELSE {P.final_deadline} END AS final_at,
+    CASE WHEN {P.id} IS NULL THEN '"' || d.provisional || '"' ELSE {provisional_iso} END
+      AS provisional_text,
+    CASE WHEN {P.id} IS NULL THEN '"' || d.final || '"' ELSE {final_iso} END AS final_text
+  FROM {O} CROSS JOIN json_to_recordset(%(months)s::json)
+    AS d(month date, provisional text, final text)
+  LEFT JOIN {P} ON {P.activity_month} = d.month
+  WHERE {O.code} = %(code)s AND {O.type} IN ({types})
+    AND ({O.in_scope_from} IS NULL OR {O.in_scope_from} < d.month + interval '1 month')
+    AND NOT COALESCE(LEAST({O.in_scope_to}, {O.closed}) < d.month, false)
+), v AS (
+  SELECT t.month, bool_or({S.status} IN ({accepted})) AS accepted,
+    bool_or({S.status} IN ({accepted}) AND {S.received_at} <= t.provisional_at) AS on_time,
+    bool_or({S.status} IN ({rejected})) AS rejected,
+    string_agg('{{"id":' || {S.id} || ',"version":' || {S.version} || ',"status":'
+      || to_json({S.status})::text || ',"is_live":'
+      || CASE WHEN {S.is_live} THEN 'true' ELSE 'false' END || ',"received_at":'
+      || {received_iso} || ',"rows":' || {rows} || ',"accepted_rows":' || {accepted_rows}
+      || ',"rejected_rows":' || {rejected_rows} || '}}', ',' ORDER BY {S.version} DESC)
+      AS versions,
+    max({S.id}) FILTER (WHERE {S.is_live}) AS live_id,
+    max({S.version}) FILTER (WHERE {S.is_live}) AS live_version,
+    max(CASE WHEN {live_rows} = 0 THEN NULL ELSE round(100.0 * {clean} / {live_rows}, 1) END)
+      FILTER (WHERE {S.is_live}) AS quality,
+    bool_and({live_rows} = 0 OR ({clean} BETWEEN 0 AND {live_rows}
+      AND mod(2000 * {clean}, 2 * {live_rows}) <> {live_rows})) FILTER (WHERE {S.is_live})
+      AS exact
+  FROM t JOIN {S} ON {S.organisation} = %(code)s AND {S.activity_month} = t.month
+  GROUP BY t.month
+), c AS (
+  SELECT {C.period} AS period_id, string_agg(to_json({C.kind})::text || ':{{"cutoff_id":'
+      || {C.id} || ',"taken_at":' || {taken_iso} || ',"submission_id":' || {taken_submission}
+      || ',"version":' || {taken_version} || '}}', ',' ORDER BY {C.kind}) AS cutoffs
+  FROM t JOIN {C} ON {C.period} = t.period_id
+    LEFT JOIN {V} ON {V.cutoff} = {C.id} AND {V.organisation} = %(code)s
+    LEFT JOIN {T} ON {T.id} = {V.submission}
+  GROUP BY {C.period}
+), r AS (
+  SELECT {R.period} AS period_id, max({R.expires_at}) AS until
+  FROM t JOIN {R} ON {R.period} = t.period_id
+  WHERE {R.organisation} = %(code)s AND {R.expires_at} > %(now)s AND {R.granted_at} <= %(now)s
+  GROUP BY {R.period}
 )
-SELECT '[' || COALESCE(string_agg('{{"month":"' || to_char(month, 'YYYY-MM-DD')
-    || '","state":"' || state || '","state_label":'
-    || (%(labels)s::text[])[array_position(%(states)s::text[], state)]
-    || ',"provisional_deadline":' || provisional_text || ',"final_deadline":' || final_text
-    || ',"locked":' || CASE WHEN %(now)s::timestamptz > final AND until IS NULL THEN 'true'
+SELECT '[' || COALESCE(string_agg('{{"month":"' || to_char(t.month, 'YYYY-MM-DD') || '",'
+    || CASE WHEN v.on_time THEN {on_time} WHEN v.accepted THEN {late}
+      WHEN %(today)s < t.month + interval '1 month' THEN {not_due}
+      WHEN v.rejected THEN {rejected_only} WHEN %(now)s <= t.final_at THEN {due}
+      ELSE {missing} END
+    || ',"provisional_deadline":' || t.provisional_text || ',"final_deadline":' || t.final_text
+    || ',"locked":' || CASE WHEN %(now)s > t.final_at AND r.until IS NULL THEN 'true'
       ELSE 'false' END
     || ',"reopened_until":' || {until_iso} || ',"live_submission_id":' || {live_id}
-    || ',"live_version":' || {live_version} || ',"quality":' || COALESCE(quality, 'null')
-    || ',"versions":[' || COALESCE(versions, '') || '],"cutoffs":{{' || COALESCE(cutoffs, '')
-    || '}}}}', ',' ORDER BY month DESC), '') || ']', COALESCE(bool_and(exact), true)
-FROM stated
+    || ',"live_version":' || {live_version} || ',"quality":' || {quality}
+    || ',"versions":[' || COALESCE(v.versions, '') || '],"cutoffs":{{'
+    || COALESCE(c.cutoffs, '') || '}}}}', ',' ORDER BY t.month DESC), '') || ']',
+  COALESCE(bool_and(v.exact), true)
+FROM t LEFT JOIN v ON v.month = t.month LEFT JOIN c ON c.period_id = t.period_id
+  LEFT JOIN r ON r.period_id = t.period_id
 """
 
 
-# Plain strings: psycopg would write an enum member's name.
-_TYPES = [str(t) for t in PROVIDER_TYPES]
-_ACCEPTED = [str(s) for s in ACCEPTED_STATUSES]
-_REJECTED = [str(SubmissionStatus.REJECTED), str(SubmissionStatus.FAILED)]
-_WARNED = str(SubmissionStatus.ACCEPTED_WITH_WARNINGS)
+def _literal(value: str) -> str:
+    """A constant of the code (a choice's value or label) as an SQL string literal."""
+    return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+
+
+def _json(value: str) -> str:
+    """A string as DRF's JSONRenderer writes it (unescaped non-ASCII, U+2028/9 escaped)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _states() -> dict[str, str]:
+    """Each state's ``"state":...,"state_label":...`` as an SQL literal."""
+    return {str(state): _literal(f'"state":{_json(str(state))},"state_label":{_json(str(label))}')
+            for state, label in ComplianceState.choices}
+
+
+def _in(values: Any) -> str:
+    return ", ".join(_literal(str(v)) for v in values)
 
 
 @functools.cache
@@ -157,37 +158,31 @@ def _statement(alias: str) -> str:
                             _Table(db, Submission, "s"))
     cutoff, took, taken = (_Table(db, CutOff, "c"), _Table(db, CutOffVersion, "cv"),
                            _Table(db, Submission, "cs"))
-    # Only the models' own quoted table and column names are written in; values are params.
-    return _STATEMENT.format(
+    rows = f"COALESCE({version.rows}, 0)"
+    warned = _literal(str(SubmissionStatus.ACCEPTED_WITH_WARNINGS))
+    clean = (f"(COALESCE({version.accepted_rows}, 0)::bigint - CASE WHEN {version.status} = "
+             f"{warned} THEN COALESCE({version.warned_rows}, 0) ELSE 0 END)")
+    # The models' own quoted names and the code's constants are written in; values are params.
+    return " ".join(_STATEMENT.split()).format(
         O=org, P=period, S=version, R=_Table(db, PeriodReopening, "r"), C=cutoff, V=took,
-        T=taken, provisional_iso=_iso(period.provisional_deadline),
-        final_iso=_iso(period.final_deadline), received_iso=_iso(version.received_at),
-        rows=_number(version.rows), accepted_rows=_number(version.accepted_rows),
+        T=taken, types=_in(PROVIDER_TYPES), accepted=_in(ACCEPTED_STATUSES),
+        rejected=_in((SubmissionStatus.REJECTED, SubmissionStatus.FAILED)),
+        live_rows=rows, clean=clean, **_states(),
+        provisional_iso=_iso(period.provisional_deadline), final_iso=_iso(period.final_deadline),
+        received_iso=_iso(version.received_at), rows=_number(version.rows),
+        accepted_rows=_number(version.accepted_rows),
         rejected_rows=_number(version.rejected_rows), taken_iso=_iso(cutoff.taken_at),
         taken_submission=_number(took.submission), taken_version=_number(taken.version),
-        until_iso=_iso("until"), live_id=_number("live_id"), live_version=_number("live_version"))
-
-
-def _json(value: str) -> str:
-    """A string as DRF's JSONRenderer writes it (unescaped non-ASCII, U+2028/9 escaped)."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-@functools.cache
-def _labels() -> tuple[list[str], list[str]]:
-    choices = ComplianceState.choices
-    return [str(s) for s, _ in choices], [_json(str(label)) for _, label in choices]
+        until_iso=_iso("r.until"), live_id=_number("v.live_id"),
+        live_version=_number("v.live_version"), quality=_number("v.quality"))
 
 
 @functools.lru_cache(maxsize=64)
-def _defaults(months: tuple[date, ...]) -> dict[str, list[Any]]:
-    """The months' default deadlines, and their London-time ``isoformat()``."""
+def _months(months: tuple[date, ...]) -> str:
+    """The months with their default deadlines' London-time ``isoformat()``, as JSON."""
     due = [default_deadlines(m) for m in months]
-    return {"months": list(months), "provisional": [d.provisional for d in due],
-            "final": [d.final for d in due],
-            "provisional_text": [d.provisional.isoformat() for d in due],
-            "final_text": [d.final.isoformat() for d in due]}
+    return json.dumps([{"month": m.isoformat(), "provisional": d.provisional.isoformat(),
+                        "final": d.final.isoformat()} for m, d in zip(months, due, strict=True)])
 
 
 def provider_months_json(*, organisation_code: str, start: date | str | None = None,
@@ -204,10 +199,8 @@ def provider_months_json(*, organisation_code: str, start: date | str | None = N
     months = _window(start, end, now)
     if not months:
         return "[]"
-    states, labels = _labels()
-    params: dict[str, Any] = {**_defaults(tuple(months)), "code": organisation_code.strip().upper(),
-              "types": _TYPES, "today": now.date(), "now": now, "accepted": _ACCEPTED,
-              "rejected": _REJECTED, "warned": _WARNED, "states": states, "labels": labels}
+    params = {"months": _months(tuple(months)), "code": organisation_code.strip().upper(),
+              "today": now.date(), "now": now}
     with db.cursor() as cursor:
         cursor.execute(_statement(alias), params)
         body, exact = cursor.fetchone()
