@@ -199,8 +199,9 @@ def provider_months_json(*, organisation_code: str, start: date | str | None = N
     months = _window(start, end, now)
     if not months:
         return "[]"
-    params = {"months": _months(tuple(months)), "code": organisation_code.strip().upper(),
-              "today": now.date(), "now": now}
+    params: dict[str, Any] = {"months": _months(tuple(months)),
+                              "code": organisation_code.strip().upper(),
+                              "today": now.date(), "now": now}
     with db.cursor() as cursor:
         cursor.execute(_statement(alias), params)
         body, exact = cursor.fetchone()
