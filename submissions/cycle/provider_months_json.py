@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import weakref
 from datetime import date, datetime
 from typing import Any
 
@@ -177,6 +178,28 @@ def _statement(alias: str) -> str:
         live_version=_number("v.live_version"), quality=_number("v.quality"))
 
 
+# Planning the statement costs PostgreSQL more than running it: where connections persist
+# (CONN_MAX_AGE) and no pooler hands them round (PgBouncer's DISABLE_SERVER_SIDE_CURSORS), it
+# is prepared once a connection and executed by name after.
+NAME = "dids_provider_months"
+EXECUTE = f"EXECUTE {NAME}(%s, %s, %s, %s)"
+PARAMETERS = (("months", "json"), ("code", "text"), ("today", "date"), ("now", "timestamptz"))
+_PREPARED: weakref.WeakSet[Any] = weakref.WeakSet()  # the connections (psycopg's) it is on
+
+
+def _persistent(db: Any) -> bool:
+    return bool(db.settings_dict.get("CONN_MAX_AGE")) and not db.settings_dict.get(
+        "DISABLE_SERVER_SIDE_CURSORS")
+
+
+@functools.cache
+def _prepare(alias: str) -> str:
+    sql = _statement(alias)
+    for number, (name, _) in enumerate(PARAMETERS, start=1):
+        sql = sql.replace(f"%({name})s", f"${number}")
+    return f"PREPARE {NAME}({', '.join(kind for _, kind in PARAMETERS)}) AS {sql}"
+
+
 @functools.lru_cache(maxsize=64)
 def _months(months: tuple[date, ...]) -> str:
     """The months with their default deadlines' London-time ``isoformat()``, as JSON."""
@@ -199,10 +222,19 @@ def provider_months_json(*, organisation_code: str, start: date | str | None = N
     months = _window(start, end, now)
     if not months:
         return "[]"
-    params: dict[str, Any] = {"months": _months(tuple(months)),
-                              "code": organisation_code.strip().upper(),
-                              "today": now.date(), "now": now}
+    params: list[Any] = [_months(tuple(months)), organisation_code.strip().upper(), now.date(),
+                         now]
     with db.cursor() as cursor:
-        cursor.execute(_statement(alias), params)
+        if not _persistent(db):
+            cursor.execute(_statement(alias), dict(zip([n for n, _ in PARAMETERS], params,
+                                                       strict=True)))
+        elif db.connection in _PREPARED:
+            cursor.execute(EXECUTE, params)
+        else:  # its first time on this connection: prepared and run in one round trip
+            try:
+                cursor.execute(f"{_prepare(alias)}; {EXECUTE}", params)
+            finally:  # a PREPARE stays even where what follows fails or is rolled back
+                _PREPARED.add(db.connection)
+            cursor.nextset()
         body, exact = cursor.fetchone()
     return body if exact else None

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
@@ -23,6 +24,7 @@ from reference.models import Organisation
 from submissions.api import cycle as cycle_api
 from submissions.api.cycle import _plain
 from submissions.choices import SubmissionStatus
+from submissions.cycle import provider_months_json as months_json
 from submissions.cycle.provider_months import ProviderMonth, provider_month_statuses
 from submissions.cycle.provider_months_json import provider_months_json
 from submissions.cycle.selectors import _register, month_of
@@ -285,3 +287,25 @@ def test_another_database_is_left_to_the_python_path(history, monkeypatch):
     response = client.get("/api/months/?organisation=RR8")
     assert response.status_code == 200
     assert response.content.decode() == f'{{"organisation":"RR8","months":{python_json("RR8")}}}'
+
+
+@postgresql_only
+@pytest.mark.parametrize(("settings", "first", "then"), [
+    ({"CONN_MAX_AGE": 60}, "PREPARE", "EXECUTE"),
+    ({"CONN_MAX_AGE": 0}, "WITH", "WITH"),  # a new connection a request: nothing to keep
+    ({"CONN_MAX_AGE": 60, "DISABLE_SERVER_SIDE_CURSORS": True}, "WITH", "WITH")])  # PgBouncer
+def test_the_statement_is_prepared_once_a_persistent_connection_and_answers_the_same(
+        history, monkeypatch, settings, first, then):
+    for key, value in settings.items():
+        monkeypatch.setitem(connection.settings_dict, key, value)
+    with connection.cursor() as cursor:  # as on a connection the statement has not been on
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = %s",
+                       [months_json.NAME])
+        if cursor.fetchone():
+            cursor.execute(f"DEALLOCATE {months_json.NAME}")
+    months_json._PREPARED.discard(connection.connection)
+    expected = python_json("RR8")
+    for start in (first, then):
+        with CaptureQueriesContext(connection) as queries:
+            assert provider_months_json(organisation_code="RR8", now=NOW) == expected
+        assert [q["sql"].split()[0] for q in queries.captured_queries] == [start]
