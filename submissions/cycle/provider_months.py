@@ -133,8 +133,9 @@ def _read(db: Any, statement: Statement, params: list[Any]) -> list[list[Any]]:
     return rows
 
 
-def _window(start: date | str | None, end: date | str | None, now: datetime) -> list[date]:
-    end_month = month_of(end) if end else now.date().replace(day=1)
+def _window(start: date | str | None, end: date | str | None, today: date) -> list[date]:
+    """The months asked for; by default the 12 to this one."""
+    end_month = month_of(end) if end else today.replace(day=1)
     start_month = month_of(start) if start else add_months(end_month, -11)
     return months_between(start_month, end_month)
 
@@ -147,7 +148,7 @@ def provider_month_statuses(*, organisation_code: str, start: date | str | None 
     An organisation that is not a provider in scope in any of the months has none."""
     now = now or timezone.now()
     code = organisation_code.strip().upper()
-    months = _window(start, end, now)
+    months = _window(start, end, now.date())
     if not months:
         return []
     alias = router.db_for_read(Submission)

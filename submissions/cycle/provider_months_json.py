@@ -200,9 +200,11 @@ def _prepare(alias: str) -> str:
     return f"PREPARE {NAME}({', '.join(kind for _, kind in PARAMETERS)}) AS {sql}"
 
 
-@functools.lru_cache(maxsize=64)
-def _months(months: tuple[date, ...]) -> str:
-    """The months with their default deadlines' London-time ``isoformat()``, as JSON."""
+@functools.lru_cache(maxsize=256)
+def _months(start: date | str | None, end: date | str | None, this_month: date) -> str:
+    """The months asked for with their default deadlines' London-time ``isoformat()``, as
+    JSON (a bad or too long range raises each time: an exception is not cached)."""
+    months = _window(start, end, this_month)
     due = [default_deadlines(m) for m in months]
     return json.dumps([{"month": m.isoformat(), "provisional": d.provisional.isoformat(),
                         "final": d.final.isoformat()} for m, d in zip(months, due, strict=True)])
@@ -219,11 +221,11 @@ def provider_months_json(*, organisation_code: str, start: date | str | None = N
     if db.vendor != "postgresql":
         return None
     now = now or timezone.now()
-    months = _window(start, end, now)
-    if not months:
-        return "[]"
-    params: list[Any] = [_months(tuple(months)), organisation_code.strip().upper(), now.date(),
-                         now]
+    today = now.date()
+    months = _months(start, end, today.replace(day=1))
+    if months == "[]":
+        return months
+    params: list[Any] = [months, organisation_code.strip().upper(), today, now]
     with db.cursor() as cursor:
         if not _persistent(db):
             cursor.execute(_statement(alias), dict(zip([n for n, _ in PARAMETERS], params,

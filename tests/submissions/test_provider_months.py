@@ -309,3 +309,27 @@ def test_the_statement_is_prepared_once_a_persistent_connection_and_answers_the_
         with CaptureQueriesContext(connection) as queries:
             assert provider_months_json(organisation_code="RR8", now=NOW) == expected
         assert [q["sql"].split()[0] for q in queries.captured_queries] == [start]
+
+
+@pytest.fixture
+def token_client(submitter) -> APIClient:
+    _, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
+    return client
+
+
+def test_a_window_that_ends_before_it_starts_has_no_months(history, token_client):
+    """It once failed on the first of no months (a 500)."""
+    assert provider_month_statuses(organisation_code="RR8", start=date(2026, 5, 1),
+                                   end=date(2026, 4, 1), now=NOW) == []
+    response = token_client.get("/api/months/?organisation=RR8&start=2026-05&end=2026-04")
+    assert response.status_code == 200
+    assert response.json() == {"organisation": "RR8", "months": []}
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_a_window_too_long_is_refused_every_time(token_client, attempt):
+    response = token_client.get("/api/months/?organisation=RR8&start=2010-01&end=2026-04")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "range_too_long"
