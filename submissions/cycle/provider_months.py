@@ -133,6 +133,13 @@ def _read(db: Any, statement: Statement, params: list[Any]) -> list[list[Any]]:
     return rows
 
 
+def _window(start: date | str | None, end: date | str | None, today: date) -> list[date]:
+    """The months asked for; by default the 12 to this one."""
+    end_month = month_of(end) if end else today.replace(day=1)
+    start_month = month_of(start) if start else add_months(end_month, -11)
+    return months_between(start_month, end_month)
+
+
 def provider_month_statuses(*, organisation_code: str, start: date | str | None = None,
                             end: date | str | None = None,
                             now: datetime | None = None) -> list[ProviderMonth]:
@@ -140,10 +147,10 @@ def provider_month_statuses(*, organisation_code: str, start: date | str | None 
     which one is live, and which version each cut-off took. Default: the last 12 months.
     An organisation that is not a provider in scope in any of the months has none."""
     now = now or timezone.now()
-    end_month = month_of(end) if end else now.date().replace(day=1)
-    start_month = month_of(start) if start else add_months(end_month, -11)
     code = organisation_code.strip().upper()
-    months = months_between(start_month, end_month)
+    months = _window(start, end, now.date())
+    if not months:
+        return []
     alias = router.db_for_read(Submission)
     db = connections[alias]
     first, last = db.ops.adapt_datefield_value(months[0]), db.ops.adapt_datefield_value(months[-1])

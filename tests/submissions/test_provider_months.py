@@ -4,22 +4,29 @@ here as the reference), and the query count does not grow with the months."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.services import api_token_create
 from reference.choices import OrganisationType
 from reference.models import Organisation
+from submissions.api import cycle as cycle_api
 from submissions.api.cycle import _plain
 from submissions.choices import SubmissionStatus
+from submissions.cycle import provider_months_json as months_json
 from submissions.cycle.provider_months import ProviderMonth, provider_month_statuses
+from submissions.cycle.provider_months_json import provider_months_json
 from submissions.cycle.selectors import _register, month_of
 from submissions.cycle.timetable import add_months
 from submissions.models import (
@@ -189,16 +196,140 @@ def test_the_months_are_two_queries_however_many_months_and_cut_offs(
     assert len(statuses) == 30
 
 
-def test_the_months_endpoint_answers_what_the_orm_queries_answered_in_two_queries(
+def test_the_months_endpoint_answers_what_the_orm_queries_answered_in_one_query_or_two(
         history, submitter, django_assert_num_queries, monkeypatch):
+    """One statement on PostgreSQL (which writes the JSON), the two on SQLite."""
     _, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
     client.get("/api/submissions/")  # the token's first use is recorded once
     monkeypatch.setattr(timezone, "now", lambda: NOW)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
         response = client.get("/api/months/?organisation=RR8")
     expected = orm_month_statuses(organisation_code="RR8", start=None, end=None, now=NOW)
     assert response.status_code == 200
     assert response.content == JSONRenderer().render({"organisation": "RR8",
                                                       "months": _plain(expected)})
+
+
+# The months as JSON written by PostgreSQL --------------------------------------------------
+
+def python_json(code: str, start: date | None = None, end: date | None = None) -> str:
+    """What the Python path renders (the reference the statement is held to)."""
+    statuses = provider_month_statuses(organisation_code=code, start=start, end=end, now=NOW)
+    return JSONRenderer().render(_plain(statuses)).decode()
+
+
+postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'",
+                                     reason="the statement is PostgreSQL's")
+
+
+@postgresql_only
+@pytest.mark.parametrize(("start", "end"), [(None, None), (date(2025, 7, 1), date(2026, 8, 1)),
+                                            (date(2025, 10, 1), date(2025, 10, 1))])
+def test_postgresql_writes_the_months_byte_for_byte_as_the_renderer(
+        history, start, end, django_assert_num_queries):
+    """Deadlines from the timetable and defaults across the BST changes, a current reopening
+    beside ended and future ones, cut-offs that took a version or nothing, a version with no
+    quality, microseconds, months in every state."""
+    with django_assert_num_queries(1):
+        written = provider_months_json(organisation_code="rr8 ", start=start, end=end, now=NOW)
+    expected = python_json("RR8", start, end)
+    assert written == expected
+    if start is None:  # the data set has what the docstring says
+        for shown in ('"reopened_until":"2026-07-23T11:00:00.123463+00:00"', '"quality":null',
+                      '"provisional_deadline":"2026-08-28T23:59:59+01:00"',
+                      '"final_deadline":"2027-01-29T23:59:59+00:00"', '"version":null}',
+                      '"state":"rejected_only"', '"state":"late"', '"state":"on_time"'):
+            assert shown in written
+
+
+@postgresql_only
+def test_postgresql_writes_only_the_months_in_scope(history):
+    Organisation.objects.filter(code="RR8").update(in_scope_from=date(2026, 2, 1),
+                                                   in_scope_to=date(2026, 5, 31))
+    written = provider_months_json(organisation_code="RR8", now=NOW)
+    assert written == python_json("RR8")
+    assert [m["month"] for m in json.loads(written or "")] == [
+        "2026-05-01", "2026-04-01", "2026-03-01", "2026-02-01"]
+
+
+@postgresql_only
+@pytest.mark.parametrize("code", ["RX1", "NOPE"])
+def test_postgresql_writes_no_months_of_an_organisation_out_of_scope_or_unknown(history, code):
+    assert provider_months_json(organisation_code=code, now=NOW) == "[]" == python_json(code)
+
+
+@postgresql_only
+def test_a_quality_python_rounds_otherwise_is_left_to_the_python_path(history):
+    """100 * 3 / 2000 is 0.15 exactly; Python rounds the double below it down to 0.1."""
+    Submission.objects.filter(organisation_id="RR8", activity_month=MONTH).update(
+        rows=2000, accepted_rows=1999, warned_rows=1996,
+        status=SubmissionStatus.ACCEPTED_WITH_WARNINGS)
+    assert provider_months_json(organisation_code="RR8", now=NOW) is None
+    assert '"quality":0.1,' in python_json("RR8")
+    Submission.objects.filter(organisation_id="RR8", activity_month=MONTH).update(warned_rows=1995)
+    assert provider_months_json(organisation_code="RR8", now=NOW) == python_json("RR8")
+
+
+def test_another_database_is_left_to_the_python_path(history, monkeypatch):
+    """SQLite (the embedded default) has no statement: the endpoint renders the Python path's
+    answer, the same body as PostgreSQL's (there, the statement is taken away)."""
+    if connection.vendor == "postgresql":
+        monkeypatch.setattr(cycle_api, "provider_months_json", lambda **_: None)
+    else:
+        assert provider_months_json(organisation_code="RR8", now=NOW) is None
+    _, plaintext = api_token_create(actor=User.objects.get(email="submitter@rr8.example.nhs.uk"),
+                                    organisation_code="RR8", name="RIS")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    response = client.get("/api/months/?organisation=RR8")
+    assert response.status_code == 200
+    assert response.content.decode() == f'{{"organisation":"RR8","months":{python_json("RR8")}}}'
+
+
+@postgresql_only
+@pytest.mark.parametrize(("settings", "first", "then"), [
+    ({"CONN_MAX_AGE": 60}, "PREPARE", "EXECUTE"),
+    ({"CONN_MAX_AGE": 0}, "WITH", "WITH"),  # a new connection a request: nothing to keep
+    ({"CONN_MAX_AGE": 60, "DISABLE_SERVER_SIDE_CURSORS": True}, "WITH", "WITH")])  # PgBouncer
+def test_the_statement_is_prepared_once_a_persistent_connection_and_answers_the_same(
+        history, monkeypatch, settings, first, then):
+    for key, value in settings.items():
+        monkeypatch.setitem(connection.settings_dict, key, value)
+    with connection.cursor() as cursor:  # as on a connection the statement has not been on
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = %s",
+                       [months_json.NAME])
+        if cursor.fetchone():
+            cursor.execute(f"DEALLOCATE {months_json.NAME}")
+    months_json._PREPARED.discard(connection.connection)
+    expected = python_json("RR8")
+    for start in (first, then):
+        with CaptureQueriesContext(connection) as queries:
+            assert provider_months_json(organisation_code="RR8", now=NOW) == expected
+        assert [q["sql"].split()[0] for q in queries.captured_queries] == [start]
+
+
+@pytest.fixture
+def token_client(submitter) -> APIClient:
+    _, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
+    return client
+
+
+def test_a_window_that_ends_before_it_starts_has_no_months(history, token_client):
+    """It once failed on the first of no months (a 500)."""
+    assert provider_month_statuses(organisation_code="RR8", start=date(2026, 5, 1),
+                                   end=date(2026, 4, 1), now=NOW) == []
+    response = token_client.get("/api/months/?organisation=RR8&start=2026-05&end=2026-04")
+    assert response.status_code == 200
+    assert response.json() == {"organisation": "RR8", "months": []}
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_a_window_too_long_is_refused_every_time(token_client, attempt):
+    response = token_client.get("/api/months/?organisation=RR8&start=2010-01&end=2026-04")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "range_too_long"
