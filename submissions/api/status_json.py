@@ -1,0 +1,164 @@
+"""The provider status rows as JSON text written by PostgreSQL, for the API to pass through.
+
+A RIS polls ``/api/submissions/`` and ``/api/submissions/{id}/`` many times a second. Reading
+each row's columns into Python (a dozen times parsed, the JSON columns decoded), writing each
+out as a dict and rendering the page cost most of a request's CPU. On PostgreSQL the one
+statement instead writes each row as the exact JSON text ``SubmissionSerializer`` would give
+(DRF's compact JSON, the times in the current time zone as ISO strings with "Z" for UTC, the
+stored JSON's keys in the serializer's order), and Python only joins the rows (a test holds
+the bytes equal to the serializer's for times across a BST change, nulls and odd strings).
+
+Where PostgreSQL's number formatting could differ from Python's (a stored float outside the
+range [1e-4, 1e15), NaN, a nested value where the serializer has a scalar, or a server whose
+``extra_float_digits`` is below 1), the row says so (``exact`` false) and the caller takes the
+Python path for that request. Other databases (SQLite, the embedded default) have no such
+statement: ``status_json_supported`` is false and the caller keeps the Python path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections, router
+from django.utils import timezone
+
+from submissions.api.serializers import ITEM_QUALITY_KEYS, NOTICE_KEYS
+from submissions.models import Submission, SubmissionJob
+
+# Compacts jsonb's text (", " and ": " between tokens) to DRF's separators, strings untouched.
+_COMPACT = r"""regexp_replace(({e})::text, '("(?:[^"\\]|\\.)*")|([,:]) ', '\1\2', 'g')"""
+# A number Python writes in another form than PostgreSQL's numeric (exponents).
+_ODD_NUMBER = ('$.** ? (@.type() == "number" && (@ >= 1e16 || @ <= -1e16 '
+               '|| (@ != 0 && @ < 0.0001 && @ > -0.0001)))')
+
+
+def status_json_supported(alias: str | None = None) -> bool:
+    return connections[alias or router.db_for_read(Submission)].vendor == "postgresql"
+
+
+def _text(e: str) -> str:
+    return f"COALESCE(to_json({e})::text, 'null')"
+
+
+def _plain(e: str) -> str:  # numbers and booleans: their text is their JSON
+    return f"COALESCE(({e})::text, 'null')"
+
+
+def _time(e: str) -> str:
+    """DRF's DateTimeField: local ISO time, microseconds only when not zero, "Z" for +00:00."""
+    local, offset = f"({e} AT TIME ZONE z.tz)", f"(({e} AT TIME ZONE z.tz) - ({e} AT TIME ZONE 'UTC'))"
+    size = f"(CASE WHEN {offset} < interval '0' THEN -{offset} ELSE {offset} END)"
+    return (f"CASE WHEN {e} IS NULL THEN 'null' ELSE '\"' || "
+            f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+            f"CASE WHEN date_trunc('second', {e}) = {e} THEN '' ELSE to_char({local}, '.US') END || "
+            f"CASE WHEN {offset} = interval '0' THEN 'Z' ELSE "
+            f"CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END || to_char({size}, 'HH24:MI') || "
+            f"CASE WHEN date_trunc('minute', {size}) = {size} THEN '' ELSE to_char({size}, ':SS') END "
+            f"END || '\"' END")
+
+
+def _scalars(value: str, keys: tuple[str, ...]) -> str:
+    """An object of these keys in this order, from a stored object's scalar values."""
+    parts = [f"'{'{' if i == 0 else ','}\"{k}\":' || COALESCE({value}->'{k}', 'null'::jsonb)::text"
+             for i, k in enumerate(keys)]
+    return " || ".join(parts) + " || '}'"
+
+
+def _row_sql(alias: str) -> tuple[str, str]:
+    """The FROM ... JOIN and the SELECT list (id, the row's JSON, whether it is exact). Built
+    from the model's table and column names and constants only: every value is a parameter."""
+    db = connections[alias]
+    q = db.ops.quote_name
+    s, j = q(Submission._meta.db_table), q(SubmissionJob._meta.db_table)
+    user_table = q(Submission._meta.get_field("submitted_by").related_model._meta.db_table)
+    release_table = q(Submission._meta.get_field("reference_release").related_model._meta.db_table)
+
+    def c(column: str) -> str:
+        return f"s.{q(column)}"
+
+    def jc(column: str) -> str:
+        return f"j.{q(column)}"
+
+    notice = _scalars("n.v", NOTICE_KEYS)
+    item = _scalars("i.v", ITEM_QUALITY_KEYS)
+    percent = (f"CASE WHEN {jc('state')} = 'done' THEN '100' WHEN COALESCE({jc('rows_estimate')}, 0) = 0 "
+               f"THEN '0' ELSE least(99, 100 * {jc('rows_done')} / {jc('rows_estimate')})::text END")
+    score = c("quality_score")
+    fields = [
+        ("id", f"{c('id')}::text"), ("organisation", _text(c("organisation_id"))),
+        ("activity_month", f"'\"' || to_char({c('activity_month')}, 'YYYY-MM') || '\"'"),
+        ("version", _plain(c("version"))), ("status", _text(c("status"))),
+        ("is_live", _plain(c("is_live"))), ("original_name", _text(c("original_name"))),
+        ("size_bytes", _plain(c("size_bytes"))), ("sha256", _text(c("sha256"))),
+        ("received_at", _time(c("received_at"))), ("as_of", _time(c("as_of"))),
+        ("channel", _text(c("channel"))), ("submitted_by", _text(f"u.{q('email')}")),
+        ("dataset_version", _text(c("dataset_version"))), ("rows", _plain(c("rows"))),
+        ("accepted_rows", _plain(c("accepted_rows"))), ("rejected_rows", _plain(c("rejected_rows"))),
+        ("warning_count", _plain(c("warning_count"))), ("file_rejected", _plain(c("file_rejected"))),
+        ("counts_by_rule", f"COALESCE({_COMPACT.format(e=c('counts_by_rule'))}, 'null')"),
+        ("reference_release",  # ReferenceRelease.__str__, its time as stored (UTC)
+         f"CASE WHEN r.{q('label')} IS NULL THEN 'null' ELSE to_json(r.{q('label')} || "
+         f"COALESCE(to_char(r.{q('loaded_at')} AT TIME ZONE 'UTC', ' (YYYY-MM-DD HH24:MI)'), ''))::text END"),
+        ("ruleset_version", _text(c("ruleset_version"))), ("processed_at", _time(c("processed_at"))),
+        ("failure_reason", _text(c("failure_reason"))),
+        ("job", f"CASE WHEN {jc('state')} IS NULL THEN 'null' ELSE "
+                f"'{{\"state\":' || to_json({jc('state')})::text || ',\"rows_done\":' || "
+                f"{_plain(jc('rows_done'))} || ',\"rows_estimate\":' || {_plain(jc('rows_estimate'))} || "
+                f"',\"percent\":' || {percent} || ',\"attempts\":' || {_plain(jc('attempts'))} || "
+                f"',\"started_at\":' || {_time(jc('started_at'))} || ',\"finished_at\":' || "
+                f"{_time(jc('finished_at'))} || ',\"error\":' || {_text(jc('error'))} || '}}' END"),
+        ("findings_url", f"'\"/api/submissions/' || {c('id')} || '/findings/\"'"),
+        ("plausibility", f"COALESCE((SELECT '[' || string_agg({notice}, ',' ORDER BY n.o) || ']' "  # noqa: S608
+                         f"FROM jsonb_array_elements({c('plausibility')}) WITH ORDINALITY n(v, o)), '[]')"),
+        ("quality", f"COALESCE((SELECT '{{' || string_agg(to_json(i.k)::text || ':' || {item}, ',' "  # noqa: S608
+                    f"ORDER BY i.o) || '}}' FROM jsonb_each({c('quality')}) WITH ORDINALITY i(k, v, o)), '{{}}')"),
+        ("quality_score", f"CASE WHEN {score} IS NULL THEN 'null' WHEN {score}::text ~ '^-?[0-9]+$' "
+                          f"THEN {score}::text || '.0' ELSE {score}::text END"),
+    ]
+    body = " || ".join(f"'{'{' if i == 0 else ','}\"{name}\":' || {sql}"
+                       for i, (name, sql) in enumerate(fields)) + " || '}'"
+    nested = "'strict $[*].* ? (@.type() == \"object\" || @.type() == \"array\")'"
+    exact = (f"NOT (COALESCE(abs({score}) >= 1e15, false) "
+             f"OR current_setting('extra_float_digits')::int < 1 "
+             f"OR COALESCE(jsonb_path_exists({c('counts_by_rule')}, '{_ODD_NUMBER}'), false) "
+             f"OR COALESCE(jsonb_path_exists({c('plausibility')}, '{_ODD_NUMBER}'), false) "
+             f"OR COALESCE(jsonb_path_exists({c('quality')}, '{_ODD_NUMBER}'), false) "
+             f"OR COALESCE(jsonb_path_exists({c('plausibility')}, {nested}, '{{}}', true), false) "
+             f"OR COALESCE(jsonb_path_exists({c('quality')}, "
+             f"{nested.replace('$[*]', '$.*')}, '{{}}', true), false))")
+    source = (f"FROM {s} s CROSS JOIN (SELECT %s::text AS tz) z "
+              f"LEFT OUTER JOIN {user_table} u ON s.{q('submitted_by_id')} = u.{q('id')} "
+              f"LEFT OUTER JOIN {release_table} r ON s.{q('reference_release_id')} = r.{q('id')} "
+              f"LEFT OUTER JOIN {j} j ON s.{q('id')} = j.{q('submission_id')}")
+    return source, f"SELECT {c('id')}, {body}, {exact} {source}"
+
+
+_SQL: dict[str, str] = {}
+
+
+def status_json_rows(*, codes: set[str] | None, pk: int | None = None, descending: bool = True,
+                     below: int | None = None, above: int | None = None, limit: int,
+                     alias: str | None = None) -> list[tuple[int, str, bool]]:
+    """(id, JSON text, exact) of the versions of these organisations (None: all), by id, in one
+    statement; ``below``/``above`` bound the ids as a cursor does, ``pk`` narrows to one."""
+    if codes is not None and not codes:
+        return []
+    alias = alias or router.db_for_read(Submission)
+    if alias not in _SQL:
+        _SQL[alias] = _row_sql(alias)[1]
+    where: list[str] = []
+    args: list[Any] = [timezone.get_current_timezone_name()]
+    if codes is not None:
+        where.append("s.organisation_id = ANY(%s)")
+        args.append(sorted(codes))
+    for operator, value in (("=", pk), ("<", below), (">", above)):
+        if value is not None:
+            where.append(f"s.id {operator} %s")
+            args.append(value)
+    text = _SQL[alias] + (" WHERE " + " AND ".join(where) if where else "")
+    text += f" ORDER BY s.id {'DESC' if descending else 'ASC'} LIMIT %s"
+    args.append(max(0, limit))
+    with connections[alias].cursor() as cursor:
+        cursor.execute(text, args)
+        rows: list[Any] = cursor.fetchall()
+    return rows
