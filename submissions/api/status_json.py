@@ -8,6 +8,11 @@ statement instead writes each row as the exact JSON text ``SubmissionSerializer`
 stored JSON's keys in the serializer's order), and Python only joins the rows (a test holds
 the bytes equal to the serializer's for times across a BST change, nulls and odd strings).
 
+The statement is long (its text and its plan cost PostgreSQL more than running it), so it is
+prepared once per connection and its plan kept (a server-side binding cursor, counted and
+logged as Django's own); not behind PgBouncer in transaction pooling, where a prepared
+statement may be on another server connection.
+
 Where PostgreSQL's number formatting could differ from Python's (a stored float outside the
 range [1e-4, 1e15), NaN, a nested value where the serializer has a scalar, or a server whose
 ``extra_float_digits`` is below 1), the row says so (``exact`` false) and the caller takes the
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, router
 from django.utils import timezone
 
@@ -108,10 +114,13 @@ def _row_sql(alias: str) -> tuple[str, str]:
                 f"',\"started_at\":' || {_time(jc('started_at'))} || ',\"finished_at\":' || "
                 f"{_time(jc('finished_at'))} || ',\"error\":' || {_text(jc('error'))} || '}}' END"),
         ("findings_url", f"'\"/api/submissions/' || {c('id')} || '/findings/\"'"),
-        ("plausibility", f"COALESCE((SELECT '[' || string_agg({notice}, ',' ORDER BY n.o) || ']' "  # noqa: S608
-                         f"FROM jsonb_array_elements({c('plausibility')}) WITH ORDINALITY n(v, o)), '[]')"),
-        ("quality", f"COALESCE((SELECT '{{' || string_agg(to_json(i.k)::text || ':' || {item}, ',' "  # noqa: S608
-                    f"ORDER BY i.o) || '}}' FROM jsonb_each({c('quality')}) WITH ORDINALITY i(k, v, o)), '{{}}')"),
+        # The element subqueries run only for a version that has elements (most have none).
+        ("plausibility", f"CASE WHEN {c('plausibility')} = '[]' THEN '[]' ELSE "
+                         f"COALESCE((SELECT '[' || string_agg({notice}, ',' ORDER BY n.o) || ']' "  # noqa: S608
+                         f"FROM jsonb_array_elements({c('plausibility')}) WITH ORDINALITY n(v, o)), '[]') END"),
+        ("quality", f"CASE WHEN {c('quality')} = '{{}}' THEN '{{}}' ELSE "
+                    f"COALESCE((SELECT '{{' || string_agg(to_json(i.k)::text || ':' || {item}, ',' "  # noqa: S608
+                    f"ORDER BY i.o) || '}}' FROM jsonb_each({c('quality')}) WITH ORDINALITY i(k, v, o)), '{{}}') END"),
         ("quality_score", f"CASE WHEN {score} IS NULL THEN 'null' WHEN {score}::text ~ '^-?[0-9]+$' "
                           f"THEN {score}::text || '.0' ELSE {score}::text END"),
     ]
@@ -158,7 +167,35 @@ def status_json_rows(*, codes: set[str] | None, pk: int | None = None, descendin
     text = _SQL[alias] + (" WHERE " + " AND ".join(where) if where else "")
     text += f" ORDER BY s.id {'DESC' if descending else 'ASC'} LIMIT %s"
     args.append(max(0, limit))
-    with connections[alias].cursor() as cursor:
+    with _cursor(alias) as cursor:
         cursor.execute(text, args)
         rows: list[Any] = cursor.fetchall()
     return rows
+
+
+class _Prepared:
+    """A psycopg cursor with server-side binding that prepares what it executes."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        return self.raw.execute(sql, params, prepare=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+    def __iter__(self) -> Any:
+        return iter(self.raw)
+
+
+def _cursor(alias: str) -> Any:
+    """Django's cursor, or behind no pooler the same connection's preparing cursor wrapped as
+    Django wraps its own (query logging, error translation, thread checks)."""
+    db = connections[alias]
+    if settings.DATABASE_POOLER:
+        return db.cursor()
+    import psycopg
+
+    db.ensure_connection()
+    return db._prepare_cursor(_Prepared(psycopg.Cursor(db.connection)))
