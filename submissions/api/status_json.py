@@ -51,16 +51,14 @@ def _plain(e: str) -> str:  # numbers and booleans: their text is their JSON
 
 
 def _time(e: str) -> str:
-    """DRF's DateTimeField: local ISO time, microseconds only when not zero, "Z" for +00:00."""
-    local, offset = f"({e} AT TIME ZONE z.tz)", f"(({e} AT TIME ZONE z.tz) - ({e} AT TIME ZONE 'UTC'))"
-    size = f"(CASE WHEN {offset} < interval '0' THEN -{offset} ELSE {offset} END)"
+    """DRF's DateTimeField: local ISO time, microseconds only when not zero, "Z" for +00:00
+    (offsets in whole minutes, as the current time zone's have been since 1847)."""
+    local, utc = f"({e} AT TIME ZONE z.tz)", f"({e} AT TIME ZONE 'UTC')"
     return (f"CASE WHEN {e} IS NULL THEN 'null' ELSE '\"' || "
-            f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-            f"CASE WHEN date_trunc('second', {e}) = {e} THEN '' ELSE to_char({local}, '.US') END || "
-            f"CASE WHEN {offset} = interval '0' THEN 'Z' ELSE "
-            f"CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END || to_char({size}, 'HH24:MI') || "
-            f"CASE WHEN date_trunc('minute', {size}) = {size} THEN '' ELSE to_char({size}, ':SS') END "
-            f"END || '\"' END")
+            f"replace(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || "
+            f"CASE WHEN {local} = {utc} THEN 'Z' WHEN {local} > {utc} "
+            f"THEN '+' || to_char({local} - {utc}, 'HH24:MI') "
+            f"ELSE '-' || to_char({utc} - {local}, 'HH24:MI') END || '\"' END")
 
 
 def _scalars(value: str, keys: tuple[str, ...]) -> str:
@@ -115,11 +113,11 @@ def _row_sql(alias: str) -> tuple[str, str]:
                 f"{_time(jc('finished_at'))} || ',\"error\":' || {_text(jc('error'))} || '}}' END"),
         ("findings_url", f"'\"/api/submissions/' || {c('id')} || '/findings/\"'"),
         # The element subqueries run only for a version that has elements (most have none).
-        ("plausibility", f"CASE WHEN {c('plausibility')} = '[]' THEN '[]' ELSE "
-                         f"COALESCE((SELECT '[' || string_agg({notice}, ',' ORDER BY n.o) || ']' "  # noqa: S608
+        ("plausibility", f"CASE WHEN {c('plausibility')} = '[]' THEN '[]' ELSE "  # noqa: S608
+                         f"COALESCE((SELECT '[' || string_agg({notice}, ',' ORDER BY n.o) || ']' "
                          f"FROM jsonb_array_elements({c('plausibility')}) WITH ORDINALITY n(v, o)), '[]') END"),
-        ("quality", f"CASE WHEN {c('quality')} = '{{}}' THEN '{{}}' ELSE "
-                    f"COALESCE((SELECT '{{' || string_agg(to_json(i.k)::text || ':' || {item}, ',' "  # noqa: S608
+        ("quality", f"CASE WHEN {c('quality')} = '{{}}' THEN '{{}}' ELSE "  # noqa: S608
+                    f"COALESCE((SELECT '{{' || string_agg(to_json(i.k)::text || ':' || {item}, ',' "
                     f"ORDER BY i.o) || '}}' FROM jsonb_each({c('quality')}) WITH ORDINALITY i(k, v, o)), '{{}}') END"),
         ("quality_score", f"CASE WHEN {score} IS NULL THEN 'null' WHEN {score}::text ~ '^-?[0-9]+$' "
                           f"THEN {score}::text || '.0' ELSE {score}::text END"),

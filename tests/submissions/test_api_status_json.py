@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
@@ -154,3 +155,11 @@ def test_an_accept_with_parameters_or_another_type_takes_drfs_negotiation(token)
     assert token[1].get("/api/submissions/", HTTP_ACCEPT="text/html").status_code == 406
     indented = token[1].get("/api/submissions/", HTTP_ACCEPT="application/json; indent=2")
     assert indented.content.startswith(b'{\n  "next"')
+
+
+@pytest.mark.parametrize("zone", ["America/St_Johns", "Asia/Kathmandu", "UTC"])
+def test_times_are_in_the_current_time_zone_west_and_east_in_minutes(submitter, make_file, token,
+                                                                     zone):
+    varied_versions(submitter, make_file)
+    with timezone.override(ZoneInfo(zone)):  # -03:30/-02:30, +05:45, Z
+        assert token[1].get("/api/submissions/").content == expected_page(submitter, token[0])
