@@ -8,10 +8,10 @@ statement instead writes each row as the exact JSON text ``SubmissionSerializer`
 stored JSON's keys in the serializer's order), and Python only joins the rows (a test holds
 the bytes equal to the serializer's for times across a BST change, nulls and odd strings).
 
-The statement is long (its text and its plan cost PostgreSQL more than running it), so it is
-prepared once per connection and its plan kept (a server-side binding cursor, counted and
-logged as Django's own); not behind PgBouncer in transaction pooling, where a prepared
-statement may be on another server connection.
+The statement is long (parsing and planning its text cost PostgreSQL more than running it),
+so each database session prepares it once (``PREPARE``, then ``EXECUTE`` through Django's
+cursor, counted and logged as any query); not behind PgBouncer in transaction pooling, where
+the next statement may reach another server session.
 
 Where PostgreSQL's number formatting could differ from Python's (a stored float outside the
 range [1e-4, 1e15), NaN, a nested value where the serializer has a scalar, or a server whose
@@ -22,6 +22,8 @@ statement: ``status_json_supported`` is false and the caller keeps the Python pa
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -68,7 +70,7 @@ def _scalars(value: str, keys: tuple[str, ...]) -> str:
     return " || ".join(parts) + " || '}'"
 
 
-def _row_sql(alias: str) -> tuple[str, str]:
+def _row_sql(alias: str, tz: str = "%s") -> tuple[str, str]:
     """The FROM ... JOIN and the SELECT list (id, the row's JSON, whether it is exact). Built
     from the model's table and column names and constants only: every value is a parameter."""
     db = connections[alias]
@@ -133,67 +135,44 @@ def _row_sql(alias: str) -> tuple[str, str]:
              f"OR COALESCE(jsonb_path_exists({c('plausibility')}, {nested}, '{{}}', true), false) "
              f"OR COALESCE(jsonb_path_exists({c('quality')}, "
              f"{nested.replace('$[*]', '$.*')}, '{{}}', true), false))")
-    source = (f"FROM {s} s CROSS JOIN (SELECT %s::text AS tz) z "
+    source = (f"FROM {s} s CROSS JOIN (SELECT {tz}::text AS tz) z "
               f"LEFT OUTER JOIN {user_table} u ON s.{q('submitted_by_id')} = u.{q('id')} "
               f"LEFT OUTER JOIN {release_table} r ON s.{q('reference_release_id')} = r.{q('id')} "
               f"LEFT OUTER JOIN {j} j ON s.{q('id')} = j.{q('submission_id')}")
     return source, f"SELECT {c('id')}, {body}, {exact} {source}"
 
 
-_SQL: dict[str, str] = {}
+# The two statements a poll runs, prepared once per session under these names.
+_SHAPES = {
+    "dids_status_json_list": "WHERE s.organisation_id = $2 ORDER BY s.id DESC LIMIT $3",
+    "dids_status_json_version": "WHERE s.organisation_id = $2 AND s.id = $3 LIMIT 1",
+}
+_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_prepared_lock = threading.Lock()
 
 
-def status_json_rows(*, codes: set[str] | None, pk: int | None = None, descending: bool = True,
-                     below: int | None = None, above: int | None = None, limit: int,
+def status_json_rows(*, code: str, pk: int | None = None, limit: int = 1,
                      alias: str | None = None) -> list[tuple[int, str, bool]]:
-    """(id, JSON text, exact) of the versions of these organisations (None: all), by id, in one
-    statement; ``below``/``above`` bound the ids as a cursor does, ``pk`` narrows to one."""
-    if codes is not None and not codes:
-        return []
+    """(id, JSON text, exact) of one organisation's versions, newest first, at most ``limit``
+    (or its version ``pk``), in one statement: ``EXECUTE`` of the statement prepared in this
+    database session the first time (behind PgBouncer, the statement itself each time)."""
     alias = alias or router.db_for_read(Submission)
-    if alias not in _SQL:
-        _SQL[alias] = _row_sql(alias)[1]
-    where: list[str] = []
-    args: list[Any] = [timezone.get_current_timezone_name()]
-    if codes is not None:
-        where.append("s.organisation_id = ANY(%s)")
-        args.append(sorted(codes))
-    for operator, value in (("=", pk), ("<", below), (">", above)):
-        if value is not None:
-            where.append(f"s.id {operator} %s")
-            args.append(value)
-    text = _SQL[alias] + (" WHERE " + " AND ".join(where) if where else "")
-    text += f" ORDER BY s.id {'DESC' if descending else 'ASC'} LIMIT %s"
-    args.append(max(0, limit))
-    with _cursor(alias) as cursor:
-        cursor.execute(text, args)
+    name = "dids_status_json_version" if pk is not None else "dids_status_json_list"
+    args: list[Any] = [timezone.get_current_timezone_name(), code,
+                       pk if pk is not None else max(0, limit)]
+    db = connections[alias]
+    with db.cursor() as cursor:
+        if settings.DATABASE_POOLER:
+            text = _row_sql(alias)[1] + " " + _SHAPES[name].replace("$2", "%s").replace("$3", "%s")
+            cursor.execute(text, args)
+        else:
+            raw = db.connection
+            with _prepared_lock:
+                done = _prepared.setdefault(raw, set())
+            if name not in done:
+                cursor.execute(f"PREPARE {name} (text, text, bigint) AS "
+                               f"{_row_sql(alias, '$1')[1]} {_SHAPES[name]}")
+                done.add(name)
+            cursor.execute(f"EXECUTE {name} (%s, %s, %s)", args)
         rows: list[Any] = cursor.fetchall()
     return rows
-
-
-class _Prepared:
-    """A psycopg cursor with server-side binding that prepares what it executes."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-
-    def execute(self, sql: str, params: Any = None) -> Any:
-        return self.raw.execute(sql, params, prepare=True)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.raw, name)
-
-    def __iter__(self) -> Any:
-        return iter(self.raw)
-
-
-def _cursor(alias: str) -> Any:
-    """Django's cursor, or behind no pooler the same connection's preparing cursor wrapped as
-    Django wraps its own (query logging, error translation, thread checks)."""
-    db = connections[alias]
-    if settings.DATABASE_POOLER:
-        return db.cursor()
-    import psycopg
-
-    db.ensure_connection()
-    return db._prepare_cursor(_Prepared(psycopg.Cursor(db.connection)))

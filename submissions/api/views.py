@@ -137,15 +137,18 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if token is None:
             return None
         codes = visible_organisation_codes(user=token.user, token=token)
+        if codes is None or len(codes) != 1:  # a token sees its one organisation, or none
+            return None
+        code = next(iter(codes))
         if action == "retrieve":
             pk = _version_id(kwargs.get("pk"))
-            rows = [] if pk is None else status_json_rows(codes=codes, pk=pk, limit=1)
+            rows = [] if pk is None else status_json_rows(code=code, pk=pk)
             if not rows or not rows[0][2]:
                 return None
             body = rows[0][1]
         else:
             size = NewestFirst.page_size
-            rows = status_json_rows(codes=codes, limit=size + 1)
+            rows = status_json_rows(code=code, limit=size + 1)
             if not all(exact for _, _, exact in rows):
                 return None
             next_link = None

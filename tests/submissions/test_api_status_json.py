@@ -130,9 +130,26 @@ def test_the_one_statement_path_is_taken_on_postgresql_only(token, monkeypatch,
     calls: list[dict] = []
     real = views.status_json_rows
     monkeypatch.setattr(views, "status_json_rows", lambda **kw: calls.append(kw) or real(**kw))
+    token[1].get("/api/submissions/")  # the session prepares the statement the first time
     with django_assert_num_queries(1):
         assert token[1].get("/api/submissions/").status_code == 200
     assert bool(calls) == (connection.vendor == "postgresql")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statement")
+def test_a_poll_prepares_its_statement_once_per_session_and_executes_it_after(
+        token, django_assert_max_num_queries, django_assert_num_queries, settings):
+    live = many_versions(1)[1]
+    with django_assert_max_num_queries(2) as first:  # PREPARE unless an earlier test did
+        token[1].get(f"/api/submissions/{live.pk}/")
+    assert first.captured_queries[-1]["sql"].startswith("EXECUTE dids_status_json_version")
+    with django_assert_num_queries(1) as again:
+        assert token[1].get(f"/api/submissions/{live.pk}/").json()["id"] == live.pk
+    assert again.captured_queries[0]["sql"].startswith("EXECUTE dids_status_json_version")
+    settings.DATABASE_POOLER = "pgbouncer"  # no session of its own: the statement itself
+    with django_assert_num_queries(1) as pooled:
+        assert token[1].get("/api/submissions/").status_code == 200
+    assert pooled.captured_queries[0]["sql"].startswith("SELECT")
 
 
 def test_another_organisations_version_is_still_a_404(token):
