@@ -5,7 +5,8 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.services import api_token_verify
+from accounts import token_cache
+from accounts.services import api_token_verify, hash_token
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -26,6 +27,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return "Token"
+
+
+def recalled_token(request: Any) -> Any:
+    """The request's API token if it passed ``api_token_check`` in the last seconds
+    (``accounts.token_cache``: expiry checked on every hit, revocation within those seconds),
+    else None. What ``ApiTokenAuthentication`` would accept, for a path that skips DRF's
+    dispatch; a token not remembered (and any malformed header) is left to DRF, which checks
+    it, remembers it and answers a refusal with its 401."""
+    header = authentication.get_authorization_header(request).decode("latin-1").split()
+    if len(header) != 2 or header[0].lower() not in ApiTokenAuthentication.keywords:
+        return None
+    return token_cache.recall(hash_token(header[1]))
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

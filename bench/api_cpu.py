@@ -5,8 +5,10 @@ work moves the figures; this measures what a request costs in CPU, which load ch
 less: the Django WSGI handler is called in a loop with the production settings (no server, no
 network), for --requests requests per endpoint after a warm-up, and the process CPU time per
 request is printed beside the bare Django response (an unrouted path under /api/, a 404
-through every middleware and the URL resolver) and /healthz, measured in the same run. The
-CPU of the PostgreSQL backend is not in it (it is the same few index reads either way).
+through every middleware and the URL resolver) and /healthz, measured in the same run; and
+beside it the CPU the PostgreSQL backend serving this process spent per request (from
+/proc/PID/stat when the server is on this machine: parsing, planning and running the
+statements, and writing their results), since on a machine of two cores both are the budget.
 
 It reads bench/api.py's data: run that once first, with the same DATABASE_URL, to seed it.
 ``--profile N`` also prints cProfile's N most costly functions (cumulative) per endpoint.
@@ -45,6 +47,25 @@ def environ(path: str, headers: dict[str, str]) -> dict[str, Any]:
     for name, value in headers.items():
         env["HTTP_" + name.upper().replace("-", "_")] = value
     return env
+
+
+def backend_cpu(pid: int | None) -> float | None:
+    """The CPU seconds (user + system) of this PostgreSQL backend so far, None if unreadable."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pid() -> int | None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
 
 
 def call(application: Any, path: str, headers: dict[str, str]) -> tuple[str, bytes]:
@@ -102,36 +123,52 @@ def main() -> None:
         endpoints = [e for e in endpoints if e[0] in chosen]
     load = os.getloadavg()
     results: dict[str, float] = {}
+    server: dict[str, float | None] = {}
     for name, path, headers, expected in endpoints:
         status, body = call(application, path, headers)
         if not status.startswith(expected):
             sys.exit(f"{path} answered {status}: {body[:300]!r}")
         for _ in range(min(200, args.requests)):  # warm-up
             call(application, path, headers)
-        best = float("inf")
+        best, best_server = float("inf"), None
         for _ in range(args.repeat):
+            pid = backend_pid()
+            server_start = backend_cpu(pid)
             start = time.process_time()
             for _ in range(args.requests):
                 call(application, path, headers)
-            best = min(best, (time.process_time() - start) / args.requests)
-        results[name] = best
+            spent = (time.process_time() - start) / args.requests
+            server_end = backend_cpu(pid) if backend_pid() == pid else None
+            if spent < best:
+                best = spent
+                best_server = (None if server_start is None or server_end is None
+                               else (server_end - server_start) / args.requests)
+        results[name], server[name] = best, best_server
         if args.profile:
-            profile = cProfile.Profile()
+            profile = cProfile.Profile(time.process_time)  # CPU, not waits
             profile.enable()
             for _ in range(args.requests):
                 call(application, path, headers)
             profile.disable()
             out = io.StringIO()
-            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.profile)
+            pstats.Stats(profile, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(args.profile)
             print(f"--- {name} {path}\n{out.getvalue()}")
     end = os.getloadavg()
     print(f"load average {load[0]:.2f} at the start, {end[0]:.2f} at the end; {args.requests} "
           f"requests per endpoint, best of {args.repeat} rounds; process CPU only")
     base = results["django"]
-    print(f"{'endpoint':<34} {'CPU ms/request':>15} {'x django':>9}")
+    print(f"{'endpoint':<34} {'CPU ms/request':>15} {'x django':>9} {'server ms':>10} "
+          f"{'both ms':>8} {'x django':>9}")
+    base_both = base + (server["django"] or 0.0)
     for name, path, _, _ in endpoints:
         shown = path.replace(str(live_id), "{id}").replace(code, "CODE")
-        print(f"{shown:<34} {results[name] * 1000:>15.3f} {results[name] / base:>8.2f}x")
+        db = server[name]
+        both = results[name] + (db or 0.0)
+        extra = ("" if db is None else
+                 f" {db * 1000:>10.3f} {both * 1000:>8.3f} {both / base_both:>8.2f}x")
+        print(f"{shown:<34} {results[name] * 1000:>15.3f} {results[name] / base:>8.2f}x{extra}")
+    print("server: the PostgreSQL backend's CPU per request (clock ticks of /proc/PID/stat, "
+          "so about 0.01 ms per request at this count); both: this process plus it")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ router.include_format_suffixes = False
 router.trailing_slash = "/?"
 router.register("submissions", views.SubmissionViewSet, basename="submission")
 
+# The router's routes first: the status endpoints a RIS polls are resolved without trying the
+# twenty others (no path below overlaps them; /api/'s root view is reference.api's, before).
 urlpatterns = [
+    *router.urls,
     path("checks/", views.CheckView.as_view(), name="api-checks"),
     path("reference-snapshot/", views.ReferenceSnapshotView.as_view(),
          name="api-reference-snapshot"),
@@ -35,5 +38,4 @@ urlpatterns = [
     path("compliance/owing.csv", cycle.OwingCsvView.as_view(), name="api-compliance-owing-csv"),
     path("months/", cycle.ProviderMonthsView.as_view(), name="api-months"),
     path("submissions/<int:pk>/diff/", cycle.VersionDiffView.as_view(), name="api-version-diff"),
-    *router.urls,
 ]

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
+from base64 import b64encode
 from typing import Any
 
 import django_filters
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -12,8 +15,10 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from accounts.authentication import recalled_token
 from accounts.models import ApiToken
 from accounts.selectors import can_submit_for, is_national, provider_organisation_codes
 from dids_portal.lib.errors import DomainError
@@ -27,6 +32,7 @@ from submissions.api.serializers import (
     SubmissionUploadSerializer,
     submission_status_row,
 )
+from submissions.api.status_json import status_json_rows, status_json_supported
 from submissions.checking import file_check
 from submissions.choices import Channel, SubmissionStatus
 from submissions.downloads import submission_csv_download
@@ -37,6 +43,7 @@ from submissions.selectors import (
     submission_get_for,
     submission_list_for,
     submission_status_rows,
+    visible_organisation_codes,
 )
 from submissions.services import submission_create, submission_reprocess
 
@@ -93,6 +100,13 @@ class SubmissionFilter(django_filters.FilterSet):
 # The list's query parameters that narrow it: without any, the list is what a RIS polls.
 FILTER_PARAMETERS = frozenset(SubmissionFilter.base_filters)
 MAX_ID = 2**63 - 1  # a bigint's largest: a longer id is no version (and no database error)
+# What a poll may send as Accept for the JSON DRF would choose anyway (no media type parameters).
+PLAIN_ACCEPT = frozenset({"", "*/*", "application/json"})
+
+
+def _version_id(pk: Any) -> int | None:
+    text = str(pk)
+    return int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_ID else None
 
 
 class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -102,6 +116,57 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     pagination_class = NewestFirst
     filterset_class = SubmissionFilter
     parser_classes = [MultiPartParser, FormParser]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self.poll(request, kwargs) or super().dispatch(request, *args, **kwargs)
+
+    def poll(self, request: HttpRequest, kwargs: dict[str, Any]) -> HttpResponse | None:
+        """A RIS's status poll answered without DRF's dispatch: a GET of the list's first page
+        (no query string) or of a version, with a token verified in the last seconds and an
+        Accept DRF would answer with JSON, on PostgreSQL. One statement writes the JSON
+        (``status_json``); the bytes are what the DRF path below writes (a test holds them
+        equal). Anything else, a version not found or not visible included, returns None and
+        takes DRF's path, with its authentication, negotiation, filters, paginator and 404."""
+        action = self.action_map.get("get") if request.method == "GET" else None
+        if (action not in ("list", "retrieve")
+                or request.META.get("QUERY_STRING")
+                or request.META.get("HTTP_ACCEPT", "").strip() not in PLAIN_ACCEPT
+                or not status_json_supported()):
+            return None
+        token = recalled_token(request)
+        if token is None:
+            return None
+        codes = visible_organisation_codes(user=token.user, token=token)
+        if codes is None or len(codes) != 1:  # a token sees its one organisation, or none
+            return None
+        code = next(iter(codes))
+        if action == "retrieve":
+            pk = _version_id(kwargs.get("pk"))
+            rows = [] if pk is None else status_json_rows(code=code, pk=pk)
+            if not rows or not rows[0][2]:
+                return None
+            body = rows[0][1]
+        else:
+            size = NewestFirst.page_size
+            rows = status_json_rows(code=code, limit=size + 1)
+            if not all(exact for _, _, exact in rows):
+                return None
+            next_link = None
+            if len(rows) > size:  # DRF's CursorPagination: the page's last id is the position
+                cursor = b64encode(f"p={rows[size - 1][0]}".encode("ascii")).decode("ascii")
+                next_link = json.dumps(replace_query_param(
+                    request.build_absolute_uri(), NewestFirst.cursor_query_param, cursor))
+            body = (f'{{"next":{next_link or "null"},"previous":null,"results":['
+                    + ",".join(row[1] for row in rows[:size]) + "]}")
+        request.user = token.user  # as DRF's authentication sets it for the middleware after
+        response = HttpResponse(body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"),
+                                content_type="application/json")
+        headers = self.default_response_headers
+        if "Vary" in headers:
+            patch_vary_headers(response, [headers.pop("Vary")])
+        for key, value in headers.items():
+            response[key] = value
+        return response
 
     def get_queryset(self) -> Any:
         return submission_list_for(user=self.request.user, token=_token(self.request))
@@ -123,10 +188,10 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return self.get_paginated_response([submission_status_row(r, tz) for r in rows])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        pk = str(self.kwargs["pk"])
+        pk = _version_id(self.kwargs["pk"])
         rows = (submission_status_rows(user=request.user, token=_token(request),
-                                       columns=STATUS_COLUMNS).filter(pk=int(pk))[:1]
-                if pk.isascii() and pk.isdigit() and int(pk) <= MAX_ID else [])
+                                       columns=STATUS_COLUMNS).filter(pk=pk)[:1]
+                if pk is not None else [])
         if not rows:
             raise Http404("No such submission.")  # another organisation's too
         return Response(submission_status_row(rows[0], timezone.get_current_timezone()))
