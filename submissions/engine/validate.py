@@ -280,18 +280,21 @@ class _Run:
 
     def findings(self, df: pl.DataFrame, failing: list[tuple[Check, str]], env: Env,
                  firsts: dict[int, int]) -> None:
-        any_fail = pl.any_horizontal(pl.col(n) for _, n in failing)
-        bad = df.filter(any_fail)
         layout = env.layout
-        out: list[tuple[int, int, Finding]] = []
-        for order, (check, name) in enumerate(failing):
+        # One lazy plan a failing check, run together: each filters only the columns its
+        # message needs (projection pushdown), not every column of the batch.
+        plans = []
+        for check, name in failing:
             cols: dict[str, pl.Expr] = {"line": pl.col("line")}
             if check.item:
                 cols["value"] = pl.col(check.item)
             if check.rule.kind == "duplicate_key":
                 cols["value"] = pl.concat_str([pl.col(env.col(i)) for i in check.rule.items], separator=", ")
             cols.update(check.extras)
-            rows = bad.filter(pl.col(name)).select(**cols).rows(named=True)
+            plans.append(df.lazy().filter(pl.col(name)).select(**cols))
+        out: list[tuple[int, int, Finding]] = []
+        for order, ((check, _name), failed) in enumerate(zip(failing, pl.collect_all(plans), strict=True)):
+            rows = failed.rows(named=True)
             rule = check.rule
             names = item_names(rule, layout, check)
             for row in rows:
