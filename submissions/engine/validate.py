@@ -267,7 +267,7 @@ class _Run:
             stored_as = {c.item: (pl.col(n), str(c.rule.params["stored_as"]))
                          for c, n in zip(checks, names, strict=True)
                          if c.item and c.rule.severity == "warn" and "stored_as" in c.rule.params}
-            clean = storage_frame(df.filter(~reject_any), env.layout, warn_masks, stored_as)
+            clean = storage_frame(df, env.layout, warn_masks, stored_as, accepted=~reject_any)
             if clean.height:
                 count_records(clean, self.report.record_counts)
                 self.on_clean(clean)
