@@ -42,6 +42,7 @@ def validate(
     *,
     rules: Rules | None = None,
     use_threads: bool = False,
+    record_counts: bool = True,
 ) -> Report:
     """Check a DIDS file against every rule and report; hand accepted rows to on_clean_batch.
 
@@ -52,9 +53,13 @@ def validate(
     parse on several cores (polars follows POLARS_MAX_THREADS) in a check without callbacks:
     such a check may have to read the file again on one thread (pyarrow cannot number the
     rows it parses on several), which it can do only while nothing was handed over.
+    record_counts=False leaves the report's record_counts empty, for a caller that counts
+    the accepted rows it is handed itself (the ingest's statistics tally).
     """
     def start() -> _Run:
-        return _Run(context, reference, on_clean_batch, on_findings, max_findings, rules or load_rules())
+        run = _Run(context, reference, on_clean_batch, on_findings, max_findings, rules or load_rules())
+        run.count_records = record_counts
+        return run
 
     run = start()
     threads = use_threads and on_clean_batch is None and on_findings is None
@@ -94,6 +99,7 @@ class _Run:
         self.max_day: date | None = None
         self.month_rule = False  # P016 rejects every record outside the activity month
         self.quality = QualityTally()
+        self.count_records = True  # the report's record_counts (see validate())
         self.default_lists = {s.default_list: tuple(ref.codes(s.default_list))
                               for s in SCORED_ITEMS if s.default_list}
 
@@ -269,7 +275,8 @@ class _Run:
                          if c.item and c.rule.severity == "warn" and "stored_as" in c.rule.params}
             clean = storage_frame(df, env.layout, warn_masks, stored_as, accepted=~reject_any)
             if clean.height:
-                count_records(clean, self.report.record_counts)
+                if self.count_records:
+                    count_records(clean, self.report.record_counts)
                 self.on_clean(clean)
 
     def track_days(self, lo: date | None, hi: date | None) -> None:
