@@ -21,13 +21,15 @@ from submissions.tally import StatisticsTally
 def submission_assess(*, submission: Submission, report: Report,
                       tally: StatisticsTally | None = None) -> None:
     """Set the version's quality, record counts and plausibility from its report (the caller
-    saves it), and store the statistics' counts of its records (``tally``). A rejected file
-    keeps its quality (of the records read) but no counts or notices: it never replaces
-    anything."""
+    saves it), and store the statistics' counts of its records (``tally``, which also gives
+    the record counts when the engine left them to it: ``validate(record_counts=False)``). A
+    rejected file keeps its quality (of the records read) but no counts or notices: it never
+    replaces anything."""
     submission.quality = dict(report.quality)
     submission.quality_score = report.quality_score
     accepted = submission.status in ACCEPTED_STATUSES
-    submission.record_counts = dict(report.record_counts) if accepted else {}
+    counts = report.record_counts if tally is None else tally.record_counts()
+    submission.record_counts = dict(counts) if accepted else {}
     submission.plausibility = (
         notices(submission.record_counts, _history(submission), Thresholds.from_settings())
         if accepted

@@ -42,6 +42,18 @@ class StatisticsTally:
         self._groups = []
         self._waits = {name: [] for name in WAITS}
 
+    def record_counts(self) -> dict[str, dict[str, int]]:
+        """The records by modality, then site, as the engine's report counts them
+        (``count_records``: ``{"CT": {"RR801": 412}}``), from the same groups."""
+        counts: dict[str, dict[str, int]] = {}
+        if self._groups:
+            summed = (pl.concat(self._groups).group_by("modality", "site_code")
+                      .agg(pl.col("n").sum()).sort("modality", "site_code", nulls_last=True))
+            for modality, site, n in summed.iter_rows():
+                into = counts.setdefault(modality or "OTHER", {})
+                into[site or ""] = into.get(site or "", 0) + int(n)
+        return counts
+
     def result(self) -> dict[str, Any]:
         """``groups``: [site, setting, modality, records]; ``waits``: name -> modality ->
         {days: records} (JSON: the days as text)."""

@@ -47,11 +47,14 @@ if set(DERIVED) != DERIVED_COLUMNS:
 
 
 def storage_frame(df: pl.DataFrame, layout: Layout, warn_masks: dict[str, pl.Expr],
-                  stored_as: dict[str, tuple[pl.Expr, str]]) -> pl.DataFrame:
-    """Select the storage columns from a prepared batch of accepted rows.
+                  stored_as: dict[str, tuple[pl.Expr, str]],
+                  accepted: pl.Expr | None = None) -> pl.DataFrame:
+    """Select the storage columns from a prepared batch: its rows where ``accepted`` holds
+    (default: all of them).
 
     warn_masks maps warn rule id -> mask; stored_as maps an item to (mask, value) for a warn
-    rule whose failures are stored as a default (its ``stored_as`` parameter: DIDS023).
+    rule whose failures are stored as a default (its ``stored_as`` parameter: DIDS023). One
+    lazy plan filters only the columns the storage shape reads, not every column of the batch.
     """
     exprs: list[pl.Expr] = []
     for name, storage in STORAGE_COLUMNS:
@@ -65,4 +68,5 @@ def storage_frame(df: pl.DataFrame, layout: Layout, warn_masks: dict[str, pl.Exp
                 mask, value = stored_as[name]
                 expr = pl.when(mask).then(pl.lit(value)).otherwise(expr)
         exprs.append(expr.cast(POLARS_TYPES[storage]).alias(name))
-    return df.select(exprs)
+    plan = df.lazy() if accepted is None else df.lazy().filter(accepted)
+    return plan.select(exprs).collect()

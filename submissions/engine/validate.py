@@ -42,6 +42,7 @@ def validate(
     *,
     rules: Rules | None = None,
     use_threads: bool = False,
+    record_counts: bool = True,
 ) -> Report:
     """Check a DIDS file against every rule and report; hand accepted rows to on_clean_batch.
 
@@ -52,9 +53,13 @@ def validate(
     parse on several cores (polars follows POLARS_MAX_THREADS) in a check without callbacks:
     such a check may have to read the file again on one thread (pyarrow cannot number the
     rows it parses on several), which it can do only while nothing was handed over.
+    record_counts=False leaves the report's record_counts empty, for a caller that counts
+    the accepted rows it is handed itself (the ingest's statistics tally).
     """
     def start() -> _Run:
-        return _Run(context, reference, on_clean_batch, on_findings, max_findings, rules or load_rules())
+        run = _Run(context, reference, on_clean_batch, on_findings, max_findings, rules or load_rules())
+        run.count_records = record_counts
+        return run
 
     run = start()
     threads = use_threads and on_clean_batch is None and on_findings is None
@@ -94,6 +99,7 @@ class _Run:
         self.max_day: date | None = None
         self.month_rule = False  # P016 rejects every record outside the activity month
         self.quality = QualityTally()
+        self.count_records = True  # the report's record_counts (see validate())
         self.default_lists = {s.default_list: tuple(ref.codes(s.default_list))
                               for s in SCORED_ITEMS if s.default_list}
 
@@ -267,9 +273,10 @@ class _Run:
             stored_as = {c.item: (pl.col(n), str(c.rule.params["stored_as"]))
                          for c, n in zip(checks, names, strict=True)
                          if c.item and c.rule.severity == "warn" and "stored_as" in c.rule.params}
-            clean = storage_frame(df.filter(~reject_any), env.layout, warn_masks, stored_as)
+            clean = storage_frame(df, env.layout, warn_masks, stored_as, accepted=~reject_any)
             if clean.height:
-                count_records(clean, self.report.record_counts)
+                if self.count_records:
+                    count_records(clean, self.report.record_counts)
                 self.on_clean(clean)
 
     def track_days(self, lo: date | None, hi: date | None) -> None:
@@ -280,18 +287,21 @@ class _Run:
 
     def findings(self, df: pl.DataFrame, failing: list[tuple[Check, str]], env: Env,
                  firsts: dict[int, int]) -> None:
-        any_fail = pl.any_horizontal(pl.col(n) for _, n in failing)
-        bad = df.filter(any_fail)
         layout = env.layout
-        out: list[tuple[int, int, Finding]] = []
-        for order, (check, name) in enumerate(failing):
+        # One lazy plan a failing check, run together: each filters only the columns its
+        # message needs (projection pushdown), not every column of the batch.
+        plans = []
+        for check, name in failing:
             cols: dict[str, pl.Expr] = {"line": pl.col("line")}
             if check.item:
                 cols["value"] = pl.col(check.item)
             if check.rule.kind == "duplicate_key":
                 cols["value"] = pl.concat_str([pl.col(env.col(i)) for i in check.rule.items], separator=", ")
             cols.update(check.extras)
-            rows = bad.filter(pl.col(name)).select(**cols).rows(named=True)
+            plans.append(df.lazy().filter(pl.col(name)).select(**cols))
+        out: list[tuple[int, int, Finding]] = []
+        for order, ((check, _name), failed) in enumerate(zip(failing, pl.collect_all(plans), strict=True)):
+            rows = failed.rows(named=True)
             rule = check.rule
             names = item_names(rule, layout, check)
             for row in rows:
