@@ -11,7 +11,8 @@ beside it the CPU the PostgreSQL backend serving this process spent per request 
 statements, and writing their results), since on a machine of two cores both are the budget.
 
 It reads bench/api.py's data: run that once first, with the same DATABASE_URL, to seed it.
-``--profile N`` also prints cProfile's N most costly functions (cumulative) per endpoint.
+``--profile N`` also prints cProfile's N most costly functions per endpoint in CPU time
+(cumulative; ``BENCH_SORT=tottime`` sorts by own time).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/dids_bench_api .venv/bin/python
        bench/api_cpu.py [--requests 2000] [--repeat 3] [--profile 0] [--only submissions,...]

@@ -149,6 +149,7 @@ _SHAPES = {
 }
 _prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 _prepared_lock = threading.Lock()
+_whole: dict[tuple[str, str], str] = {}  # behind PgBouncer: each statement's text, written once
 
 
 def status_json_rows(*, code: str, pk: int | None = None, limit: int = 1,
@@ -163,8 +164,11 @@ def status_json_rows(*, code: str, pk: int | None = None, limit: int = 1,
     db = connections[alias]
     with db.cursor() as cursor:
         if settings.DATABASE_POOLER:
-            text = _row_sql(alias)[1] + " " + _SHAPES[name].replace("$2", "%s").replace("$3", "%s")
-            cursor.execute(text, args)
+            key = (alias, name)
+            if key not in _whole:
+                _whole[key] = (_row_sql(alias)[1] + " "
+                               + _SHAPES[name].replace("$2", "%s").replace("$3", "%s"))
+            cursor.execute(_whole[key], args)
         else:
             raw = db.connection
             with _prepared_lock:

@@ -180,3 +180,12 @@ def test_times_are_in_the_current_time_zone_west_and_east_in_minutes(submitter, 
     varied_versions(submitter, make_file)
     with timezone.override(ZoneInfo(zone)):  # -03:30/-02:30, +05:45, Z
         assert token[1].get("/api/submissions/").content == expected_page(submitter, token[0])
+
+
+def test_the_short_path_answers_with_drfs_headers_and_bytes(token):
+    live = many_versions(1)[1]
+    for url in ("/api/submissions/", f"/api/submissions/{live.pk}/"):
+        short = token[1].get(url)
+        drf = token[1].get(url, HTTP_ACCEPT="application/json; q=1")  # negotiated by DRF
+        assert short.content == drf.content
+        assert dict(short.headers) == dict(drf.headers)
