@@ -22,14 +22,13 @@ statement: ``status_json_supported`` is false and the caller keeps the Python pa
 
 from __future__ import annotations
 
-import threading
-import weakref
+import functools
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, router
 from django.utils import timezone
 
+from dids_portal.lib import prepared
 from submissions.api.serializers import ITEM_QUALITY_KEYS, NOTICE_KEYS
 from submissions.models import Submission, SubmissionJob
 
@@ -147,9 +146,12 @@ _SHAPES = {
     "dids_status_json_list": "WHERE s.organisation_id = $2 ORDER BY s.id DESC LIMIT $3",
     "dids_status_json_version": "WHERE s.organisation_id = $2 AND s.id = $3 LIMIT 1",
 }
-_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-_prepared_lock = threading.Lock()
-_whole: dict[tuple[str, str], str] = {}  # behind PgBouncer: each statement's text, written once
+
+
+@functools.cache
+def _statement(alias: str, name: str) -> prepared.Statement:
+    return prepared.Statement(name, f"{_row_sql(alias, '$1')[1]} {_SHAPES[name]}",
+                              ("text", "text", "bigint"))
 
 
 def status_json_rows(*, code: str, pk: int | None = None, limit: int = 1,
@@ -163,20 +165,6 @@ def status_json_rows(*, code: str, pk: int | None = None, limit: int = 1,
                        pk if pk is not None else max(0, limit)]
     db = connections[alias]
     with db.cursor() as cursor:
-        if settings.DATABASE_POOLER:
-            key = (alias, name)
-            if key not in _whole:
-                _whole[key] = (_row_sql(alias)[1] + " "
-                               + _SHAPES[name].replace("$2", "%s").replace("$3", "%s"))
-            cursor.execute(_whole[key], args)
-        else:
-            raw = db.connection
-            with _prepared_lock:
-                done = _prepared.setdefault(raw, set())
-            if name not in done:
-                cursor.execute(f"PREPARE {name} (text, text, bigint) AS "
-                               f"{_row_sql(alias, '$1')[1]} {_SHAPES[name]}")
-                done.add(name)
-            cursor.execute(f"EXECUTE {name} (%s, %s, %s)", args)
+        prepared.execute(cursor, db, _statement(alias, name), args)
         rows: list[Any] = cursor.fetchall()
     return rows

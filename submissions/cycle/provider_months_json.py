@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import functools
 import json
-import weakref
 from datetime import date, datetime
 from typing import Any
 
 from django.db import connections, router
 from django.utils import timezone
 
+from dids_portal.lib import prepared
 from reference.choices import PROVIDER_TYPES
 from reference.models import Organisation
 from submissions.choices import ACCEPTED_STATUSES, ComplianceState, SubmissionStatus
@@ -178,26 +178,18 @@ def _statement(alias: str) -> str:
         live_version=_number("v.live_version"), quality=_number("v.quality"))
 
 
-# Planning the statement costs PostgreSQL more than running it: where connections persist
-# (CONN_MAX_AGE) and no pooler hands them round (PgBouncer's DISABLE_SERVER_SIDE_CURSORS), it
-# is prepared once a connection and executed by name after.
+# Planning the statement costs PostgreSQL more than running it: prepared once a connection
+# where connections persist (dids_portal.lib.prepared).
 NAME = "dids_provider_months"
-EXECUTE = f"EXECUTE {NAME}(%s, %s, %s, %s)"
 PARAMETERS = (("months", "json"), ("code", "text"), ("today", "date"), ("now", "timestamptz"))
-_PREPARED: weakref.WeakSet[Any] = weakref.WeakSet()  # the connections (psycopg's) it is on
-
-
-def _persistent(db: Any) -> bool:
-    return bool(db.settings_dict.get("CONN_MAX_AGE")) and not db.settings_dict.get(
-        "DISABLE_SERVER_SIDE_CURSORS")
 
 
 @functools.cache
-def _prepare(alias: str) -> str:
+def _prepared(alias: str) -> prepared.Statement:
     sql = _statement(alias)
     for number, (name, _) in enumerate(PARAMETERS, start=1):
         sql = sql.replace(f"%({name})s", f"${number}")
-    return f"PREPARE {NAME}({', '.join(kind for _, kind in PARAMETERS)}) AS {sql}"
+    return prepared.Statement(NAME, sql, tuple(kind for _, kind in PARAMETERS))
 
 
 @functools.lru_cache(maxsize=256)
@@ -227,16 +219,6 @@ def provider_months_json(*, organisation_code: str, start: date | str | None = N
         return months
     params: list[Any] = [months, organisation_code.strip().upper(), today, now]
     with db.cursor() as cursor:
-        if not _persistent(db):
-            cursor.execute(_statement(alias), dict(zip([n for n, _ in PARAMETERS], params,
-                                                       strict=True)))
-        elif db.connection in _PREPARED:
-            cursor.execute(EXECUTE, params)
-        else:  # its first time on this connection: prepared and run in one round trip
-            try:
-                cursor.execute(f"{_prepare(alias)}; {EXECUTE}", params)
-            finally:  # a PREPARE stays even where what follows fails or is rolled back
-                _PREPARED.add(db.connection)
-            cursor.nextset()
+        prepared.execute(cursor, db, _prepared(alias), params)
         body, exact = cursor.fetchone()
     return body if exact else None

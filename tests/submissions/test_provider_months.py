@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import api_token_create
+from dids_portal.lib import prepared
 from reference.choices import OrganisationType
 from reference.models import Organisation
 from submissions.api import cycle as cycle_api
@@ -298,12 +299,7 @@ def test_the_statement_is_prepared_once_a_persistent_connection_and_answers_the_
         history, monkeypatch, settings, first, then):
     for key, value in settings.items():
         monkeypatch.setitem(connection.settings_dict, key, value)
-    with connection.cursor() as cursor:  # as on a connection the statement has not been on
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = %s",
-                       [months_json.NAME])
-        if cursor.fetchone():
-            cursor.execute(f"DEALLOCATE {months_json.NAME}")
-    months_json._PREPARED.discard(connection.connection)
+    prepared.forget(connection, months_json.NAME)  # as on a connection it has not been on
     expected = python_json("RR8")
     for start in (first, then):
         with CaptureQueriesContext(connection) as queries:
