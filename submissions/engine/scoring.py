@@ -109,12 +109,16 @@ class QualityTally:
         layout: Layout,
         failing: Mapping[str, Sequence[str]],
         default_lists: Mapping[str, Iterable[str]],
+        normalised: Mapping[str, str] | None = None,
     ) -> None:
         """Count one prepared batch. `failing` maps a file column to the names of the batch's
-        boolean columns that are True where a rule fails about that column."""
+        boolean columns that are True where a rule fails about that column; `normalised`, a
+        file column to a column of the batch that holds its values already normalised
+        (upper case, spaces removed: the prepared postcode's _pcn)."""
         if df.height == 0:
             return
-        plain = _plain_columns(df, layout, default_lists)
+        normalised = normalised or {}
+        plain = _plain_columns(df, layout, default_lists, set(normalised))
         exprs: list[pl.Expr] = []
         for item in SCORED_ITEMS:
             columns = [layout.resolve(name) for name in item.items]
@@ -122,7 +126,7 @@ class QualityTally:
             masks = [m for c in columns for m in failing.get(c, ())]
             invalid = pl.any_horizontal(pl.col(m) for m in masks) if masks else pl.lit(False)
             valid = present & ~invalid
-            good = valid & ~_is_default(item, columns, default_lists, plain)
+            good = valid & ~_is_default(item, columns, default_lists, plain, normalised)
             exprs += [
                 present.sum().alias(f"{item.key}:present"),
                 valid.sum().alias(f"{item.key}:valid"),
@@ -184,7 +188,10 @@ def _has_defaults(item: ScoredItem, default_lists: Mapping[str, Iterable[str]]) 
 
 
 def _plain_columns(
-    df: pl.DataFrame, layout: Layout, default_lists: Mapping[str, Iterable[str]]
+    df: pl.DataFrame,
+    layout: Layout,
+    default_lists: Mapping[str, Iterable[str]],
+    normalised: set[str],
 ) -> set[str]:
     """The columns with default codes whose every value in this batch is only digits and
     capital letters: their values are already normalised (upper case, no spaces or hyphens),
@@ -197,7 +204,7 @@ def _plain_columns(
             for item in SCORED_ITEMS
             if _has_defaults(item, default_lists)
             for column in (layout.resolve(name) for name in item.items)
-            if first[column] is None or not _OTHER.search(first[column])
+            if column not in normalised and (first[column] is None or not _OTHER.search(first[column]))
         }
     )
     if not columns:
@@ -216,6 +223,7 @@ def _is_default(
     columns: list[str],
     default_lists: Mapping[str, Iterable[str]],
     plain: set[str],
+    normalised: Mapping[str, str],
 ) -> pl.Expr:
     codes = list(item.defaults) + [
         c.upper() for c in default_lists.get(item.default_list or "", ())
@@ -224,8 +232,8 @@ def _is_default(
         return pl.lit(False)
     parts = []
     for column in columns:
-        value = pl.col(column)
-        if column not in plain:
+        value = pl.col(normalised.get(column, column))
+        if column not in plain and column not in normalised:
             value = value.str.to_uppercase().str.replace_all(" ", "", literal=True)
             if item.key == "nhs_number":
                 value = value.str.replace_all("-", "", literal=True)

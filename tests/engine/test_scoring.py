@@ -163,3 +163,16 @@ def test_every_scored_item_names_columns_of_both_layouts(version):
     layout = load_layouts()[version]
     for item in SCORED_ITEMS:
         assert all(layout.has(layout.resolve(name)) for name in item.items), item.key
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_the_prepared_postcode_is_normalised_as_the_score_normalises_it(version):
+    # the score reads prepare's _pcn for the postcode's default test (scoring.NORMALISED)
+    from submissions.engine.checks.prepare import NORMALISED, postcode_exprs
+
+    values = ["LS6 3BG", "ls6 3bg", "LS63BG", "LS6  3BG", "L S6 3BG", "A", "AB C", "ZZ99 3VZ",
+              "zz99 3vz", "ZZ9 93V", "E1 2ÀB", "ß1 2AB", "LS6-3BG", "SW1A 1AA", None]
+    frame = pl.DataFrame({"postcode": values}).select(postcode_exprs(load_layouts()[version].item("postcode")))
+    normal = [v.upper().replace(" ", "") if v is not None else None for v in values]
+    assert frame[NORMALISED["postcode"]].to_list() == normal
+    assert frame["_pc"].to_list() == [n[:-3] + " " + n[-3:] if n is not None else None for n in normal]
