@@ -102,6 +102,8 @@ class QualityTally:
     items: dict[str, ItemTally] = field(
         default_factory=lambda: {s.key: ItemTally() for s in SCORED_ITEMS}
     )
+    # columns whose values mostly differ (an earlier batch's): scanned whole, not their uniques
+    varied: set[str] = field(default_factory=set)
 
     def add(
         self,
@@ -109,16 +111,16 @@ class QualityTally:
         layout: Layout,
         failing: Mapping[str, Sequence[str]],
         default_lists: Mapping[str, Iterable[str]],
-        normalised: Mapping[str, str] | None = None,
+        normalised: Mapping[str, tuple[str, bool]] | None = None,
     ) -> None:
         """Count one prepared batch. `failing` maps a file column to the names of the batch's
         boolean columns that are True where a rule fails about that column; `normalised`, a
-        file column to a column of the batch that holds its values already normalised
-        (upper case, spaces removed: the prepared postcode's _pcn)."""
+        file column to a column of the batch that holds its values without spaces (and an NHS
+        number's hyphens), and whether that is also upper-cased (prepare.NORMALISED)."""
         if df.height == 0:
             return
         normalised = normalised or {}
-        plain = _plain_columns(df, layout, default_lists, set(normalised))
+        plain = _plain_columns(df, layout, default_lists, set(normalised), self.varied)
         exprs: list[pl.Expr] = []
         for item in SCORED_ITEMS:
             columns = [layout.resolve(name) for name in item.items]
@@ -192,11 +194,15 @@ def _plain_columns(
     layout: Layout,
     default_lists: Mapping[str, Iterable[str]],
     normalised: set[str],
+    varied: set[str],
 ) -> set[str]:
     """The columns with default codes whose every value in this batch is only digits and
     capital letters: their values are already normalised (upper case, no spaces or hyphens),
     so the default test compares them as they are. One scan each, cheaper than normalising;
-    none for a column whose first value already has another character (postcodes' spaces)."""
+    none for a column whose first value already has another character (postcodes' spaces).
+    A column of few distinct values has only those scanned (finding them costs less than
+    scanning every value); one whose values mostly differ is added to ``varied`` and is
+    scanned whole from then on. Which is scanned changes the cost, never the result."""
     first = df.row(0, named=True)
     columns = sorted(
         {
@@ -209,10 +215,15 @@ def _plain_columns(
     )
     if not columns:
         return set()
-    found = df.select(pl.col(c).str.contains(_OTHER.pattern).any().alias(c) for c in columns).row(
-        0, named=True
-    )
-    return {c for c, other in found.items() if not other}
+    exprs: list[pl.Expr] = []
+    for c in columns:
+        values = pl.col(c) if c in varied else pl.col(c).unique()
+        exprs.append(values.str.contains(_OTHER.pattern).any().alias(c))
+        if c not in varied:
+            exprs.append(values.len().alias(f"{c}:distinct"))
+    found = df.lazy().select(exprs).collect().row(0, named=True)
+    varied.update(c for c in columns if found.get(f"{c}:distinct", 0) * 4 > df.height)
+    return {c for c in columns if not found[c]}
 
 
 _OTHER = re.compile("[^0-9A-Z]")  # a character that is not a digit or a capital letter
@@ -223,18 +234,25 @@ def _is_default(
     columns: list[str],
     default_lists: Mapping[str, Iterable[str]],
     plain: set[str],
-    normalised: Mapping[str, str],
+    normalised: Mapping[str, tuple[str, bool]],
 ) -> pl.Expr:
     codes = list(item.defaults) + [
         c.upper() for c in default_lists.get(item.default_list or "", ())
     ]
     if not codes and not item.default_prefix:
         return pl.lit(False)
+    # no character upper-cases to a digit: codes of digits alone need no upper-casing
+    digits = all(c.isascii() and c.isdigit() for c in [*codes, *filter(None, [item.default_prefix])])
     parts = []
     for column in columns:
-        value = pl.col(normalised.get(column, column))
-        if column not in plain and column not in normalised:
-            value = value.str.to_uppercase().str.replace_all(" ", "", literal=True)
+        value = pl.col(column)
+        if column in normalised:
+            name, upper = normalised[column]
+            value = pl.col(name) if upper or digits else pl.col(name).str.to_uppercase()
+        elif column not in plain:
+            value = value.str.replace_all(" ", "", literal=True)
+            if not digits:
+                value = value.str.to_uppercase()
             if item.key == "nhs_number":
                 value = value.str.replace_all("-", "", literal=True)
         test = value.is_in(pl.Series(codes, dtype=pl.String).implode()) if codes else pl.lit(False)

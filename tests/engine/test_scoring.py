@@ -174,5 +174,13 @@ def test_the_prepared_postcode_is_normalised_as_the_score_normalises_it(version)
               "zz99 3vz", "ZZ9 93V", "E1 2ÀB", "ß1 2AB", "LS6-3BG", "SW1A 1AA", None]
     frame = pl.DataFrame({"postcode": values}).select(postcode_exprs(load_layouts()[version].item("postcode")))
     normal = [v.upper().replace(" ", "") if v is not None else None for v in values]
-    assert frame[NORMALISED["postcode"]].to_list() == normal
+    assert frame[NORMALISED["postcode"][0]].to_list() == normal
     assert frame["_pc"].to_list() == [n[:-3] + " " + n[-3:] if n is not None else None for n in normal]
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_the_prepared_columns_the_score_reads_drop_the_characters_the_score_ignores(version):
+    # the score compares NHS numbers without spaces and hyphens, postcodes without spaces
+    layout = load_layouts()[version]
+    assert set((layout.item("nhs_number").ignore or {}).values()) == {" ", "-"}
+    assert set((layout.item("postcode").ignore or {}).values()) == {" "}

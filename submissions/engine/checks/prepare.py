@@ -65,9 +65,10 @@ def parse_timestamp(item: Item) -> list[pl.Expr]:
 PARSED = {"date": "_d_{}", "timestamp": "_t_{}", "nhs_number": "_nhs", "postcode": "_pc"}
 
 
-# Prepared columns that hold an item's value as the quality score normalises it (upper case,
-# spaces removed): the postcode's ignored characters are its spaces (layouts.toml).
-NORMALISED = {"postcode": "_pcn"}
+# The prepared columns the quality score's default test reads for an item, which hold its value
+# without spaces (and an NHS number's hyphens), as the score normalises it: those are these
+# items' ignored characters (layouts.toml); and whether the column is also upper-cased.
+NORMALISED = {"postcode": ("_pcn", True), "nhs_number": ("_nhs", False)}
 
 
 def parsed_column(item: Item) -> str:
