@@ -35,10 +35,16 @@ def written_width(written: str) -> int:
     return len(datetime(2000, 1, 1).strftime(written))
 
 
+# Dates spread over a lifetime: nearly every one in a batch differs, so a cache of parsed
+# values only costs (2.4 ms against 5.1 ms of CPU per 100,000 birth dates; the activity
+# dates of a month repeat, and their cache saves a third).
+SPREAD_DATES = {"birth_date"}
+
+
 def parse_date(column: str, written: str) -> pl.Expr:
     """The date an item written as ``written`` holds (null unless written in full)."""
     s = pl.col(column)
-    parsed = s.str.strptime(pl.Date, written, strict=False)
+    parsed = s.str.strptime(pl.Date, written, strict=False, cache=column not in SPREAD_DATES)
     return pl.when(s.str.len_bytes() == written_width(written)).then(parsed).otherwise(None).alias(f"_d_{column}")
 
 
