@@ -184,3 +184,23 @@ def test_the_prepared_columns_the_score_reads_drop_the_characters_the_score_igno
     layout = load_layouts()[version]
     assert set((layout.item("nhs_number").ignore or {}).values()) == {" ", "-"}
     assert set((layout.item("postcode").ignore or {}).values()) == {" "}
+
+
+def test_a_column_is_counted_alike_whether_its_distinct_values_or_all_its_values_are_scanned():
+    # a batch of mostly different values marks the column `varied`: later batches scan every value
+    layout = load_layouts()["1.0"]
+
+    def frame(values: list[str]) -> pl.DataFrame:
+        empty = {c: [None] * len(values) for c in layout.columns}
+        return pl.DataFrame({**empty, "gp_practice": values}, schema=dict.fromkeys(layout.columns, pl.String))
+
+    few = frame(["B86006"] * 18 + ["v81999", "V81998"])
+    varied = frame(["B86006", "v81 999", "B86005", "V81998"])
+    tally = QualityTally()
+    tally.add(few, layout, {}, {})
+    assert tally.varied == set()
+    tally.add(varied, layout, {}, {})
+    assert "gp_practice" in tally.varied
+    tally.add(few, layout, {}, {})
+    gp = tally.items["gp_practice"]
+    assert (gp.present, gp.valid, gp.good) == (44, 44, 44 - 2 - 2 - 2)
