@@ -102,6 +102,8 @@ class QualityTally:
     items: dict[str, ItemTally] = field(
         default_factory=lambda: {s.key: ItemTally() for s in SCORED_ITEMS}
     )
+    # columns whose values mostly differ (an earlier batch's): scanned whole, not their uniques
+    varied: set[str] = field(default_factory=set)
 
     def add(
         self,
@@ -109,12 +111,16 @@ class QualityTally:
         layout: Layout,
         failing: Mapping[str, Sequence[str]],
         default_lists: Mapping[str, Iterable[str]],
+        normalised: Mapping[str, tuple[str, bool]] | None = None,
     ) -> None:
         """Count one prepared batch. `failing` maps a file column to the names of the batch's
-        boolean columns that are True where a rule fails about that column."""
+        boolean columns that are True where a rule fails about that column; `normalised`, a
+        file column to a column of the batch that holds its values without spaces (and an NHS
+        number's hyphens), and whether that is also upper-cased (prepare.NORMALISED)."""
         if df.height == 0:
             return
-        plain = _plain_columns(df, layout, default_lists)
+        normalised = normalised or {}
+        plain = _plain_columns(df, layout, default_lists, set(normalised), self.varied)
         exprs: list[pl.Expr] = []
         for item in SCORED_ITEMS:
             columns = [layout.resolve(name) for name in item.items]
@@ -122,7 +128,7 @@ class QualityTally:
             masks = [m for c in columns for m in failing.get(c, ())]
             invalid = pl.any_horizontal(pl.col(m) for m in masks) if masks else pl.lit(False)
             valid = present & ~invalid
-            good = valid & ~_is_default(item, columns, default_lists, plain)
+            good = valid & ~_is_default(item, columns, default_lists, plain, normalised)
             exprs += [
                 present.sum().alias(f"{item.key}:present"),
                 valid.sum().alias(f"{item.key}:valid"),
@@ -184,12 +190,19 @@ def _has_defaults(item: ScoredItem, default_lists: Mapping[str, Iterable[str]]) 
 
 
 def _plain_columns(
-    df: pl.DataFrame, layout: Layout, default_lists: Mapping[str, Iterable[str]]
+    df: pl.DataFrame,
+    layout: Layout,
+    default_lists: Mapping[str, Iterable[str]],
+    normalised: set[str],
+    varied: set[str],
 ) -> set[str]:
     """The columns with default codes whose every value in this batch is only digits and
     capital letters: their values are already normalised (upper case, no spaces or hyphens),
     so the default test compares them as they are. One scan each, cheaper than normalising;
-    none for a column whose first value already has another character (postcodes' spaces)."""
+    none for a column whose first value already has another character (postcodes' spaces).
+    A column of few distinct values has only those scanned (finding them costs less than
+    scanning every value); one whose values mostly differ is added to ``varied`` and is
+    scanned whole from then on. Which is scanned changes the cost, never the result."""
     first = df.row(0, named=True)
     columns = sorted(
         {
@@ -197,15 +210,20 @@ def _plain_columns(
             for item in SCORED_ITEMS
             if _has_defaults(item, default_lists)
             for column in (layout.resolve(name) for name in item.items)
-            if first[column] is None or not _OTHER.search(first[column])
+            if column not in normalised and (first[column] is None or not _OTHER.search(first[column]))
         }
     )
     if not columns:
         return set()
-    found = df.select(pl.col(c).str.contains(_OTHER.pattern).any().alias(c) for c in columns).row(
-        0, named=True
-    )
-    return {c for c, other in found.items() if not other}
+    exprs: list[pl.Expr] = []
+    for c in columns:
+        values = pl.col(c) if c in varied else pl.col(c).unique()
+        exprs.append(values.str.contains(_OTHER.pattern).any().alias(c))
+        if c not in varied:
+            exprs.append(values.len().alias(f"{c}:distinct"))
+    found = df.lazy().select(exprs).collect().row(0, named=True)
+    varied.update(c for c in columns if found.get(f"{c}:distinct", 0) * 4 > df.height)
+    return {c for c in columns if not found[c]}
 
 
 _OTHER = re.compile("[^0-9A-Z]")  # a character that is not a digit or a capital letter
@@ -216,17 +234,25 @@ def _is_default(
     columns: list[str],
     default_lists: Mapping[str, Iterable[str]],
     plain: set[str],
+    normalised: Mapping[str, tuple[str, bool]],
 ) -> pl.Expr:
     codes = list(item.defaults) + [
         c.upper() for c in default_lists.get(item.default_list or "", ())
     ]
     if not codes and not item.default_prefix:
         return pl.lit(False)
+    # no character upper-cases to a digit: codes of digits alone need no upper-casing
+    digits = all(c.isascii() and c.isdigit() for c in [*codes, *filter(None, [item.default_prefix])])
     parts = []
     for column in columns:
         value = pl.col(column)
-        if column not in plain:
-            value = value.str.to_uppercase().str.replace_all(" ", "", literal=True)
+        if column in normalised:
+            name, upper = normalised[column]
+            value = pl.col(name) if upper or digits else pl.col(name).str.to_uppercase()
+        elif column not in plain:
+            value = value.str.replace_all(" ", "", literal=True)
+            if not digits:
+                value = value.str.to_uppercase()
             if item.key == "nhs_number":
                 value = value.str.replace_all("-", "", literal=True)
         test = value.is_in(pl.Series(codes, dtype=pl.String).implode()) if codes else pl.lit(False)

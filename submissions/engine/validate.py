@@ -15,7 +15,7 @@ from .checks import Check, build_checks
 from .checks.dates import late_note
 from .checks.duplicates import DuplicateKeys
 from .checks.env import Env
-from .checks.prepare import prepare
+from .checks.prepare import NORMALISED, prepare
 from .context import CheckContext
 from .diagnosis import diagnose
 from .layout import Layout, Layouts, convert_hint, load_layouts
@@ -252,7 +252,7 @@ class _Run:
         for c, n in zip(all_checks, all_names, strict=True):
             if c.item:
                 by_column.setdefault(c.item, []).append(n)
-        self.quality.add(df, env.layout, by_column, self.default_lists)
+        self.quality.add(df, env.layout, by_column, self.default_lists, NORMALISED)
         r = self.report
         r.rows += df.height
         r.rejected_rows += int(stats["_rejected"])

@@ -163,3 +163,44 @@ def test_every_scored_item_names_columns_of_both_layouts(version):
     layout = load_layouts()[version]
     for item in SCORED_ITEMS:
         assert all(layout.has(layout.resolve(name)) for name in item.items), item.key
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_the_prepared_postcode_is_normalised_as_the_score_normalises_it(version):
+    # the score reads prepare's _pcn for the postcode's default test (scoring.NORMALISED)
+    from submissions.engine.checks.prepare import NORMALISED, postcode_exprs
+
+    values = ["LS6 3BG", "ls6 3bg", "LS63BG", "LS6  3BG", "L S6 3BG", "A", "AB C", "ZZ99 3VZ",
+              "zz99 3vz", "ZZ9 93V", "E1 2ÀB", "ß1 2AB", "LS6-3BG", "SW1A 1AA", None]
+    frame = pl.DataFrame({"postcode": values}).select(postcode_exprs(load_layouts()[version].item("postcode")))
+    normal = [v.upper().replace(" ", "") if v is not None else None for v in values]
+    assert frame[NORMALISED["postcode"][0]].to_list() == normal
+    assert frame["_pc"].to_list() == [n[:-3] + " " + n[-3:] if n is not None else None for n in normal]
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_the_prepared_columns_the_score_reads_drop_the_characters_the_score_ignores(version):
+    # the score compares NHS numbers without spaces and hyphens, postcodes without spaces
+    layout = load_layouts()[version]
+    assert set((layout.item("nhs_number").ignore or {}).values()) == {" ", "-"}
+    assert set((layout.item("postcode").ignore or {}).values()) == {" "}
+
+
+def test_a_column_is_counted_alike_whether_its_distinct_values_or_all_its_values_are_scanned():
+    # a batch of mostly different values marks the column `varied`: later batches scan every value
+    layout = load_layouts()["1.0"]
+
+    def frame(values: list[str]) -> pl.DataFrame:
+        empty = {c: [None] * len(values) for c in layout.columns}
+        return pl.DataFrame({**empty, "gp_practice": values}, schema=dict.fromkeys(layout.columns, pl.String))
+
+    few = frame(["B86006"] * 18 + ["v81999", "V81998"])
+    varied = frame(["B86006", "v81 999", "B86005", "V81998"])
+    tally = QualityTally()
+    tally.add(few, layout, {}, {})
+    assert tally.varied == set()
+    tally.add(varied, layout, {}, {})
+    assert "gp_practice" in tally.varied
+    tally.add(few, layout, {}, {})
+    gp = tally.items["gp_practice"]
+    assert (gp.present, gp.valid, gp.good) == (44, 44, 44 - 2 - 2 - 2)

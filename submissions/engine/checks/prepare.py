@@ -3,7 +3,8 @@
 Text items arrive trimmed (empty = null) from the reader. Derived columns start with '_':
 _nhs (the NHS number without its ignored characters), _nhs_ok (it has the item's digits); _d_<date item>; _t_<timestamp item> (UTC) and
 _ld_<timestamp item> (local date as written); _test/_report (dates the rules call test and
-report date); _code_on (when imaging codes must be valid); _pc (normalised postcode);
+report date); _code_on (when imaging codes must be valid); _pc (normalised postcode) and _pcn (the
+same without its space);
 NICIP/SNOMED reference columns (_n_*, _s_*).
 """
 
@@ -34,10 +35,16 @@ def written_width(written: str) -> int:
     return len(datetime(2000, 1, 1).strftime(written))
 
 
+# Dates spread over a lifetime: nearly every one in a batch differs, so a cache of parsed
+# values only costs (2.4 ms against 5.1 ms of CPU per 100,000 birth dates; the activity
+# dates of a month repeat, and their cache saves a third).
+SPREAD_DATES = {"birth_date"}
+
+
 def parse_date(column: str, written: str) -> pl.Expr:
     """The date an item written as ``written`` holds (null unless written in full)."""
     s = pl.col(column)
-    parsed = s.str.strptime(pl.Date, written, strict=False)
+    parsed = s.str.strptime(pl.Date, written, strict=False, cache=column not in SPREAD_DATES)
     return pl.when(s.str.len_bytes() == written_width(written)).then(parsed).otherwise(None).alias(f"_d_{column}")
 
 
@@ -64,6 +71,12 @@ def parse_timestamp(item: Item) -> list[pl.Expr]:
 PARSED = {"date": "_d_{}", "timestamp": "_t_{}", "nhs_number": "_nhs", "postcode": "_pc"}
 
 
+# The prepared columns the quality score's default test reads for an item, which hold its value
+# without spaces (and an NHS number's hyphens), as the score normalises it: those are these
+# items' ignored characters (layouts.toml); and whether the column is also upper-cased.
+NORMALISED = {"postcode": ("_pcn", True), "nhs_number": ("_nhs", False)}
+
+
 def parsed_column(item: Item) -> str:
     """The prepared column holding an item's parsed or normalised value (its kind's)."""
     return PARSED.get(item.kind, "{}").format(item.column)
@@ -82,16 +95,7 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     nhs = pl.col("nhs_number")
     for character in (nhs_item.ignore or {}).values():
         nhs = nhs.str.replace_all(character, "", literal=True)
-    postcode = layout.item("postcode")
-    pc = pl.col("postcode").str.to_uppercase()
-    for character in (postcode.ignore or {}).values():
-        pc = pc.str.replace_all(character, "", literal=True)
-    inward = postcode.inward
-    assert inward, "the postcode needs inward"
-    derived += [
-        nhs.alias("_nhs"),
-        pl.concat_str([pc.str.head(-inward), pc.str.tail(inward)], separator=" ").alias("_pc"),
-    ]
+    derived += [nhs.alias("_nhs"), *postcode_exprs(layout.item("postcode"))]
     test, report = env.col("test_date"), env.col("report_date")
     if layout.item(test).kind == "timestamp":
         end = "procedure_end" if layout.has("procedure_end") else test
@@ -109,6 +113,34 @@ def prepare(df: pl.DataFrame, env: Env) -> pl.DataFrame:
     # match) is computed once (polars' common subexpression elimination; eager frames do not).
     df = df.lazy().with_columns(derived).with_columns(*day, shape.alias("_nhs_ok")).collect()
     return _imaging(df, env)
+
+
+def postcode_exprs(postcode: Item) -> list[pl.Expr]:
+    """_pc, the postcode upper-cased, its ``ignore`` characters removed and a space put before
+    its ``inward`` code, and _pcn, the same without that space. A value already written so
+    (capitals and digits, one space before the inward code) is its own _pc, and only the
+    others are normalised: string functions skip the nulls the rest are made (about half
+    the cost of normalising every value)."""
+    inward = postcode.inward
+    assert inward, "the postcode needs inward"
+    ignored = list((postcode.ignore or {}).values())
+
+    def normalised(s: pl.Expr) -> pl.Expr:
+        s = s.str.to_uppercase()
+        for character in ignored:
+            s = s.str.replace_all(character, "", literal=True)
+        return s
+
+    def spaced(s: pl.Expr) -> pl.Expr:
+        return pl.concat_str([s.str.head(-inward), s.str.tail(inward)], separator=" ")
+
+    s = pl.col("postcode")
+    if " " not in ignored:
+        return [spaced(normalised(s)).alias("_pc"), normalised(s).alias("_pcn")]
+    written = s.str.contains(f"^[0-9A-Z]+ [0-9A-Z]{{{inward}}}$").fill_null(False)
+    rest = normalised(pl.when(~written).then(s))
+    return [pl.when(written).then(s).otherwise(spaced(rest)).alias("_pc"),
+            pl.when(written).then(s.str.replace(" ", "", literal=True)).otherwise(rest).alias("_pcn")]
 
 
 def _digits_pattern(digits: dict[str, int]) -> str:
