@@ -7,7 +7,6 @@ from typing import Any
 import django_filters
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -18,7 +17,6 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from accounts.authentication import recalled_token
 from accounts.models import ApiToken
 from accounts.selectors import can_submit_for, is_national, provider_organisation_codes
 from dids_portal.lib.errors import DomainError
@@ -32,7 +30,8 @@ from submissions.api.serializers import (
     SubmissionUploadSerializer,
     submission_status_row,
 )
-from submissions.api.status_json import status_json_rows, status_json_supported
+from submissions.api.short_path import short_path_response, short_path_token
+from submissions.api.status_json import status_json_rows
 from submissions.checking import file_check
 from submissions.choices import Channel, SubmissionStatus
 from submissions.downloads import submission_csv_download
@@ -100,8 +99,6 @@ class SubmissionFilter(django_filters.FilterSet):
 # The list's query parameters that narrow it: without any, the list is what a RIS polls.
 FILTER_PARAMETERS = frozenset(SubmissionFilter.base_filters)
 MAX_ID = 2**63 - 1  # a bigint's largest: a longer id is no version (and no database error)
-# What a poll may send as Accept for the JSON DRF would choose anyway (no media type parameters).
-PLAIN_ACCEPT = frozenset({"", "*/*", "application/json"})
 
 
 def _version_id(pk: Any) -> int | None:
@@ -128,12 +125,9 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         equal). Anything else, a version not found or not visible included, returns None and
         takes DRF's path, with its authentication, negotiation, filters, paginator and 404."""
         action = self.action_map.get("get") if request.method == "GET" else None
-        if (action not in ("list", "retrieve")
-                or request.META.get("QUERY_STRING")
-                or request.META.get("HTTP_ACCEPT", "").strip() not in PLAIN_ACCEPT
-                or not status_json_supported()):
+        if action not in ("list", "retrieve") or request.META.get("QUERY_STRING"):
             return None
-        token = recalled_token(request)
+        token = short_path_token(request)
         if token is None:
             return None
         codes = visible_organisation_codes(user=token.user, token=token)
@@ -158,15 +152,8 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                     request.build_absolute_uri(), NewestFirst.cursor_query_param, cursor))
             body = (f'{{"next":{next_link or "null"},"previous":null,"results":['
                     + ",".join(row[1] for row in rows[:size]) + "]}")
-        request.user = token.user  # as DRF's authentication sets it for the middleware after
-        response = HttpResponse(body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"),
-                                content_type="application/json")
-        headers = self.default_response_headers
-        if "Vary" in headers:
-            patch_vary_headers(response, [headers.pop("Vary")])
-        for key, value in headers.items():
-            response[key] = value
-        return response
+        body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        return short_path_response(self, request, token, body)
 
     def get_queryset(self) -> Any:
         return submission_list_for(user=self.request.user, token=_token(self.request))
