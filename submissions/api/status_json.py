@@ -51,10 +51,10 @@ def _plain(e: str) -> str:  # numbers and booleans: their text is their JSON
     return f"COALESCE(({e})::text, 'null')"
 
 
-def _time(e: str) -> str:
+def _time(e: str, local: str, utc: str) -> str:
     """DRF's DateTimeField: local ISO time, microseconds only when not zero, "Z" for +00:00
-    (offsets in whole minutes, as the current time zone's have been since 1847)."""
-    local, utc = f"({e} AT TIME ZONE z.tz)", f"({e} AT TIME ZONE 'UTC')"
+    (offsets in whole minutes, as the current time zone's have been since 1847); ``local`` and
+    ``utc`` are ``e`` at the current time zone and at UTC, worked out once a row."""
     return (f"CASE WHEN {e} IS NULL THEN 'null' ELSE '\"' || "
             f"replace(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || "
             f"CASE WHEN {local} = {utc} THEN 'Z' WHEN {local} > {utc} "
@@ -84,6 +84,12 @@ def _row_sql(alias: str, tz: str = "%s") -> tuple[str, str]:
     def jc(column: str) -> str:
         return f"j.{q(column)}"
 
+    times: list[str] = []
+
+    def time(e: str) -> str:  # its local and UTC times read from the row's lateral t
+        times.append(e)
+        return _time(e, f"t.l{len(times)}", f"t.u{len(times)}")
+
     notice = _scalars("n.v", NOTICE_KEYS)
     item = _scalars("i.v", ITEM_QUALITY_KEYS)
     percent = (f"CASE WHEN {jc('state')} = 'done' THEN '100' WHEN COALESCE({jc('rows_estimate')}, 0) = 0 "
@@ -95,7 +101,7 @@ def _row_sql(alias: str, tz: str = "%s") -> tuple[str, str]:
         ("version", _plain(c("version"))), ("status", _text(c("status"))),
         ("is_live", _plain(c("is_live"))), ("original_name", _text(c("original_name"))),
         ("size_bytes", _plain(c("size_bytes"))), ("sha256", _text(c("sha256"))),
-        ("received_at", _time(c("received_at"))), ("as_of", _time(c("as_of"))),
+        ("received_at", time(c("received_at"))), ("as_of", time(c("as_of"))),
         ("channel", _text(c("channel"))), ("submitted_by", _text(f"u.{q('email')}")),
         ("dataset_version", _text(c("dataset_version"))), ("rows", _plain(c("rows"))),
         ("accepted_rows", _plain(c("accepted_rows"))), ("rejected_rows", _plain(c("rejected_rows"))),
@@ -104,14 +110,14 @@ def _row_sql(alias: str, tz: str = "%s") -> tuple[str, str]:
         ("reference_release",  # ReferenceRelease.__str__, its time as stored (UTC)
          f"CASE WHEN r.{q('label')} IS NULL THEN 'null' ELSE to_json(r.{q('label')} || "
          f"COALESCE(to_char(r.{q('loaded_at')} AT TIME ZONE 'UTC', ' (YYYY-MM-DD HH24:MI)'), ''))::text END"),
-        ("ruleset_version", _text(c("ruleset_version"))), ("processed_at", _time(c("processed_at"))),
+        ("ruleset_version", _text(c("ruleset_version"))), ("processed_at", time(c("processed_at"))),
         ("failure_reason", _text(c("failure_reason"))),
         ("job", f"CASE WHEN {jc('state')} IS NULL THEN 'null' ELSE "
                 f"'{{\"state\":' || to_json({jc('state')})::text || ',\"rows_done\":' || "
                 f"{_plain(jc('rows_done'))} || ',\"rows_estimate\":' || {_plain(jc('rows_estimate'))} || "
                 f"',\"percent\":' || {percent} || ',\"attempts\":' || {_plain(jc('attempts'))} || "
-                f"',\"started_at\":' || {_time(jc('started_at'))} || ',\"finished_at\":' || "
-                f"{_time(jc('finished_at'))} || ',\"error\":' || {_text(jc('error'))} || '}}' END"),
+                f"',\"started_at\":' || {time(jc('started_at'))} || ',\"finished_at\":' || "
+                f"{time(jc('finished_at'))} || ',\"error\":' || {_text(jc('error'))} || '}}' END"),
         ("findings_url", f"'\"/api/submissions/' || {c('id')} || '/findings/\"'"),
         # The element subqueries run only for a version that has elements (most have none).
         ("plausibility", f"CASE WHEN {c('plausibility')} = '[]' THEN '[]' ELSE "  # noqa: S608
@@ -126,18 +132,25 @@ def _row_sql(alias: str, tz: str = "%s") -> tuple[str, str]:
     body = " || ".join(f"'{'{' if i == 0 else ','}\"{name}\":' || {sql}"
                        for i, (name, sql) in enumerate(fields)) + " || '}'"
     nested = "'strict $[*].* ? (@.type() == \"object\" || @.type() == \"array\")'"
+    # The path searches cost the most of a row's JSON: only where the stored JSON has elements
+    # (an empty list or object, most versions', has no number and nothing nested).
+    plausible, quality = c("plausibility"), c("quality")
     exact = (f"NOT (COALESCE(abs({score}) >= 1e15, false) "
              f"OR current_setting('extra_float_digits')::int < 1 "
              f"OR COALESCE(jsonb_path_exists({c('counts_by_rule')}, '{_ODD_NUMBER}'), false) "
-             f"OR COALESCE(jsonb_path_exists({c('plausibility')}, '{_ODD_NUMBER}'), false) "
-             f"OR COALESCE(jsonb_path_exists({c('quality')}, '{_ODD_NUMBER}'), false) "
-             f"OR COALESCE(jsonb_path_exists({c('plausibility')}, {nested}, '{{}}', true), false) "
-             f"OR COALESCE(jsonb_path_exists({c('quality')}, "
-             f"{nested.replace('$[*]', '$.*')}, '{{}}', true), false))")
+             f"OR ({plausible} <> '[]' AND COALESCE(jsonb_path_exists({plausible}, '{_ODD_NUMBER}') "
+             f"OR jsonb_path_exists({plausible}, {nested}, '{{}}', true), false)) "
+             f"OR ({quality} <> '{{}}' AND COALESCE(jsonb_path_exists({quality}, '{_ODD_NUMBER}') "
+             f"OR jsonb_path_exists({quality}, {nested.replace('$[*]', '$.*')}, '{{}}', true), false)))")
     source = (f"FROM {s} s CROSS JOIN (SELECT {tz}::text AS tz) z "
               f"LEFT OUTER JOIN {user_table} u ON s.{q('submitted_by_id')} = u.{q('id')} "
               f"LEFT OUTER JOIN {release_table} r ON s.{q('reference_release_id')} = r.{q('id')} "
-              f"LEFT OUTER JOIN {j} j ON s.{q('id')} = j.{q('submission_id')}")
+              f"LEFT OUTER JOIN {j} j ON s.{q('id')} = j.{q('submission_id')} "
+              # Each time at the zone and at UTC once a row (OFFSET 0: not pulled up, which
+              # would write each conversion out again where it is used).
+              f"CROSS JOIN LATERAL (SELECT " + ", ".join(
+                  f"{e} AT TIME ZONE z.tz AS l{n}, {e} AT TIME ZONE 'UTC' AS u{n}"
+                  for n, e in enumerate(times, start=1)) + " OFFSET 0) t")
     return source, f"SELECT {c('id')}, {body}, {exact} {source}"
 
 
