@@ -372,10 +372,10 @@ class ProviderMonthsView(APIView):
         code = _months_organisation(request.query_params.get("organisation"), visible)
         if code is None:
             raise Http404("No such organisation.")
-        start = request.query_params.get("start") or None
-        end = request.query_params.get("end") or None
+        start, end = (request.query_params.get(key) or None for key in ("start", "end"))
         written = None
-        if isinstance(request.accepted_renderer, JSONRenderer):  # not DEBUG's browsable API
+        if isinstance(request.accepted_renderer, JSONRenderer) and "indent" not in (
+                request.accepted_media_type or ""):  # not the browsable API, nor indented JSON
             written = provider_months_json(organisation_code=code, start=start, end=end)
         if written is not None:  # PostgreSQL wrote the months as the renderer would have
             return HttpResponse(_months_body(code, written), content_type="application/json")

@@ -111,3 +111,10 @@ def test_months_python_does_not_write_take_drfs_path(history, token, monkeypatch
     response = token[1].get("/api/months/")
     assert response.content.decode() == f'{{"organisation":"RR8","months":{python_json("RR8")}}}'
     assert connection.vendor in ("postgresql", "sqlite")
+
+
+def test_json_asked_for_indented_is_indented_as_drf_writes_it(history, token):
+    response = token[1].get("/api/months/", HTTP_ACCEPT="application/json; indent=2")
+    assert response.status_code == 200
+    assert response.content.decode().startswith('{\n  "organisation": "RR8",\n  "months": [')
+    assert response.json() == token[1].get("/api/months/").json()
