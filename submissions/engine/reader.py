@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -30,6 +30,7 @@ BLANK = " \t\u00a0"  # trimmed around every value: spaces, tabs and Excel's non-
 # A non-breaking space is C2 A0 in UTF-8. Looking for the lead byte alone is a fast single-byte
 # search; the rare other characters that share it only cost a strip that changes nothing.
 NBSP_LEAD = b"\xc2"
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- header / layout
@@ -310,11 +311,9 @@ class _Batching:
         self.target = target
 
 
-def prefetch(batches: Iterator[pl.DataFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
-    """Read ahead in a thread, so parsing (pyarrow) overlaps checking (polars) on two cores.
-
-    Both release the GIL while they work. Exceptions are re-raised in the consumer.
-    """
+def prefetch(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run an iterator ahead in a thread, so that its work (pyarrow's parse, polars' prepare)
+    overlaps the consumer's on two cores: both release the GIL. Exceptions re-raise in the consumer."""
     q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
