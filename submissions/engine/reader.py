@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .blanks import BLANK, NBSP_LEAD, edged, trimmed
 from .layout import Layout, Layouts, convert_hint
 from .source import FileProblem, FileRejected, Source
 
@@ -26,10 +27,6 @@ BLOCK_SIZE = 1 << 20  # pyarrow reads up to 32 blocks ahead: this bounds that bu
 BATCH_ROWS = 100_000  # rows per polars batch handed to the checks, at most
 FIRST_BATCH_ROWS = 10_000  # the first batches are small, and so are the last ones (see _Batching)
 HEAD_BYTES = 1 << 20
-BLANK = " \t\u00a0"  # trimmed around every value: spaces, tabs and Excel's non-breaking spaces
-# A non-breaking space is C2 A0 in UTF-8. Looking for the lead byte alone is a fast single-byte
-# search; the rare other characters that share it only cost a strip that changes nothing.
-NBSP_LEAD = b"\xc2"
 T = TypeVar("T")
 
 
@@ -272,7 +269,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
                 raise FileRejected(FileProblem("file_csv", "the file contains a NUL byte"))
             if b"\n" in raw:
                 flags["newline"] = True
-            if b" " in raw or b"\t" in raw or NBSP_LEAD in raw:
+            if (b" " in raw or b"\t" in raw or NBSP_LEAD in raw) and edged(col, raw):
                 flags["trim"].add(name)
         pending.append(batch)
         rows += batch.num_rows
@@ -387,12 +384,6 @@ def _frame(batches: list[pa.RecordBatch], flags: _Flags, names: list[str], plan:
     items = plan.columns[: plan.width]
     blank = df.select(pl.all_horizontal(pl.col(c).is_null() for c in items)).to_series()
     return df.filter(~blank) if blank.any() else df
-
-
-def trimmed(column: str) -> pl.Expr:
-    """Surrounding spaces, tabs and non-breaking spaces removed; an empty value is null."""
-    s = pl.col(column).str.strip_chars(BLANK)
-    return pl.when(s.str.len_bytes() == 0).then(None).otherwise(s).alias(column)
 
 
 def _any_long(df: pl.DataFrame, max_field: int) -> bool:
