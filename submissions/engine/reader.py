@@ -13,12 +13,13 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .blanks import BLANK, NBSP_LEAD, edged, trimmed
 from .layout import Layout, Layouts, convert_hint
 from .source import FileProblem, FileRejected, Source
 
@@ -26,10 +27,7 @@ BLOCK_SIZE = 1 << 20  # pyarrow reads up to 32 blocks ahead: this bounds that bu
 BATCH_ROWS = 100_000  # rows per polars batch handed to the checks, at most
 FIRST_BATCH_ROWS = 10_000  # the first batches are small, and so are the last ones (see _Batching)
 HEAD_BYTES = 1 << 20
-BLANK = " \t\u00a0"  # trimmed around every value: spaces, tabs and Excel's non-breaking spaces
-# A non-breaking space is C2 A0 in UTF-8. Looking for the lead byte alone is a fast single-byte
-# search; the rare other characters that share it only cost a strip that changes nothing.
-NBSP_LEAD = b"\xc2"
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- header / layout
@@ -271,7 +269,7 @@ def stream_batches(source: Source, plan: Plan, state: StreamState, *, use_thread
                 raise FileRejected(FileProblem("file_csv", "the file contains a NUL byte"))
             if b"\n" in raw:
                 flags["newline"] = True
-            if b" " in raw or b"\t" in raw or NBSP_LEAD in raw:
+            if (b" " in raw or b"\t" in raw or NBSP_LEAD in raw) and edged(col, raw):
                 flags["trim"].add(name)
         pending.append(batch)
         rows += batch.num_rows
@@ -310,11 +308,9 @@ class _Batching:
         self.target = target
 
 
-def prefetch(batches: Iterator[pl.DataFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
-    """Read ahead in a thread, so parsing (pyarrow) overlaps checking (polars) on two cores.
-
-    Both release the GIL while they work. Exceptions are re-raised in the consumer.
-    """
+def prefetch(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run an iterator ahead in a thread, so that its work (pyarrow's parse, polars' prepare)
+    overlaps the consumer's on two cores: both release the GIL. Exceptions re-raise in the consumer."""
     q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -354,10 +350,11 @@ class _Flags(TypedDict):
 
 def _frame(batches: list[pa.RecordBatch], flags: _Flags, names: list[str], plan: Plan, state: StreamState,
            header_rows: int, base_line_extra: int, max_field: int) -> pl.DataFrame:
-    # polars' text is string views: pyarrow's cast to them costs less than polars' own conversion
-    df = pl.from_arrow(pa.Table.from_batches(batches).cast(pa.schema([(n, pa.string_view()) for n in names])))
-    assert isinstance(df, pl.DataFrame)
-    df = df.rechunk()
+    # polars' text is string views: pyarrow's cast to them costs less than polars' own
+    # conversion, and the batches joined into one chunk before it less than polars' rechunk after
+    table = pa.Table.from_batches(batches).combine_chunks()
+    df = pl.from_arrow(table.cast(pa.schema([(n, pa.string_view()) for n in names])))
+    assert isinstance(df, pl.DataFrame) and df.n_chunks() <= 1
     n = df.height
     if flags["trim"]:
         df = df.with_columns(trimmed(c) for c in sorted(flags["trim"]))
@@ -387,12 +384,6 @@ def _frame(batches: list[pa.RecordBatch], flags: _Flags, names: list[str], plan:
     items = plan.columns[: plan.width]
     blank = df.select(pl.all_horizontal(pl.col(c).is_null() for c in items)).to_series()
     return df.filter(~blank) if blank.any() else df
-
-
-def trimmed(column: str) -> pl.Expr:
-    """Surrounding spaces, tabs and non-breaking spaces removed; an empty value is null."""
-    s = pl.col(column).str.strip_chars(BLANK)
-    return pl.when(s.str.len_bytes() == 0).then(None).otherwise(s).alias(column)
 
 
 def _any_long(df: pl.DataFrame, max_field: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import IO, Any
 
@@ -175,8 +175,12 @@ class _Run:
         try:
             batches = stream_batches(src, plan, state, use_threads=use_threads,
                                      ramp=self.on_clean is not None, max_field=self.max_field)
-            for batch in prefetch(batches) if use_threads else batches:
-                self.batch(batch, env, checks, dup_rule, dups)
+            # With threads, a pipeline of three: the reader, prepare with the duplicate keys,
+            # and the checks; each stage's work is mostly polars' or pyarrow's, which release
+            # the GIL, so whichever stage is behind has the second core.
+            prepared = _prepared(prefetch(batches) if use_threads else batches, env, dups)
+            for df, dup in prefetch(prepared) if use_threads else prepared:
+                self.batch(df, dup, env, checks, dup_rule)
         except FileRejected:
             self.file_finding(diagnose(src, plan, self.max_field))
             return
@@ -224,19 +228,17 @@ class _Run:
                 return late_note(self.ctx, rule, count)
         return ""
 
-    def batch(self, batch: pl.DataFrame, env: Env, checks: list[Check], dup_rule: Rule | None,
-              dups: DuplicateKeys | None) -> None:
-        if batch.height == 0:
-            return
-        df = prepare(batch, env)
+    def batch(self, df: pl.DataFrame, dup: _Dups | None, env: Env, checks: list[Check],
+              dup_rule: Rule | None) -> None:
+        """Check one prepared batch (see _prepared)."""
         names = [f"_m{i}" for i in range(len(checks))]
         # lazily: the checks share subexpressions (an item's presence, the imaging codes' states),
         # which one plan computes once
         df = df.lazy().with_columns(c.mask.fill_null(False).alias(n) for c, n in zip(checks, names, strict=True)).collect()
         all_checks, all_names = list(checks), list(names)
         firsts: dict[int, int] = {}
-        if dups is not None and dup_rule is not None:
-            dup_mask, firsts = dups.check(df)
+        if dup is not None and dup_rule is not None:
+            dup_mask, firsts = dup
             df = df.with_columns(dup_mask.alias("_mdup"))
             all_checks.append(Check(dup_rule, dup_rule.items[0], pl.col("_mdup")))
             all_names.append("_mdup")
@@ -319,6 +321,19 @@ class _Run:
                 out.append((row["line"], order, finding))
         out.sort(key=lambda t: (t[0], t[1]))
         self.emit([f for _, _, f in out])
+
+
+_Dups = tuple[pl.Series, dict[int, int]]  # DuplicateKeys.check's mask and first lines
+
+
+def _prepared(batches: Iterator[pl.DataFrame], env: Env,
+              dups: DuplicateKeys | None) -> Iterator[tuple[pl.DataFrame, _Dups | None]]:
+    """Each non-empty batch prepared, with its duplicate keys (in file order: they remember
+    the keys of the batches before)."""
+    for batch in batches:
+        if batch.height:
+            df = prepare(batch, env)
+            yield df, dups.check(df) if dups is not None else None
 
 
 def _why_version(expected: str | None, ctx: CheckContext, layouts: Layouts) -> str | None:

@@ -16,7 +16,7 @@ MONTH = date(2026, 2, 1)
 CLEAN = (GOLDEN / "v1.0" / "clean.csv").read_text()
 HEADER, *RECORDS = CLEAN.strip("\n").split("\n")
 NBSP = "\u00a0"
-SITE, NHS, STATUS = 16, 0, 1  # v1.0 column positions (from 0)
+SITE, NHS, STATUS, POSTCODE = 16, 0, 1, 5  # v1.0 column positions (from 0)
 
 
 def with_cell(record: str, index: int, value: str) -> str:
@@ -52,6 +52,22 @@ def test_a_non_breaking_space_after_an_nhs_number_is_trimmed(reference):
     records[3] = with_cell(records[3], NHS, f"{nhs}{NBSP}")
     report = run("\n".join([HEADER, *records]), reference)
     assert report.findings == [] and report.accepted_rows == 12
+
+
+def test_blanks_around_a_postcode_are_trimmed_where_every_postcode_has_an_inner_space(reference):
+    """A column is trimmed when a value may start or end with a blank, not for inner spaces."""
+    records = RECORDS[:]
+    postcodes = [r.split(",")[POSTCODE] for r in records]
+    assert all(" " in p.strip() for p in postcodes)
+    records[4] = with_cell(records[4], POSTCODE, f"{postcodes[4]}\t")
+    records[7] = with_cell(records[7], POSTCODE, f"{NBSP}{postcodes[7]}")
+    got = []
+    report = run("\n".join([HEADER, *records]), reference, on_clean_batch=got.append)
+    assert report.findings == [] and report.accepted_rows == 12
+    assert got[0]["postcode"].to_list() == postcodes
+    untouched = []
+    assert run("\n".join([HEADER, *RECORDS]), reference, on_clean_batch=untouched.append).findings == []
+    assert untouched[0]["postcode"].to_list() == postcodes
 
 
 def test_a_cell_of_only_non_breaking_spaces_is_empty(reference):

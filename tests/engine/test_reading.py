@@ -164,6 +164,27 @@ def test_how_a_file_is_cut_into_batches_never_changes_the_report(reference, tmp_
     assert many == one and sum(many[0].values()) > 100
 
 
+def test_a_check_on_threads_reports_what_one_thread_does_across_many_batches(reference, tmp_path,
+                                                                            monkeypatch):
+    """With threads, reading, preparing (with the duplicate keys) and checking are three
+    stages at once: the findings and counts stay those of one thread, in file order."""
+    import submissions.engine.reader as reader
+
+    path = tmp_path / "f.csv"
+    generate_file(path, rows=20_000, org="RR8", month=MONTH, dataset_version="1.0",
+                  reference=reference, error_rate=0.03, seed=7)
+    monkeypatch.setattr(reader, "BLOCK_SIZE", 1 << 12)
+    monkeypatch.setattr(reader, "BATCH_ROWS", 1_000)
+
+    def report(use_threads: bool):
+        result = validate(path, context=context_for(MONTH), reference=reference, use_threads=use_threads)
+        return (result.counts_by_rule, result.rejected_rows,
+                [(f.line, f.rule, f.message) for f in result.findings])
+
+    threads, one = report(True), report(False)
+    assert threads == one and threads[0].get("DIDS071", 0) > 0
+
+
 def test_a_source_s_size_is_known_without_moving_a_reader_of_its_file_object(tmp_path):
     """pyarrow may read ahead from another thread: asking the size must not seek the object."""
     data = ("\n".join([HEADER, *RECORDS]) + "\n").encode()
