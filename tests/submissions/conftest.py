@@ -9,7 +9,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from rest_framework.test import APIClient
 
+from accounts.services import api_token_create
 from reference.loaders import SAMPLE_DIR
 from submissions.engine import ReferenceSnapshot, generate_file
 
@@ -50,3 +52,12 @@ def bad_file(tmp_path: Path) -> Path:
 
 def upload_of(path: Path) -> io.BytesIO:
     return io.BytesIO(path.read_bytes())
+
+
+@pytest.fixture
+def token_client(submitter) -> APIClient:  # type: ignore[no-untyped-def]
+    """An API client with a fresh token of RR8's submitter."""
+    _, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
+    return client

@@ -15,9 +15,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts.services import api_token_create
 from submissions.choices import CutOffKind, JobState, SubmissionStatus
 from submissions.cycle.services import period_cut_off
 from submissions.cycle.timetable import add_months
@@ -79,14 +77,6 @@ def measured(client: Any, url: str) -> list[str]:
 def assert_flat(small: list[str], large: list[str]) -> None:
     assert len(large) == len(small), "\n".join(large)
     assert not [sql for sql in small + large if RECORDS_TABLE.search(sql)]
-
-
-@pytest.fixture
-def token_client(submitter) -> APIClient:
-    _, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
-    return client
 
 
 WINDOW = f"start={add_months(MONTH, -LARGE[0] + 1):%Y-%m}&end={MONTH:%Y-%m}"

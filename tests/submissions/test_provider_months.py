@@ -307,14 +307,6 @@ def test_the_statement_is_prepared_once_a_persistent_connection_and_answers_the_
         assert [q["sql"].split()[0] for q in queries.captured_queries] == [start]
 
 
-@pytest.fixture
-def token_client(submitter) -> APIClient:
-    _, plaintext = api_token_create(actor=submitter, organisation_code="RR8", name="RIS")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {plaintext}")
-    return client
-
-
 def test_a_window_that_ends_before_it_starts_has_no_months(history, token_client):
     """It once failed on the first of no months (a 500)."""
     assert provider_month_statuses(organisation_code="RR8", start=date(2026, 5, 1),
