@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from submissions.engine.scoring import add_record_counts
+
 GROUP_KEYS = ("site_code", "patient_source_setting", "modality")
 # The wait histograms: name -> (later date, earlier date).
 WAITS = {"request_to_test": ("activity_date", "request_date"),
@@ -49,9 +51,7 @@ class StatisticsTally:
         if self._groups:
             summed = (pl.concat(self._groups).group_by("modality", "site_code")
                       .agg(pl.col("n").sum()).sort("modality", "site_code", nulls_last=True))
-            for modality, site, n in summed.iter_rows():
-                into = counts.setdefault(modality or "OTHER", {})
-                into[site or ""] = into.get(site or "", 0) + int(n)
+            add_record_counts(summed.iter_rows(), counts)
         return counts
 
     def result(self) -> dict[str, Any]:

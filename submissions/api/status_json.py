@@ -69,9 +69,10 @@ def _scalars(value: str, keys: tuple[str, ...]) -> str:
     return " || ".join(parts) + " || '}'"
 
 
-def _row_sql(alias: str, tz: str = "%s") -> tuple[str, str]:
-    """The FROM ... JOIN and the SELECT list (id, the row's JSON, whether it is exact). Built
-    from the model's table and column names and constants only: every value is a parameter."""
+def _row_sql(alias: str) -> str:
+    """The statement's SELECT, FROM and JOINs (id, the row's JSON, whether it is exact; $1 is
+    the current time zone's name). Built from the model's table and column names and constants
+    only: every value is a parameter."""
     db = connections[alias]
     q = db.ops.quote_name
     s, j = q(Submission._meta.db_table), q(SubmissionJob._meta.db_table)
@@ -142,7 +143,7 @@ def _row_sql(alias: str, tz: str = "%s") -> tuple[str, str]:
              f"OR jsonb_path_exists({plausible}, {nested}, '{{}}', true), false)) "
              f"OR ({quality} <> '{{}}' AND COALESCE(jsonb_path_exists({quality}, '{_ODD_NUMBER}') "
              f"OR jsonb_path_exists({quality}, {nested.replace('$[*]', '$.*')}, '{{}}', true), false)))")
-    source = (f"FROM {s} s CROSS JOIN (SELECT {tz}::text AS tz) z "
+    source = (f"FROM {s} s CROSS JOIN (SELECT $1::text AS tz) z "
               f"LEFT OUTER JOIN {user_table} u ON s.{q('submitted_by_id')} = u.{q('id')} "
               f"LEFT OUTER JOIN {release_table} r ON s.{q('reference_release_id')} = r.{q('id')} "
               f"LEFT OUTER JOIN {j} j ON s.{q('id')} = j.{q('submission_id')} "
@@ -151,7 +152,7 @@ def _row_sql(alias: str, tz: str = "%s") -> tuple[str, str]:
               f"CROSS JOIN LATERAL (SELECT " + ", ".join(
                   f"{e} AT TIME ZONE z.tz AS l{n}, {e} AT TIME ZONE 'UTC' AS u{n}"
                   for n, e in enumerate(times, start=1)) + " OFFSET 0) t")
-    return source, f"SELECT {c('id')}, {body}, {exact} {source}"
+    return f"SELECT {c('id')}, {body}, {exact} {source}"
 
 
 # The two statements a poll runs, prepared once per session under these names.
@@ -163,7 +164,7 @@ _SHAPES = {
 
 @functools.cache
 def _statement(alias: str, name: str) -> prepared.Statement:
-    return prepared.Statement(name, f"{_row_sql(alias, '$1')[1]} {_SHAPES[name]}",
+    return prepared.Statement(name, f"{_row_sql(alias)} {_SHAPES[name]}",
                               ("text", "text", "bigint"))
 
 

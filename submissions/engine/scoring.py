@@ -265,8 +265,13 @@ def _is_default(
 def count_records(df: pl.DataFrame, counts: dict[str, dict[str, int]]) -> None:
     """Add accepted rows (the storage frame) to counts by modality, then site:
     ``{"CT": {"RR801": 412}}``."""
-    if df.height == 0:
-        return
-    for modality, site, n in df.group_by("modality", "site_code").len().iter_rows():
+    if df.height:
+        add_record_counts(df.group_by("modality", "site_code").len().iter_rows(), counts)
+
+
+def add_record_counts(rows: Iterable[tuple[Any, ...]], counts: dict[str, dict[str, int]]) -> None:
+    """Add (modality, site, records) rows to counts by modality, then site; a record with no
+    modality counts as OTHER, one with no site under ""."""
+    for modality, site, n in rows:
         into = counts.setdefault(modality or "OTHER", {})
         into[site or ""] = into.get(site or "", 0) + int(n)

@@ -57,9 +57,8 @@ def validate(
     the accepted rows it is handed itself (the ingest's statistics tally).
     """
     def start() -> _Run:
-        run = _Run(context, reference, on_clean_batch, on_findings, max_findings, rules or load_rules())
-        run.count_records = record_counts
-        return run
+        return _Run(context, reference, on_clean_batch, on_findings, max_findings,
+                    rules or load_rules(), count_records=record_counts)
 
     run = start()
     threads = use_threads and on_clean_batch is None and on_findings is None
@@ -85,7 +84,8 @@ class _RowsUnnumbered(Exception):
 
 class _Run:
     def __init__(self, ctx: CheckContext, ref: ReferenceSnapshot, on_clean: CleanBatch | None,
-                 on_findings: FindingsBatch | None, max_findings: int | None, rules: Rules):
+                 on_findings: FindingsBatch | None, max_findings: int | None, rules: Rules,
+                 *, count_records: bool = True):
         self.ctx, self.ref = ctx, ref
         self.on_clean, self.on_findings, self.max_findings = on_clean, on_findings, max_findings
         self.layouts: Layouts = load_layouts()
@@ -99,7 +99,7 @@ class _Run:
         self.max_day: date | None = None
         self.month_rule = False  # P016 rejects every record outside the activity month
         self.quality = QualityTally()
-        self.count_records = True  # the report's record_counts (see validate())
+        self.count_records = count_records  # the report's record_counts (see validate())
         self.default_lists = {s.default_list: tuple(ref.codes(s.default_list))
                               for s in SCORED_ITEMS if s.default_list}
 
